@@ -1,0 +1,54 @@
+//! Where the examples get their DynamoDB from: the user's own AWS configuration when
+//! they set one, otherwise a DynamoDB Local that the example starts and stops itself.
+
+use aws_sdk_dynamodb::Client;
+use onetable_local::DynamoDbLocal;
+
+/// A DynamoDB client and, when the example started one, the DynamoDB Local behind it
+/// (kept alive as long as this value; dropping it stops the java process).
+pub struct Target {
+    pub client: Client,
+    pub description: String,
+    _local: Option<DynamoDbLocal>,
+}
+
+/// True when the user configured AWS through the standard environment variables.
+fn aws_configured() -> bool {
+    ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+}
+
+pub async fn connect() -> Result<Target, Box<dyn std::error::Error>> {
+    if aws_configured() {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let description = format!(
+            "your AWS configuration (region {}, endpoint {})",
+            config.region().map(|r| r.as_ref()).unwrap_or("unset"),
+            std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| "default".into())
+        );
+        return Ok(Target { client: Client::new(&config), description, _local: None });
+    }
+    // Starting java blocks for a few seconds; keep it off the async worker threads.
+    let local = tokio::task::spawn_blocking(DynamoDbLocal::start).await??;
+    Ok(Target {
+        client: local.client(),
+        description: format!("DynamoDB Local started at {} (pid {})", local.endpoint(), local.pid()),
+        _local: Some(local),
+    })
+}
+
+/// The table name from `--table NAME` or `ONETABLE_TABLE`, else `default`.
+pub fn table_name(default: &str) -> String {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--table" {
+            if let Some(name) = args.next() {
+                return name;
+            }
+        } else if let Some(name) = arg.strip_prefix("--table=") {
+            return name.to_owned();
+        }
+    }
+    std::env::var("ONETABLE_TABLE").unwrap_or_else(|_| default.to_owned())
+}

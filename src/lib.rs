@@ -1,0 +1,1 @@
+pub use onetable_core::*;
