@@ -1,1 +1,3 @@
+//! placeholder
 pub use onetable_core::*;
+pub use onetable_derive::{Entity, Value};

@@ -1,1 +1,154 @@
-pub fn x() {}
+//! The core of onetable: schema model, key templates, value conversion and errors.
+//!
+//! No I/O and no async: everything here is plain data and pure functions, shared by
+//! the derive's generated code and the client. Users depend on the `onetable` facade,
+//! which re-exports this crate.
+
+mod entity;
+mod error;
+mod field;
+mod ids;
+mod key;
+mod schema;
+mod size;
+mod template;
+mod value;
+
+pub use entity::Entity;
+pub use error::{Error, ErrorKind, KeyProblem, ValueError};
+pub use field::Field;
+pub use ids::GeneratedId;
+pub use key::{AsKeyPart, Key, KeyBuf, KeyValue, PartialKey, SortCondition};
+pub use schema::{EntitySchema, FieldSchema, Generate, IndexKind, IndexSchema, KeyAttribute};
+pub use size::{item_size, MAX_ITEM_SIZE};
+pub use template::{Part, Template};
+pub use value::{type_name, Format, ListElement, TtlValue, Value};
+
+/// A DynamoDB item: attribute names to values, as the SDK takes and returns it.
+pub type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+/// A DynamoDB attribute value (re-exported from the SDK).
+pub use aws_sdk_dynamodb::types::AttributeValue;
+
+/// The id generators behind `#[attr(generate = ..)]`.
+pub mod generate {
+    #[cfg(feature = "ulid")]
+    pub use crate::ids::ulid;
+    #[cfg(feature = "uuid")]
+    pub use crate::ids::uuid;
+}
+
+/// Set element types (`HashSet<T>` / `BTreeSet<T>` of these become `SS`, `NS`, `BS`).
+pub mod set {
+    pub use crate::value::collections::{SetElement, SetKind};
+}
+
+/// Items used by the code `#[derive(Entity)]` generates. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use aws_sdk_dynamodb::types::AttributeValue;
+    pub use std::collections::HashMap;
+
+    /// Asserts at compile time that a field type can be a key variable; the error
+    /// points at the field's type.
+    pub const fn assert_key_value<T: crate::KeyValue + ?Sized>() {}
+    /// Asserts that a field type can be stored.
+    pub const fn assert_value<T: crate::Value>() {}
+    /// Asserts that a field type can be a TTL.
+    pub const fn assert_ttl<T: crate::TtlValue>() {}
+    /// Asserts that a field type can be an optimistic-locking version.
+    pub const fn assert_version<T: crate::__private::Version>() {}
+    /// Asserts that a field type can hold a generated id.
+    pub const fn assert_generated_id<T: crate::GeneratedId>() {}
+
+    /// The integer types an optimistic-locking version can be.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a version",
+        label = "`#[attr(version)]` needs an integer",
+        note = "optimistic-locking versions are unsigned or signed integers (u64 is usual)"
+    )]
+    pub trait Version {}
+    macro_rules! version {
+        ($($t:ty),*) => {$( impl Version for $t {} )*};
+    }
+    version!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+    /// Reads a required field from an item, naming the entity, field and attribute on
+    /// failure.
+    #[inline]
+    pub fn take<T: crate::Value>(
+        item: &mut crate::Item,
+        entity: &'static str,
+        field: &'static str,
+        attribute: &'static str,
+    ) -> Result<T, crate::Error> {
+        match item.remove(attribute) {
+            Some(av) => T::from_attr(av),
+            None => T::from_missing(),
+        }
+        .map_err(|e| crate::Error::value(entity, field, attribute, e))
+    }
+
+    /// Reads a field that falls back to `default` when absent.
+    #[inline]
+    pub fn take_or<T: crate::Value>(
+        item: &mut crate::Item,
+        entity: &'static str,
+        field: &'static str,
+        attribute: &'static str,
+        default: impl FnOnce() -> T,
+    ) -> Result<T, crate::Error> {
+        match item.remove(attribute) {
+            Some(av) => T::from_attr(av).map_err(|e| crate::Error::value(entity, field, attribute, e)),
+            None => Ok(default()),
+        }
+    }
+
+    /// Reads a TTL field.
+    #[inline]
+    pub fn take_ttl<T: crate::TtlValue>(
+        item: &mut crate::Item,
+        entity: &'static str,
+        field: &'static str,
+        attribute: &'static str,
+    ) -> Result<T, crate::Error> {
+        match item.remove(attribute) {
+            Some(av) => T::from_ttl(av),
+            None => T::ttl_missing(),
+        }
+        .map_err(|e| crate::Error::value(entity, field, attribute, e))
+    }
+
+    /// Takes the map attribute that packed fields live in (empty when absent).
+    pub fn take_map(
+        item: &mut crate::Item,
+        entity: &'static str,
+        attribute: &'static str,
+    ) -> Result<crate::Item, crate::Error> {
+        match item.remove(attribute) {
+            None | Some(AttributeValue::Null(_)) => Ok(crate::Item::new()),
+            Some(AttributeValue::M(m)) => Ok(m),
+            Some(other) => Err(crate::Error::value(
+                entity,
+                attribute,
+                attribute,
+                crate::ValueError::type_of("M", &other),
+            )),
+        }
+    }
+
+    /// Writes a field's attribute when it has one.
+    #[inline]
+    pub fn put(
+        item: &mut crate::Item,
+        entity: &'static str,
+        field: &'static str,
+        attribute: &'static str,
+        value: Result<Option<AttributeValue>, crate::ValueError>,
+    ) -> Result<(), crate::Error> {
+        if let Some(av) = value.map_err(|e| crate::Error::value(entity, field, attribute, e))? {
+            item.insert(attribute.to_owned(), av);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,205 @@
+//! The error type shared by every onetable operation.
+
+use std::fmt;
+
+/// What went wrong converting one value, before the entity, field and attribute it
+/// belongs to are known. The derive wraps it into an [`Error`] that names them.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ValueError {
+    /// The attribute is absent but the field is required.
+    Missing,
+    /// The attribute holds another DynamoDB type than the field needs.
+    Type {
+        /// The DynamoDB type the field needs (`S`, `N`, `M`, ...).
+        expected: &'static str,
+        /// The DynamoDB type found.
+        found: &'static str,
+    },
+    /// The attribute has the right type but a value the field cannot hold.
+    Invalid(String),
+    /// An error inside a list element, map entry or nested field.
+    At {
+        /// Where, such as `[3]` or `.city`.
+        path: String,
+        /// The error there.
+        source: Box<ValueError>,
+    },
+}
+
+impl ValueError {
+    /// Places this error under a list index, map key or nested field.
+    pub fn at(self, segment: impl fmt::Display) -> ValueError {
+        match self {
+            ValueError::At { path, source } => ValueError::At { path: format!("{segment}{path}"), source },
+            other => ValueError::At { path: segment.to_string(), source: Box::new(other) },
+        }
+    }
+
+    /// A type mismatch between `expected` and the attribute found.
+    pub fn type_of(expected: &'static str, found: &aws_sdk_dynamodb::types::AttributeValue) -> ValueError {
+        ValueError::Type { expected, found: crate::value::type_name(found) }
+    }
+
+    /// The innermost error and the path leading to it.
+    fn innermost(&self) -> (&ValueError, &str) {
+        match self {
+            ValueError::At { path, source } => (source.innermost().0, path),
+            other => (other, ""),
+        }
+    }
+}
+
+impl fmt::Display for ValueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (inner, path) = self.innermost();
+        if !path.is_empty() {
+            write!(f, "at {path}: ")?;
+        }
+        match inner {
+            ValueError::Missing => f.write_str("the attribute is missing"),
+            ValueError::Type { expected, found } => {
+                write!(f, "expected a DynamoDB {expected} value, found {found}")
+            }
+            ValueError::Invalid(message) => f.write_str(message),
+            ValueError::At { .. } => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for ValueError {}
+
+/// Why a value cannot go into a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyProblem {
+    /// The value is empty: DynamoDB rejects empty key strings and an empty template
+    /// variable would make two templates' keys look alike.
+    Empty,
+    /// The value contains one of the template's delimiter characters, so it could
+    /// forge the key of a different item (`a#b` + `c` == `a` + `b#c`).
+    ContainsDelimiter(char),
+    /// The value is absent (`None`) where the key needs it.
+    Absent,
+}
+
+impl fmt::Display for KeyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyProblem::Empty => f.write_str("key values may not be empty"),
+            KeyProblem::ContainsDelimiter(c) => {
+                write!(f, "it contains the template delimiter '{c}', which would make the key ambiguous")
+            }
+            KeyProblem::Absent => f.write_str("the value is absent but the key needs it"),
+        }
+    }
+}
+
+/// Any failure of a onetable operation.
+///
+/// Messages name the entity, field and value at fault. Branch on the kind with
+/// [`Error::kind`] or the `is_*` methods.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind}")]
+pub struct Error {
+    kind: Box<ErrorKind>,
+}
+
+/// The kinds of [`Error`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A value cannot be placed in a key template.
+    #[error(
+        "{entity}.{field}: the value {value:?} cannot be used in the key template \"{template}\": {problem}"
+    )]
+    InvalidKey {
+        /// The entity's name.
+        entity: &'static str,
+        /// The field whose value was rejected.
+        field: &'static str,
+        /// The value as it would have appeared in the key.
+        value: String,
+        /// The template.
+        template: &'static str,
+        /// Why it was rejected.
+        problem: KeyProblem,
+    },
+    /// An attribute could not be converted to or from its field.
+    #[error("{entity}.{field} (attribute \"{attribute}\"): {error}")]
+    Value {
+        /// The entity's name.
+        entity: &'static str,
+        /// The Rust field.
+        field: &'static str,
+        /// The DynamoDB attribute.
+        attribute: &'static str,
+        /// What was wrong with it.
+        error: ValueError,
+    },
+    /// An item is of another entity than the one asked for.
+    #[error("expected an item of entity {expected}, found {found:?}")]
+    WrongEntity {
+        /// The entity asked for.
+        expected: &'static str,
+        /// The type attribute found (None when absent).
+        found: Option<String>,
+    },
+    /// The item would exceed DynamoDB's 400 KB item limit.
+    #[error("{entity}: the item is {size} bytes, over DynamoDB's limit of {limit} bytes")]
+    ItemTooLarge {
+        /// The entity's name.
+        entity: &'static str,
+        /// The item's size as DynamoDB counts it.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The schema is inconsistent (found at run time, such as two entities whose keys
+    /// could collide in one table).
+    #[error("schema: {0}")]
+    Schema(String),
+}
+
+impl Error {
+    /// The kind of failure.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// Takes the kind out.
+    pub fn into_kind(self) -> ErrorKind {
+        *self.kind
+    }
+
+    /// True when a value was rejected from a key.
+    pub fn is_invalid_key(&self) -> bool {
+        matches!(*self.kind, ErrorKind::InvalidKey { .. })
+    }
+
+    /// True when an attribute could not be converted.
+    pub fn is_value(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Value { .. })
+    }
+
+    /// True when an item is over the 400 KB limit.
+    pub fn is_item_too_large(&self) -> bool {
+        matches!(*self.kind, ErrorKind::ItemTooLarge { .. })
+    }
+
+    /// Wraps a conversion error with the entity, field and attribute it concerns.
+    pub fn value(
+        entity: &'static str,
+        field: &'static str,
+        attribute: &'static str,
+        error: ValueError,
+    ) -> Error {
+        ErrorKind::Value { entity, field, attribute, error }.into()
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Error { kind: Box::new(kind) }
+    }
+}

@@ -1,0 +1,311 @@
+//! Composing key attribute values from templates, and the typed keys the derive
+//! generates (`User::key(..)`, `User::partition(..)`).
+
+use crate::error::{Error, ErrorKind, KeyProblem};
+use crate::schema::IndexSchema;
+use crate::template::{Part, Template};
+use crate::{Field, Item};
+use std::marker::PhantomData;
+
+/// A type whose values can be variables of a key template: strings, integers, booleans,
+/// chars, dates, ids and unit enums deriving [`Value`](crate::Value).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be used in a key template",
+    label = "this field is a variable of a key template",
+    note = "key template variables must be strings, integers, bool, char, dates, ids or unit enums deriving `onetable::Value`"
+)]
+pub trait KeyValue {
+    /// Appends the value's key text to `out`; returns false, writing nothing, when the
+    /// value is absent (`None`), which leaves a sparse index's key out.
+    fn write_key(&self, out: &mut String) -> bool;
+}
+
+impl KeyValue for str {
+    fn write_key(&self, out: &mut String) -> bool {
+        out.push_str(self);
+        true
+    }
+}
+
+impl KeyValue for String {
+    fn write_key(&self, out: &mut String) -> bool {
+        out.push_str(self);
+        true
+    }
+}
+
+impl<T: KeyValue + ?Sized> KeyValue for &T {
+    fn write_key(&self, out: &mut String) -> bool {
+        (**self).write_key(out)
+    }
+}
+
+impl<T: KeyValue> KeyValue for Option<T> {
+    fn write_key(&self, out: &mut String) -> bool {
+        self.as_ref().is_some_and(|v| v.write_key(out))
+    }
+}
+
+impl KeyValue for bool {
+    fn write_key(&self, out: &mut String) -> bool {
+        out.push_str(if *self { "true" } else { "false" });
+        true
+    }
+}
+
+impl KeyValue for char {
+    fn write_key(&self, out: &mut String) -> bool {
+        out.push(*self);
+        true
+    }
+}
+
+macro_rules! integer_key {
+    ($($t:ty),*) => {$(
+        impl KeyValue for $t {
+            fn write_key(&self, out: &mut String) -> bool {
+                out.push_str(itoa::Buffer::new().format(*self));
+                true
+            }
+        }
+    )*};
+}
+integer_key!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+/// A value given for a key variable of type `T`: the type itself, a reference to it,
+/// or `&str` for a `String` field.
+pub trait AsKeyPart<T: ?Sized> {
+    /// Appends the key text; false when absent.
+    fn write_part(&self, out: &mut String) -> bool;
+}
+
+impl<T: KeyValue> AsKeyPart<T> for T {
+    fn write_part(&self, out: &mut String) -> bool {
+        self.write_key(out)
+    }
+}
+
+impl<T: KeyValue> AsKeyPart<T> for &T {
+    fn write_part(&self, out: &mut String) -> bool {
+        self.write_key(out)
+    }
+}
+
+impl AsKeyPart<String> for &str {
+    fn write_part(&self, out: &mut String) -> bool {
+        out.push_str(self);
+        true
+    }
+}
+
+impl<T: KeyValue> AsKeyPart<Option<T>> for T {
+    fn write_part(&self, out: &mut String) -> bool {
+        self.write_key(out)
+    }
+}
+
+impl AsKeyPart<Option<String>> for &str {
+    fn write_part(&self, out: &mut String) -> bool {
+        out.push_str(self);
+        true
+    }
+}
+
+/// Builds one key attribute value from a template, checking every value it places.
+/// The derive's generated code drives it; it is public for hand-written entities.
+pub struct KeyBuf {
+    out: String,
+    template: &'static Template,
+    entity: &'static str,
+}
+
+impl KeyBuf {
+    /// Starts a key for `template` of `entity`.
+    pub fn new(entity: &'static str, template: &'static Template) -> KeyBuf {
+        KeyBuf { out: String::with_capacity(template.source.len() + 24), template, entity }
+    }
+
+    /// Appends literal text.
+    pub fn text(&mut self, text: &str) {
+        self.out.push_str(text);
+    }
+
+    /// Appends the value of variable `field` from the entity itself. `Ok(false)` when
+    /// the value is absent.
+    pub fn var<V: KeyValue + ?Sized>(&mut self, field: &'static str, value: &V) -> Result<bool, Error> {
+        let start = self.out.len();
+        let present = value.write_key(&mut self.out);
+        self.check(field, start, present)
+    }
+
+    /// Appends the value of variable `field` given as an argument for a `T` field.
+    pub fn arg<T: ?Sized, A: AsKeyPart<T> + ?Sized>(
+        &mut self,
+        field: &'static str,
+        value: &A,
+    ) -> Result<bool, Error> {
+        let start = self.out.len();
+        let present = value.write_part(&mut self.out);
+        self.check(field, start, present)
+    }
+
+    /// Turns an absent value into the error a required key variable reports.
+    pub fn required(&self, field: &'static str, present: bool) -> Result<(), Error> {
+        if present {
+            return Ok(());
+        }
+        Err(self.invalid(field, String::new(), KeyProblem::Absent))
+    }
+
+    fn check(&mut self, field: &'static str, start: usize, present: bool) -> Result<bool, Error> {
+        if !present {
+            return Ok(false);
+        }
+        let written = &self.out[start..];
+        let problem = if written.is_empty() {
+            KeyProblem::Empty
+        } else {
+            match written.chars().find(|c| self.template.delimiters.contains(*c)) {
+                Some(c) => KeyProblem::ContainsDelimiter(c),
+                None => return Ok(true),
+            }
+        };
+        Err(self.invalid(field, written.to_owned(), problem))
+    }
+
+    fn invalid(&self, field: &'static str, value: String, problem: KeyProblem) -> Error {
+        ErrorKind::InvalidKey { entity: self.entity, field, value, template: self.template.source, problem }
+            .into()
+    }
+
+    /// The key text.
+    pub fn finish(self) -> String {
+        self.out
+    }
+}
+
+/// The full primary key of one item of `E`, for get, update and remove.
+///
+/// Built by the derive's `E::key(..)`; a value that cannot go into the key is kept as
+/// the error and reported by the operation that uses the key.
+pub struct Key<E> {
+    attrs: Result<Item, Error>,
+    entity: PhantomData<fn() -> E>,
+}
+
+impl<E> Key<E> {
+    /// Wraps composed key attributes (or the error composing them).
+    pub fn new(attrs: Result<Item, Error>) -> Key<E> {
+        Key { attrs, entity: PhantomData }
+    }
+
+    /// The key attributes, such as `{pk: "ACCOUNT#a", sk: "USER#b"}`.
+    pub fn into_attrs(self) -> Result<Item, Error> {
+        self.attrs
+    }
+
+    /// The key attributes by reference.
+    pub fn attrs(&self) -> Result<&Item, &Error> {
+        self.attrs.as_ref()
+    }
+}
+
+impl<E> std::fmt::Debug for Key<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Key").field(&self.attrs).finish()
+    }
+}
+
+/// How a query narrows the sort key once the partition is fixed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortCondition {
+    /// Every item of the entity in the partition (`begins_with` the literal prefix,
+    /// or no condition when the template starts with a variable).
+    Prefix(String),
+    /// One exact sort key (the template was complete).
+    Equals(String),
+}
+
+/// A partition of `E` on one index, with the sort-key variables given so far: the
+/// key of a query. Built by the derive's `E::partition(..)` (primary index) or
+/// `E::<index>_partition(..)`; narrow it with [`PartialKey::with`].
+pub struct PartialKey<E> {
+    index: &'static IndexSchema,
+    entity: &'static str,
+    hash: Result<String, Error>,
+    sort_values: Vec<(&'static str, String)>,
+    error: Option<Error>,
+    marker: PhantomData<fn() -> E>,
+}
+
+impl<E> PartialKey<E> {
+    /// A partition of `index` whose hash key value is `hash`.
+    pub fn new(
+        entity: &'static str,
+        index: &'static IndexSchema,
+        hash: Result<String, Error>,
+    ) -> PartialKey<E> {
+        PartialKey { index, entity, hash, sort_values: Vec::new(), error: None, marker: PhantomData }
+    }
+
+    /// Gives the value of one sort-key variable; the query's sort key is the template
+    /// up to the first variable still missing.
+    pub fn with<T: KeyValue + ?Sized>(mut self, field: Field<E, T>, value: impl AsKeyPart<T>) -> Self {
+        let Some(sort) = self.index.sort.as_ref() else {
+            self.error.get_or_insert_with(|| {
+                ErrorKind::Schema(format!("{}: index {} has no sort key", self.entity, self.index.name))
+                    .into()
+            });
+            return self;
+        };
+        if !sort.template.variables().any(|v| v == field.name()) {
+            self.error.get_or_insert_with(|| {
+                ErrorKind::Schema(format!(
+                    "{}.{} is not a variable of the sort key template \"{}\"",
+                    self.entity,
+                    field.name(),
+                    sort.template.source
+                ))
+                .into()
+            });
+            return self;
+        }
+        let mut buf = KeyBuf::new(self.entity, &sort.template);
+        match buf.arg::<T, _>(field.name(), &value) {
+            Ok(true) => self.sort_values.push((field.name(), buf.finish())),
+            Ok(false) => {}
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+        self
+    }
+
+    /// The index queried.
+    pub fn index(&self) -> &'static IndexSchema {
+        self.index
+    }
+
+    /// The hash key attribute and value, and the sort-key condition, or the first
+    /// error met while building the key.
+    pub fn resolve(self) -> Result<(String, Option<SortCondition>), Error> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let hash = self.hash?;
+        let Some(sort) = self.index.sort.as_ref() else {
+            return Ok((hash, None));
+        };
+        let mut text = String::new();
+        for part in sort.template.parts {
+            match part {
+                Part::Text(t) => text.push_str(t),
+                Part::Var(name) => match self.sort_values.iter().find(|(n, _)| n == name) {
+                    Some((_, v)) => text.push_str(v),
+                    None => return Ok((hash, Some(SortCondition::Prefix(text)))),
+                },
+            }
+        }
+        Ok((hash, Some(SortCondition::Equals(text))))
+    }
+}

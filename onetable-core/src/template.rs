@@ -1,0 +1,228 @@
+//! Key templates: literal text and variables, as in `ACCOUNT#${account_id}#USER#${id}`.
+//!
+//! The derive parses templates at compile time and emits them as `'static` values, so
+//! nothing is parsed at run time. The rule that keeps keys unambiguous: a value placed
+//! in a template may not be empty nor contain any of the template's *delimiters*, the
+//! punctuation characters of its literal text. Then every key can be split back into
+//! its values in exactly one way, and two items can never share a key by accident.
+
+/// A piece of a template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Literal text.
+    Text(&'static str),
+    /// A variable: the name of the Rust field whose value goes here.
+    Var(&'static str),
+}
+
+/// A parsed key template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Template {
+    /// The template as written.
+    pub source: &'static str,
+    /// Its literal and variable parts, in order.
+    pub parts: &'static [Part],
+    /// The characters a value may not contain: the punctuation of the literal parts.
+    pub delimiters: &'static str,
+}
+
+impl Template {
+    /// The field names of its variables, in order.
+    pub fn variables(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Var(v) => Some(*v),
+            Part::Text(_) => None,
+        })
+    }
+
+    /// True when the template has no variables (such as `ACCOUNT`).
+    pub fn is_literal(&self) -> bool {
+        self.variables().next().is_none()
+    }
+
+    /// True when `value` could stand for a variable: not empty, no delimiter.
+    pub fn accepts_value(&self, value: &str) -> bool {
+        !value.is_empty() && !value.contains(|c| self.delimiters.contains(c))
+    }
+
+    /// True when `key` is a key this template can produce. This is how an item's key
+    /// tells its entity apart from another whose template extends it: `USER#x#y` does
+    /// not match `USER#${id}`, because an id cannot contain `#`.
+    pub fn matches(&self, key: &str) -> bool {
+        self.match_from(0, key)
+    }
+
+    fn match_from(&self, part: usize, rest: &str) -> bool {
+        match self.parts.get(part) {
+            None => rest.is_empty(),
+            Some(Part::Text(t)) => rest.strip_prefix(t).is_some_and(|r| self.match_from(part + 1, r)),
+            Some(Part::Var(_)) => {
+                // A value runs up to the next delimiter; try each end point so literal
+                // text made of ordinary characters right after a variable still works.
+                let limit = rest.find(|c| self.delimiters.contains(c)).unwrap_or(rest.len());
+                (1..=limit)
+                    .filter(|&n| rest.is_char_boundary(n))
+                    .any(|n| self.match_from(part + 1, &rest[n..]))
+            }
+        }
+    }
+
+    /// True when some key could be produced by both templates, each with values it
+    /// accepts. Used to refuse two entities whose keys could collide in one table.
+    pub fn overlaps(&self, other: &Template) -> bool {
+        // Symbolic product of the two patterns: the only characters that matter are
+        // those in either template's literals, plus one that is in neither.
+        let mut alphabet: Vec<char> = self.literal_chars().chain(other.literal_chars()).collect();
+        alphabet.sort_unstable();
+        alphabet.dedup();
+        let other_char =
+            (1..).map(|n| char::from_u32(0x4e00 + n).unwrap_or('x')).find(|c| !alphabet.contains(c));
+        alphabet.extend(other_char);
+        let (a, b) = (Pattern::of(self), Pattern::of(other));
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![(a.start(), b.start())];
+        while let Some((sa, sb)) = stack.pop() {
+            if !seen.insert((sa.clone(), sb.clone())) {
+                continue;
+            }
+            if a.accepting(&sa) && b.accepting(&sb) {
+                return true;
+            }
+            for &c in &alphabet {
+                let (na, nb) = (a.step(&sa, c), b.step(&sb, c));
+                if !na.is_empty() && !nb.is_empty() {
+                    stack.push((na, nb));
+                }
+            }
+        }
+        false
+    }
+
+    fn literal_chars(&self) -> impl Iterator<Item = char> + '_ {
+        self.parts.iter().flat_map(|p| match p {
+            Part::Text(t) => t.chars(),
+            Part::Var(_) => "".chars(),
+        })
+    }
+}
+
+/// A template as a nondeterministic automaton over characters. A state is a position:
+/// (part index, offset into a literal) or (part index, inside a variable having read
+/// at least one character).
+struct Pattern {
+    tokens: Vec<Token>,
+    delimiters: &'static str,
+}
+
+enum Token {
+    Char(char),
+    Var,
+}
+
+type States = std::collections::BTreeSet<(usize, bool)>;
+
+impl Pattern {
+    fn of(t: &Template) -> Pattern {
+        let mut tokens = Vec::new();
+        for p in t.parts {
+            match p {
+                Part::Text(s) => tokens.extend(s.chars().map(Token::Char)),
+                Part::Var(_) => tokens.push(Token::Var),
+            }
+        }
+        Pattern { tokens, delimiters: t.delimiters }
+    }
+
+    /// State `(i, false)`: before token i; `(i, true)`: inside variable token i, having
+    /// read at least one character.
+    fn start(&self) -> States {
+        std::iter::once((0, false)).collect()
+    }
+
+    fn accepting(&self, states: &States) -> bool {
+        states
+            .iter()
+            .any(|&(i, inside)| (i == self.tokens.len() && !inside) || (inside && i + 1 == self.tokens.len()))
+    }
+
+    fn step(&self, states: &States, c: char) -> States {
+        let mut next = States::new();
+        for &(i, inside) in states {
+            if inside {
+                // Stay in the variable, or leave it and read c as the next token.
+                if !self.delimiters.contains(c) {
+                    next.insert((i, true));
+                }
+                self.read(i + 1, c, &mut next);
+            } else {
+                self.read(i, c, &mut next);
+            }
+        }
+        next
+    }
+
+    fn read(&self, i: usize, c: char, next: &mut States) {
+        match self.tokens.get(i) {
+            Some(Token::Char(t)) if *t == c => {
+                next.insert((i + 1, false));
+            }
+            Some(Token::Var) if !self.delimiters.contains(c) => {
+                next.insert((i, true));
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USER: Template =
+        Template { source: "USER#${id}", parts: &[Part::Text("USER#"), Part::Var("id")], delimiters: "#" };
+    const PROFILE: Template = Template {
+        source: "USER#PROFILE#${id}",
+        parts: &[Part::Text("USER#PROFILE#"), Part::Var("id")],
+        delimiters: "#",
+    };
+    const BY_NAME: Template = Template {
+        source: "USER#${name}",
+        parts: &[Part::Text("USER#"), Part::Var("name")],
+        delimiters: "#",
+    };
+    const PAIR: Template = Template {
+        source: "ORG#${org}#USER#${id}",
+        parts: &[Part::Text("ORG#"), Part::Var("org"), Part::Text("#USER#"), Part::Var("id")],
+        delimiters: "#",
+    };
+    const ACCOUNT: Template = Template { source: "ACCOUNT", parts: &[Part::Text("ACCOUNT")], delimiters: "" };
+
+    #[test]
+    fn matches_only_its_own_shape() {
+        assert!(USER.matches("USER#ann"));
+        assert!(!USER.matches("USER#"));
+        assert!(!USER.matches("USER#PROFILE#ann"), "an id cannot contain '#'");
+        assert!(PROFILE.matches("USER#PROFILE#ann"));
+        assert!(PAIR.matches("ORG#acme#USER#ann"));
+        assert!(!PAIR.matches("ORG#acme#x#USER#ann"));
+        assert!(ACCOUNT.matches("ACCOUNT") && !ACCOUNT.matches("ACCOUNTS"));
+    }
+
+    #[test]
+    fn overlap_is_found_exactly_when_a_key_fits_both() {
+        assert!(!USER.overlaps(&PROFILE), "USER#x never equals USER#PROFILE#y");
+        assert!(USER.overlaps(&BY_NAME), "same shape, different field");
+        assert!(USER.overlaps(&USER));
+        assert!(!ACCOUNT.overlaps(&USER));
+        assert!(!PAIR.overlaps(&USER));
+        let any = Template { source: "${id}", parts: &[Part::Var("id")], delimiters: "" };
+        assert!(any.overlaps(&USER) && any.overlaps(&ACCOUNT) && any.overlaps(&PROFILE));
+    }
+
+    #[test]
+    fn values_with_delimiters_or_empty_are_refused() {
+        assert!(USER.accepts_value("ann"));
+        assert!(!USER.accepts_value(""));
+        assert!(!USER.accepts_value("PROFILE#ann"));
+    }
+}

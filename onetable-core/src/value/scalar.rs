@@ -1,0 +1,85 @@
+//! Strings, booleans and binary.
+
+use super::{ListElement, Value};
+use crate::{Format, ValueError};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+impl Value for String {
+    fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
+        Ok(Some(AttributeValue::S(self.clone())))
+    }
+    fn into_attr(self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
+        Ok(Some(AttributeValue::S(self)))
+    }
+    fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
+        match attr {
+            AttributeValue::S(s) => Ok(s),
+            other => Err(ValueError::type_of("S", &other)),
+        }
+    }
+}
+impl ListElement for String {}
+
+impl Value for bool {
+    fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
+        Ok(Some(AttributeValue::Bool(*self)))
+    }
+    fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
+        match attr {
+            AttributeValue::Bool(b) => Ok(b),
+            other => Err(ValueError::type_of("BOOL", &other)),
+        }
+    }
+}
+impl ListElement for bool {}
+
+impl Value for char {
+    fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
+        Ok(Some(AttributeValue::S(self.to_string())))
+    }
+    fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
+        let s = String::from_attr(attr)?;
+        let mut chars = s.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => Ok(c),
+            _ => Err(ValueError::Invalid(format!("{s:?} is not a single character"))),
+        }
+    }
+}
+impl ListElement for char {}
+
+/// Binary: DynamoDB `B`. (OneTable JS sees it as a base64 string or a Buffer.)
+impl Value for Vec<u8> {
+    fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
+        Ok(Some(AttributeValue::B(Blob::new(self.clone()))))
+    }
+    fn into_attr(self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
+        Ok(Some(AttributeValue::B(Blob::new(self))))
+    }
+    fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
+        use base64::Engine as _;
+        match attr {
+            AttributeValue::B(b) => Ok(b.into_inner()),
+            // OneTable JS stores Buffers given to a String-typed field as base64 text.
+            AttributeValue::S(s) => base64::engine::general_purpose::STANDARD
+                .decode(s.as_bytes())
+                .map_err(|e| ValueError::Invalid(format!("a string that is not base64 binary: {e}"))),
+            other => Err(ValueError::type_of("B", &other)),
+        }
+    }
+}
+impl ListElement for Vec<u8> {}
+
+impl Value for Blob {
+    fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
+        Ok(Some(AttributeValue::B(self.clone())))
+    }
+    fn into_attr(self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
+        Ok(Some(AttributeValue::B(self)))
+    }
+    fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
+        Vec::<u8>::from_attr(attr).map(Blob::new)
+    }
+}
+impl ListElement for Blob {}

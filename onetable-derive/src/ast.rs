@@ -1,0 +1,233 @@
+//! Parse stage: the derive input's attributes into a plain model of the entity.
+//!
+//! Parsing records what was written (with spans) and reports only what cannot be read
+//! at all; every rule about the schema is checked in `validate`.
+
+use crate::diag::Errors;
+use syn::spanned::Spanned;
+use syn::{Ident, LitStr, Type};
+
+/// A struct deriving `Entity`.
+pub struct Entity {
+    pub ident: Ident,
+    pub generics: syn::Generics,
+    pub name: Option<LitStr>,
+    pub timestamps: bool,
+    pub key: Option<KeyDecl>,
+    pub indexes: Vec<IndexDecl>,
+    pub fields: Vec<Field>,
+}
+
+/// `#[key(...)]` or `#[index(...)]`.
+pub struct KeyDecl {
+    pub span: proc_macro2::Span,
+    pub pk: Option<LitStr>,
+    pub sk: Option<LitStr>,
+    pub pk_attr: Option<LitStr>,
+    pub sk_attr: Option<LitStr>,
+}
+
+pub struct IndexDecl {
+    pub name: Option<LitStr>,
+    pub local: bool,
+    pub key: KeyDecl,
+}
+
+/// A named field and its `#[attr(...)]` options.
+pub struct Field {
+    pub ident: Ident,
+    pub ty: Type,
+    pub rename: Option<LitStr>,
+    pub map: Option<LitStr>,
+    pub default: Option<Default>,
+    pub generate: Option<LitStr>,
+    pub unique: Option<proc_macro2::Span>,
+    pub ttl: Option<proc_macro2::Span>,
+    pub version: Option<proc_macro2::Span>,
+    pub skip: Option<proc_macro2::Span>,
+}
+
+pub enum Default {
+    Trait,
+    Path(syn::ExprPath),
+}
+
+impl Field {
+    /// The field name without a raw-identifier prefix.
+    pub fn name(&self) -> String {
+        self.ident.to_string().trim_start_matches("r#").to_owned()
+    }
+}
+
+fn set_once<T>(slot: &mut Option<T>, value: T, errors: &mut Errors, path: &syn::Path) {
+    if slot.is_some() {
+        errors.at(path, format!("`{}` is given twice", path_name(path)));
+    }
+    *slot = Some(value);
+}
+
+fn path_name(path: &syn::Path) -> String {
+    path.get_ident().map(Ident::to_string).unwrap_or_default()
+}
+
+pub fn parse_entity(input: &syn::DeriveInput, errors: &mut Errors) -> Option<Entity> {
+    let syn::Data::Struct(data) = &input.data else {
+        errors.at(&input.ident, "#[derive(Entity)] works on structs with named fields");
+        return None;
+    };
+    let syn::Fields::Named(named) = &data.fields else {
+        errors.at(&input.ident, "#[derive(Entity)] works on structs with named fields");
+        return None;
+    };
+    let mut entity = Entity {
+        ident: input.ident.clone(),
+        generics: input.generics.clone(),
+        name: None,
+        timestamps: false,
+        key: None,
+        indexes: Vec::new(),
+        fields: Vec::new(),
+    };
+    for attr in &input.attrs {
+        if attr.path().is_ident("entity") {
+            let result = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("name") {
+                    set_once(&mut entity.name, meta.value()?.parse()?, errors, &meta.path);
+                } else if meta.path.is_ident("timestamps") {
+                    entity.timestamps = true;
+                } else {
+                    errors.at(&meta.path, "unknown entity option: expected `name = \"..\"` or `timestamps`");
+                    skip_value(&meta)?;
+                }
+                Ok(())
+            });
+            if let Err(e) = result {
+                errors.push(e);
+            }
+        } else if attr.path().is_ident("key") {
+            let key = parse_key(attr, None, errors);
+            if entity.key.is_some() {
+                errors.at(
+                    attr,
+                    "an entity has one #[key(..)]; declare other access patterns with #[index(..)]",
+                );
+            }
+            entity.key = Some(key);
+        } else if attr.path().is_ident("index") {
+            let mut name = None;
+            let mut local = false;
+            let key = parse_key(attr, Some((&mut name, &mut local)), errors);
+            entity.indexes.push(IndexDecl { name, local, key });
+        }
+    }
+    for f in &named.named {
+        if let Some(field) = parse_field(f, errors) {
+            entity.fields.push(field);
+        }
+    }
+    Some(entity)
+}
+
+fn parse_key(
+    attr: &syn::Attribute,
+    mut index: Option<(&mut Option<LitStr>, &mut bool)>,
+    errors: &mut Errors,
+) -> KeyDecl {
+    let mut key = KeyDecl { span: attr.span(), pk: None, sk: None, pk_attr: None, sk_attr: None };
+    let result = attr.parse_nested_meta(|meta| {
+        let p = &meta.path;
+        if p.is_ident("pk") {
+            set_once(&mut key.pk, meta.value()?.parse()?, errors, p);
+        } else if p.is_ident("sk") {
+            set_once(&mut key.sk, meta.value()?.parse()?, errors, p);
+        } else if p.is_ident("pk_attr") {
+            set_once(&mut key.pk_attr, meta.value()?.parse()?, errors, p);
+        } else if p.is_ident("sk_attr") {
+            set_once(&mut key.sk_attr, meta.value()?.parse()?, errors, p);
+        } else if let (true, Some((name, _))) = (p.is_ident("name"), index.as_mut()) {
+            set_once(*name, meta.value()?.parse()?, errors, p);
+        } else if let (true, Some((_, local))) = (p.is_ident("local"), index.as_mut()) {
+            **local = true;
+        } else {
+            let expected = if index.is_some() {
+                "`name`, `pk`, `sk`, `pk_attr`, `sk_attr` or `local`"
+            } else {
+                "`pk`, `sk`, `pk_attr` or `sk_attr`"
+            };
+            errors.at(p, format!("unknown option `{}`: expected {expected}", path_name(p)));
+            skip_value(&meta)?;
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        errors.push(e);
+    }
+    key
+}
+
+/// Consumes `= value` after an unknown option so parsing can go on to the next one.
+fn skip_value(meta: &syn::meta::ParseNestedMeta) -> syn::Result<()> {
+    if meta.input.peek(syn::Token![=]) {
+        let _: syn::Expr = meta.value()?.parse()?;
+    }
+    Ok(())
+}
+
+pub fn parse_field(f: &syn::Field, errors: &mut Errors) -> Option<Field> {
+    let ident = f.ident.clone()?;
+    let mut field = Field {
+        ident,
+        ty: f.ty.clone(),
+        rename: None,
+        map: None,
+        default: None,
+        generate: None,
+        unique: None,
+        ttl: None,
+        version: None,
+        skip: None,
+    };
+    for attr in f.attrs.iter().filter(|a| a.path().is_ident("attr")) {
+        let result = attr.parse_nested_meta(|meta| {
+            let p = &meta.path;
+            let span = p.span();
+            if p.is_ident("rename") {
+                set_once(&mut field.rename, meta.value()?.parse()?, errors, p);
+            } else if p.is_ident("map") {
+                set_once(&mut field.map, meta.value()?.parse()?, errors, p);
+            } else if p.is_ident("default") {
+                let default = if meta.input.peek(syn::Token![=]) {
+                    let path: LitStr = meta.value()?.parse()?;
+                    Default::Path(path.parse()?)
+                } else {
+                    Default::Trait
+                };
+                set_once(&mut field.default, default, errors, p);
+            } else if p.is_ident("generate") {
+                set_once(&mut field.generate, meta.value()?.parse()?, errors, p);
+            } else if p.is_ident("unique") {
+                set_once(&mut field.unique, span, errors, p);
+            } else if p.is_ident("ttl") {
+                set_once(&mut field.ttl, span, errors, p);
+            } else if p.is_ident("version") {
+                set_once(&mut field.version, span, errors, p);
+            } else if p.is_ident("skip") {
+                set_once(&mut field.skip, span, errors, p);
+            } else {
+                errors.at(
+                    p,
+                    format!(
+                        "unknown field option `{}`: expected rename, map, default, generate, unique, ttl, version or skip",
+                        path_name(p)
+                    ),
+                );
+                skip_value(&meta)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            errors.push(e);
+        }
+    }
+    Some(field)
+}

@@ -1,0 +1,284 @@
+//! `#[derive(Value)]`: unit enums stored as strings, structs stored as maps.
+
+use crate::ast::{parse_field, Default, Field};
+use crate::diag::Errors;
+use proc_macro2::TokenStream;
+use quote::quote;
+use std::collections::HashMap;
+use syn::LitStr;
+
+pub fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    if !input.generics.params.is_empty() {
+        errors.at(&input.generics, "#[derive(Value)] does not support generic types");
+    }
+    let rename_all = rename_all(input, &mut errors);
+    let out = match &input.data {
+        syn::Data::Enum(data) => enumeration(input, data, rename_all, &mut errors),
+        syn::Data::Struct(syn::DataStruct { fields: syn::Fields::Named(named), .. }) => {
+            structure(input, named, &mut errors)
+        }
+        _ => {
+            errors
+                .at(&input.ident, "#[derive(Value)] works on unit-only enums and structs with named fields");
+            None
+        }
+    };
+    errors.finish()?;
+    Ok(out.unwrap_or_default())
+}
+
+#[derive(Clone, Copy)]
+enum Case {
+    Lower,
+    Upper,
+    Snake,
+    ScreamingSnake,
+    Kebab,
+    Camel,
+}
+
+fn rename_all(input: &syn::DeriveInput, errors: &mut Errors) -> Option<Case> {
+    let mut case = None;
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident("value")) {
+        let result = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename_all") {
+                let lit: LitStr = meta.value()?.parse()?;
+                case = match lit.value().as_str() {
+                    "lowercase" => Some(Case::Lower),
+                    "UPPERCASE" => Some(Case::Upper),
+                    "snake_case" => Some(Case::Snake),
+                    "SCREAMING_SNAKE_CASE" => Some(Case::ScreamingSnake),
+                    "kebab-case" => Some(Case::Kebab),
+                    "camelCase" => Some(Case::Camel),
+                    _ => {
+                        errors.at(&lit, "expected lowercase, UPPERCASE, snake_case, SCREAMING_SNAKE_CASE, kebab-case or camelCase");
+                        None
+                    }
+                };
+            } else {
+                errors.at(&meta.path, "unknown option: expected `rename_all = \"..\"`");
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            errors.push(e);
+        }
+    }
+    case
+}
+
+fn apply_case(name: &str, case: Option<Case>) -> String {
+    let Some(case) = case else { return name.to_owned() };
+    let mut words: Vec<String> = Vec::new();
+    for c in name.chars() {
+        if c.is_uppercase() || words.is_empty() {
+            words.push(String::new());
+        }
+        if let Some(w) = words.last_mut() {
+            w.extend(c.to_lowercase());
+        }
+    }
+    match case {
+        Case::Lower => words.concat(),
+        Case::Upper => words.concat().to_uppercase(),
+        Case::Snake => words.join("_"),
+        Case::ScreamingSnake => words.join("_").to_uppercase(),
+        Case::Kebab => words.join("-"),
+        Case::Camel => words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| if i == 0 { w.clone() } else { w[..1].to_uppercase() + &w[1..] })
+            .collect(),
+    }
+}
+
+fn enumeration(
+    input: &syn::DeriveInput,
+    data: &syn::DataEnum,
+    case: Option<Case>,
+    errors: &mut Errors,
+) -> Option<TokenStream> {
+    let ident = &input.ident;
+    let mut names: HashMap<String, &syn::Ident> = HashMap::new();
+    let mut variants = Vec::new();
+    for v in &data.variants {
+        if !matches!(v.fields, syn::Fields::Unit) {
+            errors.at(
+                &v.ident,
+                "#[derive(Value)] stores enums as strings: every variant must be a unit variant",
+            );
+            continue;
+        }
+        let mut stored = apply_case(&v.ident.to_string(), case);
+        for attr in v.attrs.iter().filter(|a| a.path().is_ident("attr")) {
+            let result = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("rename") {
+                    stored = meta.value()?.parse::<LitStr>()?.value();
+                } else {
+                    errors.at(&meta.path, "unknown variant option: expected `rename = \"..\"`");
+                }
+                Ok(())
+            });
+            if let Err(e) = result {
+                errors.push(e);
+            }
+        }
+        if stored.is_empty() {
+            errors.at(&v.ident, "a variant cannot be stored as an empty string");
+        }
+        if let Some(other) = names.insert(stored.clone(), &v.ident) {
+            errors
+                .at(&v.ident, format!("variants `{other}` and `{}` are both stored as {stored:?}", v.ident));
+        }
+        variants.push((v.ident.clone(), stored));
+    }
+    let to = variants.iter().map(|(v, s)| quote!(#ident::#v => #s));
+    let from = variants.iter().map(|(v, s)| quote!(#s => ::core::result::Result::Ok(#ident::#v)));
+    let expected = variants.iter().map(|(_, s)| format!("{s:?}")).collect::<Vec<_>>().join(", ");
+    let type_name = ident.to_string();
+    Some(quote! {
+        #[automatically_derived]
+        impl #ident {
+            /// The string this variant is stored as.
+            pub fn as_stored_str(&self) -> &'static str {
+                match self { #(#to),* }
+            }
+
+            fn __onetable_parse(text: &str) -> ::core::result::Result<Self, ::onetable::ValueError> {
+                match text {
+                    #(#from,)*
+                    other => ::core::result::Result::Err(::onetable::ValueError::Invalid(::std::format!(
+                        "{:?} is not a {} (expected one of {})", other, #type_name, #expected
+                    ))),
+                }
+            }
+        }
+
+        #[automatically_derived]
+        impl ::onetable::Value for #ident {
+            fn to_attr(&self, _: &::onetable::Format) -> ::core::result::Result<::core::option::Option<::onetable::AttributeValue>, ::onetable::ValueError> {
+                ::core::result::Result::Ok(::core::option::Option::Some(::onetable::AttributeValue::S(self.as_stored_str().to_owned())))
+            }
+            fn from_attr(attr: ::onetable::AttributeValue) -> ::core::result::Result<Self, ::onetable::ValueError> {
+                match attr {
+                    ::onetable::AttributeValue::S(s) => Self::__onetable_parse(&s),
+                    other => ::core::result::Result::Err(::onetable::ValueError::type_of("S", &other)),
+                }
+            }
+        }
+
+        #[automatically_derived]
+        impl ::onetable::ListElement for #ident {}
+
+        #[automatically_derived]
+        impl ::onetable::KeyValue for #ident {
+            fn write_key(&self, out: &mut ::std::string::String) -> bool {
+                out.push_str(self.as_stored_str());
+                true
+            }
+        }
+
+        #[automatically_derived]
+        impl ::onetable::set::SetElement for #ident {
+            const SET_KIND: ::onetable::set::SetKind = ::onetable::set::SetKind::String;
+            fn set_text(&self) -> ::std::string::String {
+                self.as_stored_str().to_owned()
+            }
+            fn from_set_text(text: ::std::string::String) -> ::core::result::Result<Self, ::onetable::ValueError> {
+                Self::__onetable_parse(&text)
+            }
+        }
+    })
+}
+
+fn structure(input: &syn::DeriveInput, named: &syn::FieldsNamed, errors: &mut Errors) -> Option<TokenStream> {
+    let ident = &input.ident;
+    let fields: Vec<Field> = named.named.iter().filter_map(|f| parse_field(f, errors)).collect();
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut stored = Vec::new();
+    for f in &fields {
+        let options = [
+            f.map.as_ref().map(|m| m.span()),
+            f.unique,
+            f.ttl,
+            f.version,
+            f.generate.as_ref().map(|g| g.span()),
+        ];
+        if let Some(span) = options.into_iter().flatten().next() {
+            errors.span(span, "inside a nested value, fields take only rename, default and skip");
+        }
+        if f.skip.is_some() {
+            continue;
+        }
+        let attribute = f.rename.as_ref().map_or_else(|| f.name(), LitStr::value);
+        if let Some(other) = seen.insert(attribute.clone(), f.name()) {
+            errors.at(
+                &f.ident,
+                format!("fields `{other}` and `{}` are both stored as `{attribute}`", f.name()),
+            );
+        }
+        stored.push((f, attribute));
+    }
+    let type_name = ident.to_string();
+    let to = |consume: bool| {
+        stored.iter().map(move |(f, attribute)| {
+            let field = &f.ident;
+            let convert = if consume {
+                quote!(::onetable::Value::into_attr(self.#field, format))
+            } else {
+                quote!(::onetable::Value::to_attr(&self.#field, format))
+            };
+            quote! {
+                if let ::core::option::Option::Some(av) = #convert.map_err(|e| e.at(::core::format_args!(".{}", #attribute)))? {
+                    map.insert(#attribute.to_owned(), av);
+                }
+            }
+        })
+    };
+    let (to_ref, to_owned) = (to(false), to(true));
+    let from = fields.iter().map(|f| {
+        let field = &f.ident;
+        let Some((_, attribute)) = stored.iter().find(|(s, _)| s.ident == f.ident) else {
+            return quote!(#field: ::core::default::Default::default());
+        };
+        let missing = match &f.default {
+            Some(Default::Path(path)) => quote!(::core::result::Result::Ok(#path())),
+            Some(Default::Trait) => quote!(::core::result::Result::Ok(::core::default::Default::default())),
+            None => quote!(::onetable::Value::from_missing()),
+        };
+        quote! {
+            #field: match map.remove(#attribute) {
+                ::core::option::Option::Some(av) => ::onetable::Value::from_attr(av),
+                ::core::option::Option::None => #missing,
+            }.map_err(|e: ::onetable::ValueError| e.at(::core::format_args!(".{}", #attribute)))?
+        }
+    });
+    let count = stored.len();
+    Some(quote! {
+        #[automatically_derived]
+        impl ::onetable::Value for #ident {
+            fn to_attr(&self, format: &::onetable::Format) -> ::core::result::Result<::core::option::Option<::onetable::AttributeValue>, ::onetable::ValueError> {
+                let mut map = ::onetable::Item::with_capacity(#count);
+                #(#to_ref)*
+                ::core::result::Result::Ok(::core::option::Option::Some(::onetable::AttributeValue::M(map)))
+            }
+            fn into_attr(self, format: &::onetable::Format) -> ::core::result::Result<::core::option::Option<::onetable::AttributeValue>, ::onetable::ValueError> {
+                let mut map = ::onetable::Item::with_capacity(#count);
+                #(#to_owned)*
+                ::core::result::Result::Ok(::core::option::Option::Some(::onetable::AttributeValue::M(map)))
+            }
+            fn from_attr(attr: ::onetable::AttributeValue) -> ::core::result::Result<Self, ::onetable::ValueError> {
+                let mut map = match attr {
+                    ::onetable::AttributeValue::M(map) => map,
+                    other => return ::core::result::Result::Err(::onetable::ValueError::type_of("M", &other)),
+                };
+                let _ = #type_name;
+                ::core::result::Result::Ok(Self { #(#from),* })
+            }
+        }
+
+        #[automatically_derived]
+        impl ::onetable::ListElement for #ident {}
+    })
+}
