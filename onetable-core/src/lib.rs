@@ -49,13 +49,6 @@ pub mod __private {
     pub use aws_sdk_dynamodb::types::AttributeValue;
     pub use std::collections::HashMap;
 
-    /// Asserts at compile time that a field type can be a key variable; the error
-    /// points at the field's type.
-    pub const fn assert_key_value<T: crate::KeyValue + ?Sized>() {}
-    /// Asserts that a field type can be stored.
-    pub const fn assert_value<T: crate::Value>() {}
-    /// Asserts that a field type can be a TTL.
-    pub const fn assert_ttl<T: crate::TtlValue>() {}
     /// Asserts that a field type can be an optimistic-locking version.
     pub const fn assert_version<T: crate::__private::Version>() {}
     /// Asserts that a field type can hold a generated id.

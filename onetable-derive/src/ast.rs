@@ -20,7 +20,8 @@ pub struct Entity {
 
 /// `#[key(...)]` or `#[index(...)]`.
 pub struct KeyDecl {
-    pub span: proc_macro2::Span,
+    /// The whole attribute, for errors about the declaration as a whole.
+    pub attr: syn::Attribute,
     pub pk: Option<LitStr>,
     pub sk: Option<LitStr>,
     pub pk_attr: Option<LitStr>,
@@ -133,7 +134,7 @@ fn parse_key(
     mut index: Option<(&mut Option<LitStr>, &mut bool)>,
     errors: &mut Errors,
 ) -> KeyDecl {
-    let mut key = KeyDecl { span: attr.span(), pk: None, sk: None, pk_attr: None, sk_attr: None };
+    let mut key = KeyDecl { attr: attr.clone(), pk: None, sk: None, pk_attr: None, sk_attr: None };
     let result = attr.parse_nested_meta(|meta| {
         let p = &meta.path;
         if p.is_ident("pk") {

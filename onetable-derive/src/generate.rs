@@ -201,12 +201,14 @@ fn compose_from_self(
     let steps = key.parsed.parts.iter().map(|p| match p {
         Part::Text(t) => quote!(k.text(#t);),
         Part::Var(v) => {
-            let ident =
-                &schema.field(v).map(|f| f.field.ident.clone()).unwrap_or_else(|| format_ident!("{}", v));
+            let Some(stored) = schema.field(v) else { return quote!() };
+            let (ident, ty) = (&stored.field.ident, &stored.field.ty);
+            // Spanned on the type so that a type that cannot be a key is reported there.
+            let var = quote_spanned!(ty.span()=> k.var::<#ty>(#v, &self.#ident));
             if required {
-                quote!(let present = k.var(#v, &self.#ident)?; k.required(#v, present)?;)
+                quote!(let present = #var?; k.required(#v, present)?;)
             } else {
-                quote!(complete &= k.var(#v, &self.#ident)?;)
+                quote!(complete &= #var?;)
             }
         }
     });
@@ -275,17 +277,19 @@ fn to_item(schema: &Schema<'_>, consume: bool) -> TokenStream {
             Some(m) => map_var(m),
             None => format_ident!("item"),
         };
+        let ty = &f.ty;
         if f.ttl.is_some() {
+            let ttl = quote_spanned!(ty.span()=> <#ty as ::onetable::TtlValue>::to_ttl(&self.#ident));
             return quote! {
-                if let ::core::option::Option::Some(av) = ::onetable::TtlValue::to_ttl(&self.#ident) {
+                if let ::core::option::Option::Some(av) = #ttl {
                     #target.insert(#attribute.to_owned(), av);
                 }
             };
         }
         let convert = if consume {
-            quote!(::onetable::Value::into_attr(self.#ident, format))
+            quote_spanned!(ty.span()=> <#ty as ::onetable::Value>::into_attr(self.#ident, format))
         } else {
-            quote!(::onetable::Value::to_attr(&self.#ident, format))
+            quote_spanned!(ty.span()=> <#ty as ::onetable::Value>::to_attr(&self.#ident, format))
         };
         quote!(::onetable::__private::put(&mut #target, #entity, #name, #attribute, #convert)?;)
     });
@@ -326,16 +330,20 @@ fn from_item(schema: &Schema<'_>) -> TokenStream {
             Some(m) => map_var(m),
             None => format_ident!("item"),
         };
-        if f.ttl.is_some() {
-            return quote!(#ident: ::onetable::__private::take_ttl(&mut #source, #entity, #name, #attribute)?);
-        }
-        match &f.default {
-            None => quote!(#ident: ::onetable::__private::take(&mut #source, #entity, #name, #attribute)?),
-            Some(d) => {
-                let default = default_expr(&Some(clone_default(d)), f.ident.span());
-                quote!(#ident: ::onetable::__private::take_or(&mut #source, #entity, #name, #attribute, || #default)?)
+        // Spanned on the type so that a type without the trait is reported there.
+        let ty = &f.ty;
+        let read = if f.ttl.is_some() {
+            quote_spanned!(ty.span()=> ::onetable::__private::take_ttl::<#ty>(&mut #source, #entity, #name, #attribute))
+        } else {
+            match &f.default {
+                None => quote_spanned!(ty.span()=> ::onetable::__private::take::<#ty>(&mut #source, #entity, #name, #attribute)),
+                Some(d) => {
+                    let default = default_expr(&Some(clone_default(d)), f.ident.span());
+                    quote_spanned!(ty.span()=> ::onetable::__private::take_or::<#ty>(&mut #source, #entity, #name, #attribute, || #default))
+                }
             }
-        }
+        };
+        quote!(#ident: #read?)
     });
     quote! {
         #(#map_takes)*
@@ -431,7 +439,8 @@ fn compose_from_args(schema: &Schema<'_>, i: usize, key: &KeyAttr, sort: bool) -
             let Some(stored) = schema.field(v) else { return quote!() };
             let ident = &stored.field.ident;
             let ty = &stored.field.ty;
-            quote!(let present = k.arg::<#ty, _>(#v, &#ident)?; k.required(#v, present)?;)
+            let arg = quote_spanned!(ty.span()=> k.arg::<#ty, _>(#v, &#ident));
+            quote!(let present = #arg?; k.required(#v, present)?;)
         }
     });
     quote! {{
@@ -518,31 +527,14 @@ fn key_builders(schema: &Schema<'_>) -> TokenStream {
     out
 }
 
-/// Trait bounds that turn type mistakes into compile errors on the field's type.
+/// Trait bounds for the options whose generated uses would not otherwise point at the
+/// field: a version must be an integer, a generated id a string. (Values, TTLs and key
+/// variables are checked where they are converted, spanned on the field's type.)
 fn assertions(schema: &Schema<'_>) -> TokenStream {
     let mut out = TokenStream::new();
-    let mut keyed = Vec::new();
-    for key in schema.indexes.iter().flat_map(|i| i.hash.iter().chain(&i.sort)) {
-        for v in key.parsed.variables() {
-            if keyed.iter().any(|k| k == v) {
-                continue;
-            }
-            keyed.push(v.to_owned());
-            if let Some(stored) = schema.field(v) {
-                let ty = &stored.field.ty;
-                out.extend(quote_spanned!(ty.span()=> ::onetable::__private::assert_key_value::<#ty>();));
-            }
-        }
-    }
     for stored in &schema.fields {
-        let f = stored.field;
-        let ty = &f.ty;
-        if f.ttl.is_some() {
-            out.extend(quote_spanned!(ty.span()=> ::onetable::__private::assert_ttl::<#ty>();));
-        } else {
-            out.extend(quote_spanned!(ty.span()=> ::onetable::__private::assert_value::<#ty>();));
-        }
-        if f.version.is_some() {
+        let ty = &stored.field.ty;
+        if stored.field.version.is_some() {
             out.extend(quote_spanned!(ty.span()=> ::onetable::__private::assert_version::<#ty>();));
         }
         if stored.generate.is_some() {

@@ -80,7 +80,7 @@ pub fn validate<'a>(entity: &'a Entity, errors: &mut Errors) -> Option<Schema<'a
         ),
         Some(key) => {
             if key.pk.is_none() {
-                errors.span(key.span, "#[key(..)] needs `pk = \"...\"`, the partition key template");
+                errors.at(&key.attr, "#[key(..)] needs `pk = \"...\"`, the partition key template");
             }
             indexes.push(index("primary", Kind::Primary, key, "pk", "sk", errors));
         }
@@ -88,7 +88,7 @@ pub fn validate<'a>(entity: &'a Entity, errors: &mut Errors) -> Option<Schema<'a
     let mut names: HashMap<String, Span> = HashMap::new();
     for decl in &entity.indexes {
         let Some(lit) = &decl.name else {
-            errors.span(decl.key.span, "#[index(..)] needs `name = \"...\"`, the DynamoDB index name");
+            errors.at(&decl.key.attr, "#[index(..)] needs `name = \"...\"`, the DynamoDB index name");
             continue;
         };
         let index_name = lit.value();
@@ -99,13 +99,13 @@ pub fn validate<'a>(entity: &'a Entity, errors: &mut Errors) -> Option<Schema<'a
         }
         let kind = if decl.local { Kind::Local } else { Kind::Global };
         if decl.local && decl.key.pk.is_some() {
-            errors.span(decl.key.span, "a local index shares the table's partition key: give it only `sk`");
+            errors.at(&decl.key.attr, "a local index shares the table's partition key: give it only `sk`");
         }
         if decl.local && decl.key.sk.is_none() {
-            errors.span(decl.key.span, "a local index needs `sk = \"...\"`, its sort key template");
+            errors.at(&decl.key.attr, "a local index needs `sk = \"...\"`, its sort key template");
         }
         if !decl.local && decl.key.pk.is_none() {
-            errors.span(decl.key.span, "a global index needs `pk = \"...\"`, its partition key template");
+            errors.at(&decl.key.attr, "a global index needs `pk = \"...\"`, its partition key template");
         }
         let (pk, sk) = (format!("{index_name}pk"), format!("{index_name}sk"));
         indexes.push(index(&index_name, kind, &decl.key, &pk, &sk, errors));
