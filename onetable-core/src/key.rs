@@ -21,6 +21,7 @@ pub trait KeyValue {
 }
 
 impl KeyValue for str {
+    #[inline]
     fn write_key(&self, out: &mut String) -> bool {
         out.push_str(self);
         true
@@ -28,6 +29,7 @@ impl KeyValue for str {
 }
 
 impl KeyValue for String {
+    #[inline]
     fn write_key(&self, out: &mut String) -> bool {
         out.push_str(self);
         true
@@ -35,18 +37,21 @@ impl KeyValue for String {
 }
 
 impl<T: KeyValue + ?Sized> KeyValue for &T {
+    #[inline]
     fn write_key(&self, out: &mut String) -> bool {
         (**self).write_key(out)
     }
 }
 
 impl<T: KeyValue> KeyValue for Option<T> {
+    #[inline]
     fn write_key(&self, out: &mut String) -> bool {
         self.as_ref().is_some_and(|v| v.write_key(out))
     }
 }
 
 impl KeyValue for bool {
+    #[inline]
     fn write_key(&self, out: &mut String) -> bool {
         out.push_str(if *self { "true" } else { "false" });
         true
@@ -54,6 +59,7 @@ impl KeyValue for bool {
 }
 
 impl KeyValue for char {
+    #[inline]
     fn write_key(&self, out: &mut String) -> bool {
         out.push(*self);
         true
@@ -63,6 +69,7 @@ impl KeyValue for char {
 macro_rules! integer_key {
     ($($t:ty),*) => {$(
         impl KeyValue for $t {
+            #[inline]
             fn write_key(&self, out: &mut String) -> bool {
                 out.push_str(itoa::Buffer::new().format(*self));
                 true
@@ -80,18 +87,21 @@ pub trait AsKeyPart<T: ?Sized> {
 }
 
 impl<T: KeyValue> AsKeyPart<T> for T {
+    #[inline]
     fn write_part(&self, out: &mut String) -> bool {
         self.write_key(out)
     }
 }
 
 impl<T: KeyValue> AsKeyPart<T> for &T {
+    #[inline]
     fn write_part(&self, out: &mut String) -> bool {
         self.write_key(out)
     }
 }
 
 impl AsKeyPart<String> for &str {
+    #[inline]
     fn write_part(&self, out: &mut String) -> bool {
         out.push_str(self);
         true
@@ -99,12 +109,14 @@ impl AsKeyPart<String> for &str {
 }
 
 impl<T: KeyValue> AsKeyPart<Option<T>> for T {
+    #[inline]
     fn write_part(&self, out: &mut String) -> bool {
         self.write_key(out)
     }
 }
 
 impl AsKeyPart<Option<String>> for &str {
+    #[inline]
     fn write_part(&self, out: &mut String) -> bool {
         out.push_str(self);
         true
@@ -121,17 +133,20 @@ pub struct KeyBuf {
 
 impl KeyBuf {
     /// Starts a key for `template` of `entity`.
+    #[inline]
     pub fn new(entity: &'static str, template: &'static Template) -> KeyBuf {
         KeyBuf { out: String::with_capacity(template.source.len() + 24), template, entity }
     }
 
     /// Appends literal text.
+    #[inline]
     pub fn text(&mut self, text: &str) {
         self.out.push_str(text);
     }
 
     /// Appends the value of variable `field` from the entity itself. `Ok(false)` when
     /// the value is absent.
+    #[inline]
     pub fn var<V: KeyValue + ?Sized>(&mut self, field: &'static str, value: &V) -> Result<bool, Error> {
         let start = self.out.len();
         let present = value.write_key(&mut self.out);
@@ -139,6 +154,7 @@ impl KeyBuf {
     }
 
     /// Appends the value of variable `field` given as an argument for a `T` field.
+    #[inline]
     pub fn arg<T: ?Sized, A: AsKeyPart<T> + ?Sized>(
         &mut self,
         field: &'static str,
@@ -150,6 +166,7 @@ impl KeyBuf {
     }
 
     /// Turns an absent value into the error a required key variable reports.
+    #[inline]
     pub fn required(&self, field: &'static str, present: bool) -> Result<(), Error> {
         if present {
             return Ok(());
@@ -157,6 +174,7 @@ impl KeyBuf {
         Err(self.invalid(field, String::new(), KeyProblem::Absent))
     }
 
+    #[inline]
     fn check(&mut self, field: &'static str, start: usize, present: bool) -> Result<bool, Error> {
         if !present {
             return Ok(false);
@@ -165,7 +183,7 @@ impl KeyBuf {
         let problem = if written.is_empty() {
             KeyProblem::Empty
         } else {
-            match written.chars().find(|c| self.template.delimiters.contains(*c)) {
+            match find_delimiter(written, self.template.delimiters) {
                 Some(c) => KeyProblem::ContainsDelimiter(c),
                 None => return Ok(true),
             }
@@ -179,8 +197,21 @@ impl KeyBuf {
     }
 
     /// The key text.
+    #[inline]
     pub fn finish(self) -> String {
         self.out
+    }
+}
+
+/// The first delimiter in `value`. Every key value of every write passes through here,
+/// so the usual case, ASCII delimiters, is a byte scan rather than a char search.
+#[inline]
+fn find_delimiter(value: &str, delimiters: &str) -> Option<char> {
+    if delimiters.is_ascii() {
+        let delimiters = delimiters.as_bytes();
+        value.bytes().find(|b| delimiters.contains(b)).map(char::from)
+    } else {
+        value.chars().find(|c| delimiters.contains(*c))
     }
 }
 
@@ -195,6 +226,7 @@ pub struct Key<E> {
 
 impl<E> Key<E> {
     /// Wraps composed key attributes (or the error composing them).
+    #[inline]
     pub fn new(attrs: Result<Item, Error>) -> Key<E> {
         Key { attrs, entity: PhantomData }
     }
@@ -240,6 +272,7 @@ pub struct PartialKey<E> {
 
 impl<E> PartialKey<E> {
     /// A partition of `index` whose hash key value is `hash`.
+    #[inline]
     pub fn new(
         entity: &'static str,
         index: &'static IndexSchema,

@@ -60,6 +60,7 @@ pub trait Value: Sized {
 
     /// Like [`Value::to_attr`], consuming the value so strings and buffers move
     /// instead of being copied.
+    #[inline]
     fn into_attr(self, format: &Format) -> Result<Option<AttributeValue>, ValueError> {
         self.to_attr(format)
     }
@@ -69,6 +70,7 @@ pub trait Value: Sized {
 
     /// The value when the attribute is absent: an error unless the type has a natural
     /// "nothing" (`None`, an empty set).
+    #[inline]
     fn from_missing() -> Result<Self, ValueError> {
         Err(ValueError::Missing)
     }
@@ -104,24 +106,28 @@ pub(crate) fn absent(format: &Format) -> Option<AttributeValue> {
 }
 
 impl<T: Value> Value for Option<T> {
+    #[inline]
     fn to_attr(&self, format: &Format) -> Result<Option<AttributeValue>, ValueError> {
         match self {
             Some(v) => v.to_attr(format),
             None => Ok(absent(format)),
         }
     }
+    #[inline]
     fn into_attr(self, format: &Format) -> Result<Option<AttributeValue>, ValueError> {
         match self {
             Some(v) => v.into_attr(format),
             None => Ok(absent(format)),
         }
     }
+    #[inline]
     fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
         match attr {
             AttributeValue::Null(_) => Ok(None),
             other => T::from_attr(other).map(Some),
         }
     }
+    #[inline]
     fn from_missing() -> Result<Self, ValueError> {
         Ok(None)
     }
@@ -129,15 +135,19 @@ impl<T: Value> Value for Option<T> {
 impl<T: Value> ListElement for Option<T> {}
 
 impl<T: Value> Value for Box<T> {
+    #[inline]
     fn to_attr(&self, format: &Format) -> Result<Option<AttributeValue>, ValueError> {
         (**self).to_attr(format)
     }
+    #[inline]
     fn into_attr(self, format: &Format) -> Result<Option<AttributeValue>, ValueError> {
         (*self).into_attr(format)
     }
+    #[inline]
     fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
         T::from_attr(attr).map(Box::new)
     }
+    #[inline]
     fn from_missing() -> Result<Self, ValueError> {
         T::from_missing().map(Box::new)
     }
@@ -146,12 +156,15 @@ impl<T: Value> ListElement for Box<T> {}
 
 /// An attribute value itself, for fields whose shape varies.
 impl Value for AttributeValue {
+    #[inline]
     fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(self.clone()))
     }
+    #[inline]
     fn into_attr(self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(self))
     }
+    #[inline]
     fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
         Ok(attr)
     }

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{BuildHasher, Hash};
 
 impl<T: ListElement> Value for Vec<T> {
+    #[inline]
     fn to_attr(&self, format: &Format) -> Result<Option<AttributeValue>, ValueError> {
         let mut list = Vec::with_capacity(self.len());
         for (i, v) in self.iter().enumerate() {
@@ -19,22 +20,24 @@ impl<T: ListElement> Value for Vec<T> {
             list.push(
                 v.to_attr(format)
                     .map_err(|e| e.at(format_args!("[{i}]")))?
-                    .unwrap_or(AttributeValue::Null(true)),
+                    .unwrap_or_else(|| AttributeValue::Null(true)),
             );
         }
         Ok(Some(AttributeValue::L(list)))
     }
+    #[inline]
     fn into_attr(self, format: &Format) -> Result<Option<AttributeValue>, ValueError> {
         let mut list = Vec::with_capacity(self.len());
         for (i, v) in self.into_iter().enumerate() {
             list.push(
                 v.into_attr(format)
                     .map_err(|e| e.at(format_args!("[{i}]")))?
-                    .unwrap_or(AttributeValue::Null(true)),
+                    .unwrap_or_else(|| AttributeValue::Null(true)),
             );
         }
         Ok(Some(AttributeValue::L(list)))
     }
+    #[inline]
     fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
         match attr {
             AttributeValue::L(list) => list
@@ -51,6 +54,7 @@ impl<T: ListElement> ListElement for Vec<T> {}
 macro_rules! string_map {
     ([$($generics:tt)*] $map:ty) => {
         impl<T: Value $($generics)*> Value for $map {
+            #[inline]
             fn to_attr(&self, format: &Format) -> Result<Option<AttributeValue>, ValueError> {
                 let mut map = HashMap::with_capacity(self.len());
                 for (k, v) in self {
@@ -60,6 +64,7 @@ macro_rules! string_map {
                 }
                 Ok(Some(AttributeValue::M(map)))
             }
+            #[inline]
             fn into_attr(self, format: &Format) -> Result<Option<AttributeValue>, ValueError> {
                 let mut map = HashMap::with_capacity(self.len());
                 for (k, v) in self {
@@ -69,6 +74,7 @@ macro_rules! string_map {
                 }
                 Ok(Some(AttributeValue::M(map)))
             }
+            #[inline]
             fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
                 match attr {
                     AttributeValue::M(map) => map
@@ -121,9 +127,11 @@ pub trait SetElement: Sized {
 
 impl SetElement for String {
     const SET_KIND: SetKind = SetKind::String;
+    #[inline]
     fn set_text(&self) -> String {
         self.clone()
     }
+    #[inline]
     fn from_set_text(text: String) -> Result<Self, ValueError> {
         Ok(text)
     }
@@ -131,10 +139,12 @@ impl SetElement for String {
 
 impl SetElement for Vec<u8> {
     const SET_KIND: SetKind = SetKind::Binary;
+    #[inline]
     fn set_text(&self) -> String {
         use base64::Engine as _;
         base64::engine::general_purpose::STANDARD.encode(self)
     }
+    #[inline]
     fn from_set_text(text: String) -> Result<Self, ValueError> {
         Ok(text.into_bytes())
     }
@@ -181,12 +191,15 @@ fn set_from_attr<T: SetElement, C: FromIterator<T>>(attr: AttributeValue) -> Res
 }
 
 impl<T: SetElement + Eq + Hash, S: BuildHasher + Default> Value for HashSet<T, S> {
+    #[inline]
     fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(set_to_attr(self.iter()))
     }
+    #[inline]
     fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
         set_from_attr(attr)
     }
+    #[inline]
     fn from_missing() -> Result<Self, ValueError> {
         Ok(HashSet::default())
     }
@@ -194,12 +207,15 @@ impl<T: SetElement + Eq + Hash, S: BuildHasher + Default> Value for HashSet<T, S
 impl<T: SetElement + Eq + Hash, S: BuildHasher + Default> ListElement for HashSet<T, S> {}
 
 impl<T: SetElement + Ord> Value for BTreeSet<T> {
+    #[inline]
     fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(set_to_attr(self.iter()))
     }
+    #[inline]
     fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
         set_from_attr(attr)
     }
+    #[inline]
     fn from_missing() -> Result<Self, ValueError> {
         Ok(BTreeSet::new())
     }

@@ -17,6 +17,7 @@ pub(crate) fn number_text(attr: AttributeValue) -> Result<String, ValueError> {
 macro_rules! integer {
     ($($t:ty),*) => {$(
         impl Value for $t {
+            #[inline]
             fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
                 let text = itoa::Buffer::new().format(*self).to_owned();
                 if text.trim_start_matches('-').len() > MAX_DIGITS {
@@ -24,6 +25,7 @@ macro_rules! integer {
                 }
                 Ok(Some(AttributeValue::N(text)))
             }
+            #[inline]
             fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
                 let text = number_text(attr)?;
                 parse_integer(&text).ok_or_else(|| ValueError::Invalid(format!("the number {text} does not fit in {}", stringify!($t))))
@@ -31,7 +33,9 @@ macro_rules! integer {
         }
         impl ListElement for $t {}
         impl crate::value::collections::SetElement for $t {
+            #[inline]
             fn set_text(&self) -> String { itoa::Buffer::new().format(*self).to_owned() }
+            #[inline]
             fn from_set_text(text: String) -> Result<Self, ValueError> {
                 parse_integer(&text).ok_or_else(|| ValueError::Invalid(format!("the number {text} does not fit in {}", stringify!($t))))
             }
@@ -43,9 +47,11 @@ macro_rules! integer {
 integer!(i8, i16, i32, i64, i128, isize, u16, u32, u64, u128, usize);
 
 impl Value for u8 {
+    #[inline]
     fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(AttributeValue::N(itoa::Buffer::new().format(*self).to_owned())))
     }
+    #[inline]
     fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
         let text = number_text(attr)?;
         parse_integer(&text)
@@ -55,6 +61,7 @@ impl Value for u8 {
 
 /// Parses an integer, also from the forms other writers produce for whole numbers
 /// (`1E+3`, `12.0`).
+#[inline]
 fn parse_integer<T: std::str::FromStr + TryFrom<i128>>(text: &str) -> Option<T> {
     if let Ok(v) = text.parse::<T>() {
         return Some(v);
@@ -69,9 +76,11 @@ fn parse_integer<T: std::str::FromStr + TryFrom<i128>>(text: &str) -> Option<T> 
 macro_rules! float {
     ($($t:ty),*) => {$(
         impl Value for $t {
+            #[inline]
             fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
                 float_text(*self as f64, ryu::Buffer::new().format(*self)).map(|t| Some(AttributeValue::N(t)))
             }
+            #[inline]
             fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
                 let text = number_text(attr)?;
                 text.parse::<$t>().map_err(|_| ValueError::Invalid(format!("the number {text} is not a valid {}", stringify!($t))))
@@ -82,6 +91,7 @@ macro_rules! float {
 }
 float!(f32, f64);
 
+#[inline]
 fn float_text(value: f64, text: &str) -> Result<String, ValueError> {
     if !value.is_finite() {
         return Err(ValueError::Invalid(format!("{value} cannot be stored: DynamoDB numbers are finite")));

@@ -6,12 +6,15 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 impl Value for String {
+    #[inline]
     fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(AttributeValue::S(self.clone())))
     }
+    #[inline]
     fn into_attr(self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(AttributeValue::S(self)))
     }
+    #[inline]
     fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
         match attr {
             AttributeValue::S(s) => Ok(s),
@@ -22,9 +25,11 @@ impl Value for String {
 impl ListElement for String {}
 
 impl Value for bool {
+    #[inline]
     fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(AttributeValue::Bool(*self)))
     }
+    #[inline]
     fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
         match attr {
             AttributeValue::Bool(b) => Ok(b),
@@ -35,9 +40,11 @@ impl Value for bool {
 impl ListElement for bool {}
 
 impl Value for char {
+    #[inline]
     fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(AttributeValue::S(self.to_string())))
     }
+    #[inline]
     fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
         let s = String::from_attr(attr)?;
         let mut chars = s.chars();
@@ -51,12 +58,15 @@ impl ListElement for char {}
 
 /// Binary: DynamoDB `B`. (OneTable JS sees it as a base64 string or a Buffer.)
 impl Value for Vec<u8> {
+    #[inline]
     fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(AttributeValue::B(Blob::new(self.clone()))))
     }
+    #[inline]
     fn into_attr(self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(AttributeValue::B(Blob::new(self))))
     }
+    #[inline]
     fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
         use base64::Engine as _;
         match attr {
@@ -72,12 +82,15 @@ impl Value for Vec<u8> {
 impl ListElement for Vec<u8> {}
 
 impl Value for Blob {
+    #[inline]
     fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(AttributeValue::B(self.clone())))
     }
+    #[inline]
     fn into_attr(self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(AttributeValue::B(self)))
     }
+    #[inline]
     fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
         Vec::<u8>::from_attr(attr).map(Blob::new)
     }

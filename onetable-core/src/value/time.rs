@@ -131,9 +131,11 @@ pub(crate) fn millis_to_attr(ms: i64, format: &Format) -> AttributeValue {
 }
 
 impl Value for SystemTime {
+    #[inline]
     fn to_attr(&self, format: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(millis_to_attr(to_millis(*self), format)))
     }
+    #[inline]
     fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
         millis_from_attr(attr).map(from_millis)
     }
@@ -169,9 +171,11 @@ fn seconds_from_attr(attr: AttributeValue) -> Result<i64, ValueError> {
 }
 
 impl TtlValue for i64 {
+    #[inline]
     fn to_ttl(&self) -> Option<AttributeValue> {
         Some(AttributeValue::N(itoa::Buffer::new().format(*self).to_owned()))
     }
+    #[inline]
     fn from_ttl(attr: AttributeValue) -> Result<Self, ValueError> {
         seconds_from_attr(attr)
     }
@@ -181,9 +185,11 @@ impl TtlValue for i64 {
 }
 
 impl TtlValue for u64 {
+    #[inline]
     fn to_ttl(&self) -> Option<AttributeValue> {
         Some(AttributeValue::N(itoa::Buffer::new().format(*self).to_owned()))
     }
+    #[inline]
     fn from_ttl(attr: AttributeValue) -> Result<Self, ValueError> {
         let s = seconds_from_attr(attr)?;
         u64::try_from(s).map_err(|_| ValueError::Invalid(format!("the TTL {s} is negative")))
@@ -194,9 +200,11 @@ impl TtlValue for u64 {
 }
 
 impl TtlValue for SystemTime {
+    #[inline]
     fn to_ttl(&self) -> Option<AttributeValue> {
         to_millis(*self).div_euclid(1000).to_ttl()
     }
+    #[inline]
     fn from_ttl(attr: AttributeValue) -> Result<Self, ValueError> {
         seconds_from_attr(attr).map(|s| from_millis(s.saturating_mul(1000)))
     }
@@ -206,9 +214,11 @@ impl TtlValue for SystemTime {
 }
 
 impl<T: TtlValue> TtlValue for Option<T> {
+    #[inline]
     fn to_ttl(&self) -> Option<AttributeValue> {
         self.as_ref().and_then(T::to_ttl)
     }
+    #[inline]
     fn from_ttl(attr: AttributeValue) -> Result<Self, ValueError> {
         match attr {
             AttributeValue::Null(_) => Ok(None),
@@ -235,9 +245,11 @@ mod chrono_impls {
     }
 
     impl Value for DateTime<Utc> {
+        #[inline]
         fn to_attr(&self, format: &Format) -> Result<Option<AttributeValue>, ValueError> {
             Ok(Some(millis_to_attr(self.timestamp_millis(), format)))
         }
+        #[inline]
         fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
             from_ms(millis_from_attr(attr)?)
         }
@@ -245,9 +257,11 @@ mod chrono_impls {
     impl ListElement for DateTime<Utc> {}
 
     impl TtlValue for DateTime<Utc> {
+        #[inline]
         fn to_ttl(&self) -> Option<AttributeValue> {
             self.timestamp().to_ttl()
         }
+        #[inline]
         fn from_ttl(attr: AttributeValue) -> Result<Self, ValueError> {
             from_ms(seconds_from_attr(attr)?.saturating_mul(1000))
         }
@@ -257,6 +271,7 @@ mod chrono_impls {
     }
 
     impl crate::KeyValue for DateTime<Utc> {
+        #[inline]
         fn write_key(&self, out: &mut String) -> bool {
             out.push_str(&iso_from_millis(self.timestamp_millis()));
             true
@@ -265,6 +280,7 @@ mod chrono_impls {
 }
 
 impl crate::KeyValue for SystemTime {
+    #[inline]
     fn write_key(&self, out: &mut String) -> bool {
         out.push_str(&iso_from_millis(to_millis(*self)));
         true
