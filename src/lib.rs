@@ -1,3 +1,46 @@
-//! placeholder
+//! Single-table design for Amazon DynamoDB.
+//!
+//! Many entity types share one table under generic key attributes (`pk`, `sk`,
+//! `gs1pk`, ...) whose values come from templates such as `USER#${id}`. onetable
+//! checks such a schema at compile time with [`derive@Entity`], composes keys safely
+//! (no value can forge another item's key), and maps items straight to and from
+//! DynamoDB attribute values in the storage format of the JavaScript OneTable library,
+//! so Rust and JavaScript services can share a table.
+//!
+//! This crate is the one to depend on: it re-exports the core types and the derives.
+//!
+//! ```
+//! use onetable::{Entity, Format};
+//!
+//! #[derive(Entity, Debug, Clone, PartialEq)]
+//! #[key(pk = "ACCOUNT#${account_id}", sk = "USER#${id}")]
+//! struct User {
+//!     account_id: String,
+//!     id: String,
+//!     name: String,
+//! }
+//!
+//! let user = User { account_id: "acme".into(), id: "ann".into(), name: "Ann".into() };
+//! let item = user.to_item(&Format::ONETABLE)?;
+//! assert_eq!(item["sk"].as_s().unwrap(), "USER#ann");
+//! assert_eq!(User::from_item(item)?, user);
+//! # Ok::<(), onetable::Error>(())
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `ulid` | yes | `#[attr(generate = "ulid")]`, `ulid::Ulid` fields |
+//! | `uuid` | yes | `#[attr(generate = "uuid")]`, `uuid::Uuid` fields |
+//! | `chrono` | no | `chrono::DateTime<Utc>` fields, keys and TTLs |
+
+#![warn(missing_docs)]
+
 pub use onetable_core::*;
-pub use onetable_derive::{Entity, Value};
+
+#[doc = include_str!("docs/derive_entity.md")]
+pub use onetable_derive::Entity;
+
+#[doc = include_str!("docs/derive_value.md")]
+pub use onetable_derive::Value;

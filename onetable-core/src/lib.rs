@@ -4,6 +4,8 @@
 //! the derive's generated code and the client. Users depend on the `onetable` facade,
 //! which re-exports this crate.
 
+#![warn(missing_docs)]
+
 mod entity;
 mod error;
 mod field;

@@ -21,6 +21,8 @@
 //! - `ONETABLE_JAVA`, else `JAVA_HOME/bin/java`, else `java` on the `PATH`;
 //! - `ONETABLE_NPM`, else `npm` on the `PATH`.
 
+#![warn(missing_docs)]
+
 mod error;
 mod install;
 mod process;
