@@ -37,6 +37,7 @@
 
 #![warn(missing_docs)]
 
+pub use onetable_client::*;
 pub use onetable_core::*;
 
 #[doc = include_str!("docs/derive_entity.md")]

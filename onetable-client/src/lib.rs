@@ -1,1 +1,20 @@
-pub fn x() {}
+//! Runs onetable schemas against DynamoDB: the [`Table`] and its typed [`Model`]s.
+//!
+//! Users depend on the `onetable` facade, which re-exports this crate.
+
+#![warn(missing_docs)]
+
+mod cursor;
+mod error;
+mod find;
+mod manage;
+mod model;
+mod table;
+mod update;
+
+pub use cursor::Cursor;
+pub use find::{Find, Page, Scan};
+pub use manage::CreateTable;
+pub use model::{Create, Get, Model, Put, Remove};
+pub use table::{Table, TableBuilder};
+pub use update::Update;

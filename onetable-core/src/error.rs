@@ -159,6 +159,70 @@ pub enum ErrorKind {
     /// could collide in one table).
     #[error("schema: {0}")]
     Schema(String),
+    /// An operation's input cannot be carried out (such as an update that changes
+    /// only some inputs of a key template).
+    #[error("{entity}: {message}")]
+    Invalid {
+        /// The entity's name.
+        entity: &'static str,
+        /// What is wrong, naming the field.
+        message: String,
+    },
+    /// A write's condition did not hold.
+    #[error("{entity}: the condition of {operation} on {key} did not hold")]
+    ConditionFailed {
+        /// The entity's name.
+        entity: &'static str,
+        /// The operation (`create`, `update`, ...).
+        operation: &'static str,
+        /// The item's key, as text.
+        key: String,
+    },
+    /// `create` found an item with the same key.
+    #[error("{entity}: an item with the key {key} already exists")]
+    AlreadyExists {
+        /// The entity's name.
+        entity: &'static str,
+        /// The item's key, as text.
+        key: String,
+    },
+    /// The operation needs an item that does not exist.
+    #[error("{entity}: no item with the key {key}")]
+    NotFound {
+        /// The entity's name.
+        entity: &'static str,
+        /// The item's key, as text.
+        key: String,
+    },
+    /// DynamoDB kept throttling the request after the SDK's retries.
+    #[error("{operation} on table {table} was throttled and the retries ran out: {source}")]
+    Throttled {
+        /// The operation.
+        operation: &'static str,
+        /// The table.
+        table: String,
+        /// The last throttling error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The table does not exist.
+    #[error("table {table} does not exist (create it with Table::create_table)")]
+    TableNotFound {
+        /// The table.
+        table: String,
+    },
+    /// A pagination cursor that this library did not produce, or for another query.
+    #[error("invalid cursor: {0}")]
+    InvalidCursor(String),
+    /// Any other failure reported by DynamoDB or the SDK.
+    #[error("{operation} on table {table} failed: {source}")]
+    Dynamo {
+        /// The operation.
+        operation: &'static str,
+        /// The table.
+        table: String,
+        /// The SDK's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl Error {
@@ -185,6 +249,35 @@ impl Error {
     /// True when an item is over the 400 KB limit.
     pub fn is_item_too_large(&self) -> bool {
         matches!(*self.kind, ErrorKind::ItemTooLarge { .. })
+    }
+
+    /// True when a write's condition did not hold (DynamoDB's
+    /// `ConditionalCheckFailedException`).
+    pub fn is_condition_failed(&self) -> bool {
+        matches!(*self.kind, ErrorKind::ConditionFailed { .. })
+    }
+
+    /// True when `create` found the key taken.
+    pub fn is_already_exists(&self) -> bool {
+        matches!(*self.kind, ErrorKind::AlreadyExists { .. })
+    }
+
+    /// True when the item the operation needs does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(*self.kind, ErrorKind::NotFound { .. })
+    }
+
+    /// True when DynamoDB throttled the request beyond the SDK's retries.
+    pub fn is_throttled(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Throttled { .. })
+    }
+
+    /// True when the operation's input was refused before any request.
+    pub fn is_invalid(&self) -> bool {
+        matches!(
+            *self.kind,
+            ErrorKind::Invalid { .. } | ErrorKind::InvalidKey { .. } | ErrorKind::ItemTooLarge { .. }
+        )
     }
 
     /// Wraps a conversion error with the entity, field and attribute it concerns.

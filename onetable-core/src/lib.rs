@@ -8,6 +8,7 @@
 
 mod entity;
 mod error;
+pub mod expr;
 mod field;
 mod ids;
 mod key;
@@ -20,7 +21,7 @@ pub use entity::Entity;
 pub use error::{Error, ErrorKind, KeyProblem, ValueError};
 pub use field::Field;
 pub use ids::GeneratedId;
-pub use key::{AsKeyPart, Key, KeyBuf, KeyValue, PartialKey, SortCondition};
+pub use key::{attr_from_key_text, key_text, AsKeyPart, Key, KeyBuf, KeyValue, PartialKey, SortCondition};
 pub use schema::{EntitySchema, FieldSchema, Generate, IndexKind, IndexSchema, KeyAttribute};
 pub use size::{item_size, MAX_ITEM_SIZE};
 pub use template::{Part, Template};

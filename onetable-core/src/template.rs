@@ -52,6 +52,39 @@ impl Template {
         self.match_from(0, key)
     }
 
+    /// The variable values of a key this template produced, in template order, or
+    /// `None` when the key does not match. Unambiguous because values never contain
+    /// the template's delimiters.
+    pub fn extract<'k>(&self, key: &'k str) -> Option<Vec<(&'static str, &'k str)>> {
+        let mut values = Vec::new();
+        self.extract_from(0, key, &mut values).then_some(values)
+    }
+
+    fn extract_from<'k>(
+        &self,
+        part: usize,
+        rest: &'k str,
+        values: &mut Vec<(&'static str, &'k str)>,
+    ) -> bool {
+        match self.parts.get(part) {
+            None => rest.is_empty(),
+            Some(Part::Text(t)) => {
+                rest.strip_prefix(t).is_some_and(|r| self.extract_from(part + 1, r, values))
+            }
+            Some(Part::Var(name)) => {
+                let limit = rest.find(|c| self.delimiters.contains(c)).unwrap_or(rest.len());
+                for n in (1..=limit).filter(|&n| rest.is_char_boundary(n)) {
+                    values.push((name, &rest[..n]));
+                    if self.extract_from(part + 1, &rest[n..], values) {
+                        return true;
+                    }
+                    values.pop();
+                }
+                false
+            }
+        }
+    }
+
     fn match_from(&self, part: usize, rest: &str) -> bool {
         match self.parts.get(part) {
             None => rest.is_empty(),
@@ -217,6 +250,14 @@ mod tests {
         assert!(!PAIR.overlaps(&USER));
         let any = Template { source: "${id}", parts: &[Part::Var("id")], delimiters: "" };
         assert!(any.overlaps(&USER) && any.overlaps(&ACCOUNT) && any.overlaps(&PROFILE));
+    }
+
+    #[test]
+    fn keys_parse_back_into_their_values() {
+        assert_eq!(PAIR.extract("ORG#acme#USER#ann"), Some(vec![("org", "acme"), ("id", "ann")]));
+        assert_eq!(PAIR.extract("ORG#acme#USER#"), None);
+        assert_eq!(USER.extract("USER#PROFILE#x"), None);
+        assert_eq!(ACCOUNT.extract("ACCOUNT"), Some(vec![]));
     }
 
     #[test]

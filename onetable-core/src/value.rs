@@ -31,6 +31,28 @@ impl Format {
     pub const ONETABLE: Format = Format { iso_dates: false, nulls: false, type_field: "_type" };
 }
 
+/// A stored date as key text (ISO-8601), from either stored form.
+pub(crate) fn time_key_text(value: AttributeValue) -> Option<String> {
+    time::millis_from_attr(value).ok().map(time::iso_from_millis)
+}
+
+/// Epoch milliseconds from a date's key text (ISO-8601).
+pub(crate) fn millis_of_text(text: &str) -> Result<i64, ValueError> {
+    time::millis_from_attr(AttributeValue::S(text.to_owned()))
+}
+
+/// A date in epoch milliseconds, as `format` stores dates.
+pub(crate) fn date_attr(ms: i64, format: &Format) -> AttributeValue {
+    time::millis_to_attr(ms, format)
+}
+
+impl Format {
+    /// A point in time as this format writes dates: epoch milliseconds or ISO-8601.
+    pub fn date(&self, time: std::time::SystemTime) -> AttributeValue {
+        time::millis_to_attr(time::to_millis(time), self)
+    }
+}
+
 impl Default for Format {
     fn default() -> Self {
         Format::ONETABLE

@@ -262,11 +262,8 @@ fn to_item(schema: &Schema<'_>, consume: bool) -> TokenStream {
     });
     let map_inserts = maps.iter().map(|m| {
         let var = map_var(m);
-        quote! {
-            if !#var.is_empty() {
-                item.insert(#m.to_owned(), ::onetable::AttributeValue::M(#var));
-            }
-        }
+        // Written even when empty, so later updates can set paths inside it.
+        quote!(item.insert(#m.to_owned(), ::onetable::AttributeValue::M(#var));)
     });
     let fields = schema.fields.iter().map(|stored| {
         let f = stored.field;

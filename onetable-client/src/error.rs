@@ -1,0 +1,88 @@
+//! Turning SDK errors into onetable's typed errors.
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use onetable_core::{Error, ErrorKind};
+
+/// DynamoDB's error code, when the service answered with one.
+pub(crate) fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(e) => e.err().code(),
+        _ => None,
+    }
+}
+
+/// True for the service's conditional-check failure.
+pub(crate) fn is_condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    code(err) == Some("ConditionalCheckFailedException")
+}
+
+/// An SDK error whose message says what DynamoDB said (the SDK's own `Display` is
+/// only "service error"); the SDK error stays reachable as the source.
+#[derive(Debug)]
+struct Failure<E: std::error::Error + 'static> {
+    detail: String,
+    source: E,
+}
+
+impl<E: std::error::Error + 'static> std::fmt::Display for Failure<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for Failure<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// The typed error for a failed request: throttling that outlasted the SDK's retries,
+/// a missing table, or the SDK error itself as the source.
+pub(crate) fn sdk<E, R>(operation: &'static str, table: &str, err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let table = table.to_owned();
+    let detail = match (code(&err), err.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        _ => aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string(),
+    };
+    let code = code(&err).map(str::to_owned);
+    let err = Failure { detail, source: err };
+    match code.as_deref() {
+        Some("ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded") => {
+            ErrorKind::Throttled { operation, table, source: Box::new(err) }.into()
+        }
+        Some("ResourceNotFoundException") => ErrorKind::TableNotFound { table }.into(),
+        _ => ErrorKind::Dynamo { operation, table, source: Box::new(err) }.into(),
+    }
+}
+
+/// Operation errors that carry the item a failed condition saw (requested with
+/// `ReturnValuesOnConditionCheckFailure::AllOld`).
+pub(crate) trait ConditionItem {
+    /// True when the condition failed on an existing item.
+    fn saw_item(&self) -> bool;
+}
+
+macro_rules! condition_item {
+    ($($error:path),*) => {$(
+        impl ConditionItem for $error {
+            fn saw_item(&self) -> bool {
+                matches!(self, Self::ConditionalCheckFailedException(c) if c.item.is_some())
+            }
+        }
+    )*};
+}
+condition_item!(
+    aws_sdk_dynamodb::operation::put_item::PutItemError,
+    aws_sdk_dynamodb::operation::delete_item::DeleteItemError,
+    aws_sdk_dynamodb::operation::update_item::UpdateItemError
+);
+
+/// True when a failed conditional write found an item under its key.
+pub(crate) fn existed<E: ConditionItem, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error().is_some_and(ConditionItem::saw_item)
+}

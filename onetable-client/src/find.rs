@@ -1,0 +1,443 @@
+//! Queries (`find`) and scans, by page or as streams.
+//!
+//! Two rules that OneTable breaks are kept here: a query returns only items of its own
+//! entity (the type attribute is always part of the filter), and a limit counts the
+//! items returned to the caller, fetching further pages only while more are needed.
+
+use crate::cursor::Cursor;
+use crate::error::sdk;
+use crate::model::{into_future, Model};
+use futures_util::future::BoxFuture;
+use futures_util::stream::{self, Stream, StreamExt, TryStreamExt};
+use onetable_core::expr::{Condition, Placeholders};
+use onetable_core::{AttributeValue, Entity, Error, IndexKind, Item, PartialKey, SortCondition};
+use std::future::IntoFuture;
+use tracing::Instrument;
+
+/// One page of results and where the next starts (`None` after the last).
+#[derive(Debug)]
+pub struct Page<E> {
+    /// The items, in sort-key order (reversed with [`Find::reverse`]).
+    pub items: Vec<E>,
+    /// Pass it to [`Find::next`] for the following page.
+    pub next: Option<Cursor>,
+}
+
+#[derive(Debug, Clone)]
+enum SortRange {
+    Between(String, String),
+    Compare(&'static str, String),
+}
+
+/// [`Model::find`]: a query of one partition, on the primary key or an index.
+#[must_use = "await it, call .send().await or .stream()"]
+pub struct Find<'a, E> {
+    model: &'a Model<E>,
+    key: PartialKey<E>,
+    range: Option<SortRange>,
+    filter: Option<Condition<E>>,
+    limit: Option<usize>,
+    page_size: Option<i32>,
+    reverse: bool,
+    consistent: bool,
+    next: Option<Cursor>,
+}
+
+impl<E: Entity> Model<E> {
+    /// Queries the partition `key` (`User::partition(..)`, `User::gs1_partition(..)`):
+    /// the items of `E` whose sort key starts with the template's text up to the first
+    /// variable not given.
+    pub fn find(&self, key: PartialKey<E>) -> Find<'_, E> {
+        Find {
+            model: self,
+            key,
+            range: None,
+            filter: None,
+            limit: None,
+            page_size: None,
+            reverse: false,
+            consistent: false,
+            next: None,
+        }
+    }
+
+    /// Reads every item of `E` in the table.
+    pub fn scan(&self) -> Scan<'_, E> {
+        Scan { model: self, filter: None, segments: 1, consistent: false, limit: None }
+    }
+}
+
+impl<'a, E: Entity> Find<'a, E> {
+    /// At most `n` items are returned (counted after filtering).
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Descending sort-key order.
+    pub fn reverse(mut self) -> Self {
+        self.reverse = true;
+        self
+    }
+
+    /// Strongly consistent reads (not on global indexes).
+    pub fn consistent(mut self) -> Self {
+        self.consistent = true;
+        self
+    }
+
+    /// Start after the page that returned this cursor.
+    pub fn next(mut self, cursor: Cursor) -> Self {
+        self.next = Some(cursor);
+        self
+    }
+
+    /// Only items for which `condition` holds (applied by DynamoDB after reading).
+    pub fn filter(mut self, condition: Condition<E>) -> Self {
+        self.filter = Some(condition);
+        self
+    }
+
+    /// How many items DynamoDB reads per request (by default: up to 1 MB, or the
+    /// items still needed for the limit when there is no filter).
+    pub fn page_size(mut self, n: i32) -> Self {
+        self.page_size = Some(n);
+        self
+    }
+
+    /// Sort keys between `low` and `high` (inclusive), replacing the partial key's
+    /// prefix; raw sort-key text such as `"ORDER#2024-01"`.
+    pub fn sort_between(mut self, low: impl Into<String>, high: impl Into<String>) -> Self {
+        self.range = Some(SortRange::Between(low.into(), high.into()));
+        self
+    }
+
+    /// Sort keys below `value`.
+    pub fn sort_lt(self, value: impl Into<String>) -> Self {
+        self.compare("<", value)
+    }
+
+    /// Sort keys at most `value`.
+    pub fn sort_le(self, value: impl Into<String>) -> Self {
+        self.compare("<=", value)
+    }
+
+    /// Sort keys above `value`.
+    pub fn sort_gt(self, value: impl Into<String>) -> Self {
+        self.compare(">", value)
+    }
+
+    /// Sort keys at least `value`.
+    pub fn sort_ge(self, value: impl Into<String>) -> Self {
+        self.compare(">=", value)
+    }
+
+    fn compare(mut self, op: &'static str, value: impl Into<String>) -> Self {
+        self.range = Some(SortRange::Compare(op, value.into()));
+        self
+    }
+
+    /// Sends queries until the page is full or the partition ends.
+    pub async fn send(self) -> Result<Page<E>, Error> {
+        let model = self.model;
+        async move {
+            let mut query = self.prepare()?;
+            let limit = query.limit;
+            let mut items = Vec::new();
+            if limit == Some(0) {
+                return Ok(Page { items, next: None });
+            }
+            loop {
+                let remaining = limit.map(|l| l - items.len());
+                let (page, last) = query.fetch(model, remaining).await?;
+                let page_len = page.len();
+                let mut taken = 0;
+                let mut last_returned = None;
+                for item in page {
+                    if Some(items.len()) == limit {
+                        break;
+                    }
+                    last_returned = Some(query.cursor_key(&item));
+                    items.push(model.read(item)?);
+                    taken += 1;
+                }
+                if Some(items.len()) == limit {
+                    // Stopped inside a page: the next one starts after the last item
+                    // returned, so nothing is skipped. At a page's end: where DynamoDB
+                    // stopped reading.
+                    let next = if taken < page_len { last_returned } else { last };
+                    return Ok(Page { items, next: next.as_ref().map(Cursor::from_key) });
+                }
+                match last {
+                    Some(last) => query.start = Some(last),
+                    None => return Ok(Page { items, next: None }),
+                }
+            }
+        }
+        .instrument(model.span("find"))
+        .await
+    }
+
+    /// The items one by one, fetching pages as they are consumed: memory stays flat
+    /// however large the result. Honours [`Find::limit`].
+    pub fn stream(self) -> impl Stream<Item = Result<E, Error>> + Send + 'a {
+        let model = self.model;
+        let prepared = self.prepare();
+        let limit = prepared.as_ref().ok().and_then(|q| q.limit).unwrap_or(usize::MAX);
+        stream::try_unfold((prepared, false), move |(query, done)| async move {
+            if done {
+                return Ok::<_, Error>(None);
+            }
+            let mut query = query?;
+            let (page, last) = query.fetch(model, None).await?;
+            let done = last.is_none();
+            query.start = last;
+            Ok(Some((page, (Ok(query), done))))
+        })
+        .map_ok(move |page| stream::iter(page.into_iter().map(move |item| model.read(item))))
+        .try_flatten()
+        .take(limit)
+    }
+
+    fn prepare(self) -> Result<Query, Error> {
+        let model = self.model;
+        model.check_registered()?;
+        let t = &model.table.inner;
+        let entity = E::SCHEMA.name;
+        let index = self.key.index();
+        let (index_name, hash_attr, sort_attr) = match index.kind {
+            IndexKind::Primary => (None, t.hash.clone(), t.sort.clone()),
+            IndexKind::Global => (
+                Some(index.name),
+                index.hash.as_ref().map_or_else(|| t.hash.clone(), |k| k.attribute.to_owned()),
+                index.sort.as_ref().map(|k| k.attribute.to_owned()),
+            ),
+            IndexKind::Local => {
+                (Some(index.name), t.hash.clone(), index.sort.as_ref().map(|k| k.attribute.to_owned()))
+            }
+        };
+        let (hash, sort) = self.key.resolve()?;
+        let mut p = Placeholders::new();
+        let mut key_condition = format!("{} = {}", p.name(&hash_attr), p.value(AttributeValue::S(hash)));
+        if let Some(sort_attr) = &sort_attr {
+            let name = p.name(sort_attr);
+            let clause = match (self.range, sort) {
+                (Some(SortRange::Between(lo, hi)), _) => {
+                    let (lo, hi) = (p.value(AttributeValue::S(lo)), p.value(AttributeValue::S(hi)));
+                    Some(format!("{name} BETWEEN {lo} AND {hi}"))
+                }
+                (Some(SortRange::Compare(op, v)), _) => {
+                    Some(format!("{name} {op} {}", p.value(AttributeValue::S(v))))
+                }
+                (None, Some(SortCondition::Equals(v))) => {
+                    Some(format!("{name} = {}", p.value(AttributeValue::S(v))))
+                }
+                (None, Some(SortCondition::Prefix(prefix))) if !prefix.is_empty() => {
+                    Some(format!("begins_with({name}, {})", p.value(AttributeValue::S(prefix))))
+                }
+                _ => None,
+            };
+            if let Some(clause) = clause {
+                key_condition.push_str(" AND ");
+                key_condition.push_str(&clause);
+            }
+        }
+        // Only this entity's items, whatever else shares the partition (OneTable #419).
+        let mut filter =
+            format!("{} = {}", p.name(t.format.type_field), p.value(AttributeValue::S(entity.to_owned())));
+        let filtered = self.filter.is_some();
+        if let Some(user) = &self.filter {
+            filter = format!("{filter} AND ({})", user.render(entity, &t.format, &mut p)?);
+        }
+        let (names, values) = p.into_maps();
+        let mut cursor_attrs = vec![t.hash.clone()];
+        cursor_attrs.extend(t.sort.clone());
+        if index_name.is_some() {
+            cursor_attrs.push(hash_attr);
+            cursor_attrs.extend(sort_attr);
+        }
+        cursor_attrs.sort();
+        cursor_attrs.dedup();
+        Ok(Query {
+            index: index_name,
+            key_condition,
+            filter,
+            names,
+            values,
+            filtered,
+            page_size: self.page_size,
+            reverse: self.reverse,
+            consistent: self.consistent,
+            limit: self.limit,
+            start: self.next.map(|c| c.to_key()).transpose()?,
+            cursor_attrs,
+        })
+    }
+}
+into_future!(Find, Page<E>);
+
+/// A prepared query, reused for every page.
+struct Query {
+    index: Option<&'static str>,
+    key_condition: String,
+    filter: String,
+    names: Option<std::collections::HashMap<String, String>>,
+    values: Option<Item>,
+    filtered: bool,
+    page_size: Option<i32>,
+    reverse: bool,
+    consistent: bool,
+    limit: Option<usize>,
+    start: Option<Item>,
+    cursor_attrs: Vec<String>,
+}
+
+impl Query {
+    /// One request: the page's items and its `LastEvaluatedKey`.
+    async fn fetch<E: Entity>(
+        &self,
+        model: &Model<E>,
+        remaining: Option<usize>,
+    ) -> Result<(Vec<Item>, Option<Item>), Error> {
+        let t = &model.table.inner;
+        // Without a caller's filter, asking for exactly the items still needed takes
+        // one request. With one, DynamoDB applies the limit before filtering, so a
+        // small limit would cost a request per few items (OneTable #554): read full
+        // pages instead and stop once enough items came back.
+        let limit = self.page_size.or_else(|| {
+            if self.filtered {
+                None
+            } else {
+                remaining.map(|r| i32::try_from(r).unwrap_or(i32::MAX))
+            }
+        });
+        let out = t
+            .client
+            .query()
+            .table_name(&t.name)
+            .set_index_name(self.index.map(str::to_owned))
+            .key_condition_expression(&self.key_condition)
+            .filter_expression(&self.filter)
+            .set_expression_attribute_names(self.names.clone())
+            .set_expression_attribute_values(self.values.clone())
+            .set_exclusive_start_key(self.start.clone())
+            .set_limit(limit)
+            .scan_index_forward(!self.reverse)
+            .consistent_read(self.consistent)
+            .send()
+            .await
+            .map_err(|e| sdk("find", &t.name, e))?;
+        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+    }
+
+    fn cursor_key(&self, item: &Item) -> Item {
+        self.cursor_attrs.iter().filter_map(|a| item.get(a).map(|v| (a.clone(), v.clone()))).collect()
+    }
+}
+
+/// [`Model::scan`]: every item of the entity in the table.
+#[must_use = "await it, call .send().await or .stream()"]
+pub struct Scan<'a, E> {
+    model: &'a Model<E>,
+    filter: Option<Condition<E>>,
+    segments: u32,
+    consistent: bool,
+    limit: Option<usize>,
+}
+
+impl<'a, E: Entity> Scan<'a, E> {
+    /// Reads `n` segments of the table in parallel (1 by default).
+    pub fn segments(mut self, n: u32) -> Self {
+        self.segments = n.max(1);
+        self
+    }
+
+    /// Only items for which `condition` holds.
+    pub fn filter(mut self, condition: Condition<E>) -> Self {
+        self.filter = Some(condition);
+        self
+    }
+
+    /// Strongly consistent reads.
+    pub fn consistent(mut self) -> Self {
+        self.consistent = true;
+        self
+    }
+
+    /// At most `n` items.
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// All the items (collected from every segment).
+    pub async fn send(self) -> Result<Vec<E>, Error> {
+        self.stream().try_collect().await
+    }
+
+    /// The items as they arrive from the segments, a page at a time per segment.
+    pub fn stream(self) -> impl Stream<Item = Result<E, Error>> + Send + 'a {
+        let model = self.model;
+        let limit = self.limit.unwrap_or(usize::MAX);
+        let prepared = self.prepare();
+        let segments = self.segments;
+        let streams = (0..segments).map(move |segment| {
+            let prepared =
+                prepared.as_ref().map(|(f, n, v)| (f.clone(), n.clone(), v.clone())).map_err(clone_error);
+            let consistent = self.consistent;
+            stream::try_unfold((prepared, None::<Item>, false), move |(prepared, start, done)| async move {
+                if done {
+                    return Ok::<_, Error>(None);
+                }
+                let (filter, names, values) = prepared?;
+                let t = &model.table.inner;
+                let out = t
+                    .client
+                    .scan()
+                    .table_name(&t.name)
+                    .filter_expression(&filter)
+                    .set_expression_attribute_names(Some(names.clone()))
+                    .set_expression_attribute_values(Some(values.clone()))
+                    .set_exclusive_start_key(start)
+                    .segment(segment as i32)
+                    .total_segments(segments as i32)
+                    .consistent_read(consistent)
+                    .send()
+                    .instrument(model.span("scan"))
+                    .await
+                    .map_err(|e| sdk("scan", &t.name, e))?;
+                let last = out.last_evaluated_key;
+                let done = last.is_none();
+                Ok(Some((out.items.unwrap_or_default(), (Ok((filter, names, values)), last, done))))
+            })
+            .boxed()
+        });
+        stream::select_all(streams)
+            .map_ok(move |page| stream::iter(page.into_iter().map(move |item| model.read(item))))
+            .try_flatten()
+            .take(limit)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn prepare(&self) -> Result<(String, std::collections::HashMap<String, String>, Item), Error> {
+        self.model.check_registered()?;
+        let t = &self.model.table.inner;
+        let mut p = Placeholders::new();
+        let mut filter = format!(
+            "{} = {}",
+            p.name(t.format.type_field),
+            p.value(AttributeValue::S(E::SCHEMA.name.to_owned()))
+        );
+        if let Some(user) = &self.filter {
+            filter = format!("{filter} AND ({})", user.render(E::SCHEMA.name, &t.format, &mut p)?);
+        }
+        let (names, values) = p.into_maps();
+        Ok((filter, names.unwrap_or_default(), values.unwrap_or_default()))
+    }
+}
+into_future!(Scan, Vec<E>);
+
+/// Errors are not `Clone`; each parallel segment reports the preparation failure.
+fn clone_error(e: &Error) -> Error {
+    onetable_core::ErrorKind::Schema(e.to_string()).into()
+}

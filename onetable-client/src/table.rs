@@ -1,0 +1,240 @@
+//! The table: a DynamoDB client, a table name, the registered entities and how
+//! values are written.
+
+use crate::model::Model;
+use aws_sdk_dynamodb::Client;
+use onetable_core::{Entity, EntitySchema, Error, ErrorKind, Format, IndexKind};
+use std::sync::Arc;
+
+/// A single table holding several entity types.
+///
+/// Cheap to clone: clones share the client and the schema. The `onetable` crate's
+/// documentation walks through building one and using its models.
+#[derive(Clone)]
+pub struct Table {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub client: Client,
+    pub name: String,
+    pub format: Format,
+    pub created: String,
+    pub updated: String,
+    pub entities: Vec<&'static EntitySchema>,
+    pub hash: String,
+    pub sort: Option<String>,
+    pub indexes: Vec<SecondaryIndex>,
+}
+
+/// A secondary index of the table, as the registered entities declare it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SecondaryIndex {
+    pub name: String,
+    pub kind: IndexKind,
+    pub hash: String,
+    pub sort: Option<String>,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self.inner.entities.iter().map(|e| e.name).collect();
+        f.debug_struct("Table").field("name", &self.inner.name).field("entities", &names).finish()
+    }
+}
+
+impl Table {
+    /// Starts describing table `name`, reached through `client` (built from
+    /// aws-config, or `onetable_local` in tests).
+    pub fn builder(client: Client, name: impl Into<String>) -> TableBuilder {
+        TableBuilder {
+            client,
+            name: name.into(),
+            format: Format::ONETABLE,
+            created: "created".into(),
+            updated: "updated".into(),
+            entities: Vec::new(),
+        }
+    }
+
+    /// The typed operations on entity `E`.
+    pub fn model<E: Entity>(&self) -> Model<E> {
+        Model::new(self.clone())
+    }
+
+    /// The table name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The DynamoDB client.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// How values are written (dates, nulls, the type attribute).
+    pub fn format(&self) -> &Format {
+        &self.inner.format
+    }
+
+    /// The registered entities' schemas.
+    pub fn entities(&self) -> &[&'static EntitySchema] {
+        &self.inner.entities
+    }
+
+    pub(crate) fn is_registered(&self, schema: &'static EntitySchema) -> bool {
+        // Names are unique in a table (checked by the builder); a `const` schema has
+        // no stable address to compare.
+        self.inner.entities.iter().any(|e| e.name == schema.name)
+    }
+}
+
+/// Builds a [`Table`]; [`TableBuilder::build`] checks that the entities fit together.
+pub struct TableBuilder {
+    client: Client,
+    name: String,
+    format: Format,
+    created: String,
+    updated: String,
+    entities: Vec<&'static EntitySchema>,
+}
+
+impl TableBuilder {
+    /// Registers entity `E`.
+    pub fn entity<E: Entity>(mut self) -> Self {
+        self.entities.push(E::SCHEMA);
+        self
+    }
+
+    /// Write dates as ISO-8601 strings instead of epoch milliseconds (OneTable's
+    /// `isoDates`).
+    pub fn iso_dates(mut self, iso: bool) -> Self {
+        self.format.iso_dates = iso;
+        self
+    }
+
+    /// Write `None` as `NULL` instead of leaving the attribute out (OneTable's `nulls`).
+    pub fn nulls(mut self, nulls: bool) -> Self {
+        self.format.nulls = nulls;
+        self
+    }
+
+    /// The attribute holding the entity name (default `_type`, OneTable's `typeField`).
+    pub fn type_field(mut self, name: &'static str) -> Self {
+        self.format.type_field = name;
+        self
+    }
+
+    /// The attributes of `#[entity(timestamps)]` (default `created` and `updated`).
+    pub fn timestamp_names(mut self, created: impl Into<String>, updated: impl Into<String>) -> Self {
+        self.created = created.into();
+        self.updated = updated.into();
+        self
+    }
+
+    /// Checks the entities against each other and builds the table. Refused: two
+    /// entities with one name, entities that disagree on the table's key attributes or
+    /// on an index, a field stored under the type attribute, and two entities whose
+    /// primary keys could collide.
+    pub fn build(self) -> Result<Table, Error> {
+        let schema_error = |message: String| -> Error { ErrorKind::Schema(message).into() };
+        let mut hash: Option<(&str, &str)> = None;
+        let mut sort: Option<(Option<&str>, &str)> = None;
+        let mut indexes: Vec<(SecondaryIndex, &str)> = Vec::new();
+        for (i, entity) in self.entities.iter().enumerate() {
+            if self.entities[..i].iter().any(|e| e.name == entity.name) {
+                return Err(schema_error(format!("two entities are named {}", entity.name)));
+            }
+            let primary = entity.primary();
+            let h = primary.hash.as_ref().map_or("pk", |k| k.attribute);
+            let s = primary.sort.as_ref().map(|k| k.attribute);
+            match hash {
+                Some((other, by)) if other != h => {
+                    return Err(schema_error(format!(
+                        "{} stores its partition key in `{h}`, {by} in `{other}`: one table has one key",
+                        entity.name
+                    )))
+                }
+                _ => hash = Some((h, entity.name)),
+            }
+            match sort {
+                Some((other, by)) if other != s => {
+                    return Err(schema_error(format!(
+                        "{} has sort key {}, {by} has {}: every item of a table has the same key attributes",
+                        entity.name,
+                        s.map_or("none".to_owned(), |a| format!("`{a}`")),
+                        other.map_or("none".to_owned(), |a| format!("`{a}`")),
+                    )))
+                }
+                _ => sort = Some((s, entity.name)),
+            }
+            for index in entity.indexes.iter().filter(|x| x.kind != IndexKind::Primary) {
+                let declared = SecondaryIndex {
+                    name: index.name.to_owned(),
+                    kind: index.kind,
+                    hash: index.hash.as_ref().map_or(h, |k| k.attribute).to_owned(),
+                    sort: index.sort.as_ref().map(|k| k.attribute.to_owned()),
+                };
+                match indexes.iter().find(|(x, _)| x.name == declared.name) {
+                    Some((x, by)) if *x != declared => {
+                        return Err(schema_error(format!(
+                            "index {} is declared differently by {by} ({x:?}) and {} ({declared:?})",
+                            declared.name, entity.name
+                        )))
+                    }
+                    Some(_) => {}
+                    None => indexes.push((declared, entity.name)),
+                }
+            }
+            if let Some(f) = entity.fields.iter().find(|f| f.top_attribute() == self.format.type_field) {
+                return Err(schema_error(format!(
+                    "{}.{} is stored as `{}`, the table's type attribute",
+                    entity.name, f.name, self.format.type_field
+                )));
+            }
+            for other in &self.entities[..i] {
+                check_collision(other, entity)?;
+            }
+        }
+        Ok(Table {
+            inner: Arc::new(Inner {
+                client: self.client,
+                name: self.name,
+                format: self.format,
+                created: self.created,
+                updated: self.updated,
+                entities: self.entities,
+                hash: hash.map_or("pk", |(h, _)| h).to_owned(),
+                sort: sort.and_then(|(s, _)| s).map(str::to_owned),
+                indexes: indexes.into_iter().map(|(x, _)| x).collect(),
+            }),
+        })
+    }
+}
+
+/// Two entities collide when some item key could be produced by both: then writing
+/// one could silently overwrite the other.
+fn check_collision(a: &EntitySchema, b: &EntitySchema) -> Result<(), Error> {
+    let (pa, pb) = (a.primary(), b.primary());
+    let overlap =
+        |x: &Option<onetable_core::KeyAttribute>, y: &Option<onetable_core::KeyAttribute>| match (x, y) {
+            (Some(x), Some(y)) => x.template.overlaps(&y.template),
+            (None, None) => true,
+            _ => false,
+        };
+    if overlap(&pa.hash, &pb.hash) && overlap(&pa.sort, &pb.sort) {
+        let show = |e: &EntitySchema| {
+            let p = e.primary();
+            let t = |k: &Option<onetable_core::KeyAttribute>| k.as_ref().map_or("-", |k| k.template.source);
+            format!("{} ({} / {})", e.name, t(&p.hash), t(&p.sort))
+        };
+        return Err(ErrorKind::Schema(format!(
+            "the keys of {} and {} could collide: an item of one could overwrite an item of the other; \
+             give them distinct literal prefixes",
+            show(a),
+            show(b)
+        ))
+        .into());
+    }
+    Ok(())
+}

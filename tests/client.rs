@@ -1,0 +1,526 @@
+//! The client against DynamoDB Local: the table from the schema, every model
+//! operation and its errors, items in OneTable's format, and queries that return only
+//! their own entity and no more requests than needed.
+
+mod common;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use futures_util::TryStreamExt;
+use onetable::{Entity, Value};
+use std::collections::BTreeSet;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(Value, Debug, Clone, Copy, PartialEq)]
+#[value(rename_all = "lowercase")]
+enum Role {
+    Admin,
+    Member,
+}
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Account", timestamps)]
+#[key(pk = "ACCOUNT#${id}", sk = "ACCOUNT")]
+struct Account {
+    id: String,
+    name: String,
+}
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "User", timestamps)]
+#[key(pk = "ACCOUNT#${account_id}", sk = "USER#${id}")]
+#[index(name = "gs1", pk = "EMAIL#${email}", sk = "USER")]
+#[index(name = "gs2", pk = "ACCOUNT#${account_id}#ROLE#${role}", sk = "USER#${id}")]
+#[index(name = "ls1", sk = "NAME#${name}", local)]
+struct User {
+    account_id: String,
+    #[attr(generate = "ulid")]
+    id: String,
+    email: String,
+    name: String,
+    role: Role,
+    #[attr(default)]
+    age: u32,
+    #[attr(default)]
+    tags: BTreeSet<String>,
+    #[attr(default)]
+    logins: u64,
+    #[attr(default)]
+    scores: Vec<i64>,
+    #[attr(map = "data")]
+    city: Option<String>,
+    /// `status` and `name` are DynamoDB reserved words.
+    status: Option<String>,
+    nick: Option<String>,
+}
+
+/// Shares the users' partition and the `USER#` prefix of their sort keys.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[key(pk = "ACCOUNT#${account_id}", sk = "USER#PROFILE#${id}")]
+struct Profile {
+    account_id: String,
+    id: String,
+    bio: String,
+}
+
+fn user(account: &str, id: &str) -> User {
+    User {
+        account_id: account.into(),
+        id: id.into(),
+        email: format!("{id}@{account}.example"),
+        name: format!("name {id}"),
+        role: Role::Member,
+        age: 30,
+        tags: BTreeSet::new(),
+        logins: 0,
+        scores: vec![],
+        city: None,
+        status: None,
+        nick: None,
+    }
+}
+
+async fn app() -> onetable::Table {
+    common::table(|t| t.entity::<Account>().entity::<User>().entity::<Profile>()).await
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+async fn raw(table: &onetable::Table, pk: &str, sk: &str) -> onetable::Item {
+    table
+        .client()
+        .get_item()
+        .table_name(table.name())
+        .key("pk", s(pk))
+        .key("sk", s(sk))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the item is stored")
+}
+
+#[tokio::test]
+async fn the_table_is_created_from_the_schema() {
+    let table = app().await;
+    let d = table.describe().await.unwrap();
+    let keys: Vec<_> = d.key_schema().iter().map(|k| (k.attribute_name(), k.key_type().as_str())).collect();
+    assert_eq!(keys, [("pk", "HASH"), ("sk", "RANGE")]);
+    let mut gsis: Vec<_> = d.global_secondary_indexes().iter().filter_map(|i| i.index_name()).collect();
+    gsis.sort();
+    assert_eq!(gsis, ["gs1", "gs2"]);
+    let lsi = &d.local_secondary_indexes()[0];
+    assert_eq!(lsi.index_name(), Some("ls1"));
+    assert_eq!(lsi.key_schema()[1].attribute_name(), "ls1sk");
+    assert!(table.exists().await.unwrap());
+    table.delete_table().await.unwrap();
+    assert!(!table.exists().await.unwrap());
+    let err = table.model::<Account>().get(Account::key("a")).await.unwrap_err();
+    assert!(matches!(err.kind(), onetable::ErrorKind::TableNotFound { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn create_writes_onetables_format_and_get_reads_it_back() {
+    let table = app().await;
+    let users = table.model::<User>();
+    let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
+    let created = users.create(user("acme", "")).await.unwrap();
+    assert_eq!(created.id.len(), 26, "a ULID was generated: {}", created.id);
+
+    let item = raw(&table, "ACCOUNT#acme", &format!("USER#{}", created.id)).await;
+    assert_eq!(item["_type"], s("User"));
+    assert_eq!(item["gs1pk"], s(&format!("EMAIL#{}", created.email)));
+    assert_eq!(item["gs1sk"], s("USER"));
+    assert_eq!(item["gs2pk"], s("ACCOUNT#acme#ROLE#member"));
+    assert_eq!(item["ls1sk"], s(&format!("NAME#{}", created.name)));
+    for stamp in ["created", "updated"] {
+        let AttributeValue::N(ms) = &item[stamp] else {
+            panic!("{stamp} is epoch milliseconds: {:?}", item[stamp])
+        };
+        let ms: i64 = ms.parse().unwrap();
+        assert!(ms >= before && ms < before + 60_000, "{stamp} = {ms}");
+    }
+    let got = users.get(User::key("acme", &created.id)).consistent().await.unwrap();
+    assert_eq!(got, Some(created));
+    assert_eq!(users.get(User::key("acme", "nobody")).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn iso_dates_tables_write_iso_timestamps() {
+    let table = common::table(|t| t.entity::<Account>().iso_dates(true)).await;
+    table.model::<Account>().create(Account { id: "a".into(), name: "A".into() }).await.unwrap();
+    let item = raw(&table, "ACCOUNT#a", "ACCOUNT").await;
+    let AttributeValue::S(created) = &item["created"] else { panic!("ISO string expected") };
+    assert!(created.ends_with('Z') && created.len() == 24, "{created}");
+}
+
+#[tokio::test]
+async fn create_refuses_a_taken_key_and_failed_conditions() {
+    let table = app().await;
+    let users = table.model::<User>();
+    users.create(user("acme", "ann")).await.unwrap();
+    let err = users.create(user("acme", "ann")).await.unwrap_err();
+    assert!(err.is_already_exists(), "{err}");
+    assert!(err.to_string().contains("User") && err.to_string().contains("USER#ann"), "{err}");
+    let err = users.create(user("acme", "bob")).condition(User::NAME.eq("nobody")).await.unwrap_err();
+    assert!(err.is_condition_failed(), "{err}");
+    assert_eq!(users.get(User::key("acme", "bob")).await.unwrap(), None, "nothing was written");
+}
+
+#[tokio::test]
+async fn put_replaces_and_honours_conditions() {
+    let table = app().await;
+    let users = table.model::<User>();
+    users.put(user("acme", "ann")).await.unwrap();
+    let mut changed = user("acme", "ann");
+    changed.name = "Ann Two".into();
+    users.put(changed.clone()).await.unwrap();
+    assert_eq!(users.get(User::key("acme", "ann")).await.unwrap(), Some(changed.clone()));
+    let err = users.put(user("acme", "ann")).condition(User::NAME.eq("someone else")).await.unwrap_err();
+    assert!(err.is_condition_failed(), "{err}");
+    assert_eq!(users.get(User::key("acme", "ann")).await.unwrap(), Some(changed));
+}
+
+#[tokio::test]
+async fn update_applies_every_action() {
+    let table = app().await;
+    let users = table.model::<User>();
+    let mut u = user("acme", "ann");
+    u.tags = ["a".to_string(), "b".to_string()].into();
+    u.nick = Some("annie".into());
+    users.create(u).await.unwrap();
+    let updated = users
+        .update(User::key("acme", "ann"))
+        .set(User::AGE, 31)
+        .set(User::STATUS, "#:{x} ${y}")
+        .set(User::CITY, "Paris")
+        .remove(User::NICK)
+        .add(User::LOGINS, 5)
+        .add(User::TAGS, BTreeSet::from(["c".to_string()]))
+        .append(User::SCORES, vec![1, 2])
+        .condition(User::AGE.eq(30) & User::STATUS.not_exists())
+        .await
+        .unwrap();
+    assert_eq!(updated.age, 31);
+    assert_eq!(updated.status.as_deref(), Some("#:{x} ${y}"), "special characters in values are safe");
+    assert_eq!(updated.city.as_deref(), Some("Paris"), "a packed field is set inside its map");
+    assert_eq!(updated.nick, None);
+    assert_eq!(updated.logins, 5);
+    assert_eq!(updated.tags, BTreeSet::from(["a".to_string(), "b".to_string(), "c".to_string()]));
+    // DynamoDB takes one action per attribute and request: DELETE from the set next.
+    let updated = users
+        .update(User::key("acme", "ann"))
+        .delete(User::TAGS, BTreeSet::from(["a".to_string()]))
+        .await
+        .unwrap();
+    assert_eq!(updated.tags, BTreeSet::from(["b".to_string(), "c".to_string()]));
+    assert_eq!(updated.scores, vec![1, 2]);
+    // Atomic counter and list append again, on the stored values.
+    let again = users
+        .update(User::key("acme", "ann"))
+        .add(User::LOGINS, 1)
+        .append(User::SCORES, vec![3])
+        .await
+        .unwrap();
+    assert_eq!((again.logins, again.scores), (6, vec![1, 2, 3]));
+    let kept = users
+        .update(User::key("acme", "ann"))
+        .set_if_not_exists(User::STATUS, "other")
+        .set_if_not_exists(User::NICK, "new nick")
+        .await
+        .unwrap();
+    assert_eq!(kept.status.as_deref(), Some("#:{x} ${y}"), "an existing value is kept");
+    assert_eq!(kept.nick.as_deref(), Some("new nick"), "a missing value is set");
+    let item = raw(&table, "ACCOUNT#acme", "USER#ann").await;
+    let (AttributeValue::N(c), AttributeValue::N(u)) = (&item["created"], &item["updated"]) else { panic!() };
+    assert!(u >= c, "updated moves, created stays");
+}
+
+#[tokio::test]
+async fn update_recomputes_index_keys_or_refuses() {
+    let table = app().await;
+    let users = table.model::<User>();
+    users.create(user("acme", "ann")).await.unwrap();
+
+    // email feeds gs1pk; role (with account_id from the primary key) feeds gs2pk.
+    users
+        .update(User::key("acme", "ann"))
+        .set(User::EMAIL, "new@acme.example")
+        .set(User::ROLE, Role::Admin)
+        .await
+        .unwrap();
+    let item = raw(&table, "ACCOUNT#acme", "USER#ann").await;
+    assert_eq!(item["gs1pk"], s("EMAIL#new@acme.example"));
+    assert_eq!(item["gs2pk"], s("ACCOUNT#acme#ROLE#admin"));
+    let by_email = users.find(User::gs1_partition("new@acme.example")).await.unwrap();
+    assert_eq!(by_email.items.len(), 1);
+    assert!(
+        users.find(User::gs1_partition("ann@acme.example")).await.unwrap().items.is_empty(),
+        "no stale index key"
+    );
+    let admins = users.find(User::gs2_partition("acme", Role::Admin)).await.unwrap();
+    assert_eq!(admins.items[0].id, "ann");
+
+    // A primary key input cannot change in place.
+    let err = users.update(User::key("acme", "ann")).set(User::ACCOUNT_ID, "other").await.unwrap_err();
+    assert!(err.is_invalid() && err.to_string().contains("primary key"), "{err}");
+    // A value that would forge a key is refused.
+    let err = users.update(User::key("acme", "ann")).set(User::EMAIL, "x#y").await.unwrap_err();
+    assert!(err.is_invalid_key(), "{err}");
+    // An input counted with add() would leave the key stale: refused.
+    let err = users.update(User::key("acme", "ann")).set_if_not_exists(User::EMAIL, "z").await.unwrap_err();
+    assert!(err.is_invalid(), "{err}");
+    assert_eq!(raw(&table, "ACCOUNT#acme", "USER#ann").await["gs1pk"], s("EMAIL#new@acme.example"));
+}
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[key(pk = "DOC#${id}")]
+#[index(name = "gs1", pk = "OWNER#${owner}#${folder}")]
+struct Doc {
+    id: String,
+    owner: String,
+    folder: String,
+}
+
+#[tokio::test]
+async fn an_update_of_part_of_a_template_is_refused() {
+    let table = common::table(|t| t.entity::<Doc>()).await;
+    let docs = table.model::<Doc>();
+    docs.create(Doc { id: "d".into(), owner: "o".into(), folder: "f".into() }).await.unwrap();
+    // gs1pk needs owner and folder; folder is neither in the update nor the key.
+    let err = docs.update(Doc::key("d")).set(Doc::OWNER, "p").await.unwrap_err();
+    assert!(err.is_invalid(), "{err}");
+    assert!(err.to_string().contains("Doc.folder"), "{err}");
+    let ok = docs.update(Doc::key("d")).set(Doc::OWNER, "p").set(Doc::FOLDER, "g").await.unwrap();
+    assert_eq!(ok.owner, "p");
+    assert_eq!(docs.find(Doc::gs1_partition("p", "g")).await.unwrap().items, vec![ok]);
+}
+
+#[tokio::test]
+async fn update_needs_an_existing_item_unless_upsert() {
+    let table = app().await;
+    let users = table.model::<User>();
+    let err = users.update(User::key("acme", "ghost")).set(User::AGE, 1).await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    let accounts = table.model::<Account>();
+    let created = accounts.update(Account::key("new")).set(Account::NAME, "New").upsert().await.unwrap();
+    assert_eq!(created, Account { id: "new".into(), name: "New".into() });
+    let err = accounts
+        .update(Account::key("new"))
+        .set(Account::NAME, "x")
+        .condition(Account::NAME.eq("Old"))
+        .await
+        .unwrap_err();
+    assert!(err.is_condition_failed(), "{err}");
+}
+
+#[tokio::test]
+async fn remove_returns_the_old_item_and_honours_conditions() {
+    let table = app().await;
+    let users = table.model::<User>();
+    users.create(user("acme", "ann")).await.unwrap();
+    users.create(user("acme", "bob")).await.unwrap();
+    let err = users.remove(User::key("acme", "ann")).condition(User::AGE.gt(40)).await.unwrap_err();
+    assert!(err.is_condition_failed(), "{err}");
+    let removed = users.remove(User::key("acme", "ann")).condition(User::AGE.le(40)).await.unwrap();
+    assert_eq!(removed.map(|u| u.id), Some("ann".to_string()));
+    assert_eq!(users.remove(User::key("acme", "ann")).await.unwrap(), None);
+    let err = users.remove(User::key("acme", "ann")).must_exist().await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert!(users.get(User::key("acme", "bob")).await.unwrap().is_some());
+}
+
+async fn seed(table: &onetable::Table, account: &str, n: usize) -> Vec<User> {
+    let users = table.model::<User>();
+    let mut all = Vec::new();
+    for i in 0..n {
+        let mut u = user(account, &format!("{i:04}"));
+        u.age = i as u32;
+        u.role = if i % 3 == 0 { Role::Admin } else { Role::Member };
+        all.push(users.create(u).await.unwrap());
+    }
+    all
+}
+
+#[tokio::test]
+async fn find_returns_only_its_entity_and_pages_with_cursors() {
+    let table = app().await;
+    let users = table.model::<User>();
+    let all = seed(&table, "acme", 25).await;
+    // Other entities in the same partition, one of them under USER#PROFILE#.
+    table.model::<Account>().create(Account { id: "acme".into(), name: "Acme".into() }).await.unwrap();
+    table
+        .model::<Profile>()
+        .create(Profile { account_id: "acme".into(), id: "0001".into(), bio: "b".into() })
+        .await
+        .unwrap();
+
+    let everything = users.find(User::partition("acme")).await.unwrap();
+    assert_eq!(everything.items, all, "exactly the users, in sort order");
+    assert!(everything.next.is_none());
+
+    let mut pages = Vec::new();
+    let mut next = None;
+    loop {
+        let mut find = users.find(User::partition("acme")).limit(10);
+        if let Some(cursor) = next.take() {
+            find = find.next(cursor);
+        }
+        let page = find.await.unwrap();
+        pages.push(page.items.len());
+        match page.next {
+            Some(cursor) => next = Some(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(pages, [10, 10, 5]);
+
+    let reversed = users.find(User::partition("acme")).reverse().limit(3).await.unwrap();
+    let ids: Vec<_> = reversed.items.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids, ["0024", "0023", "0022"]);
+
+    let exact = users.find(User::partition("acme").with(User::ID, "0007")).await.unwrap();
+    assert_eq!(exact.items, vec![all[7].clone()]);
+
+    let range = users.find(User::partition("acme")).sort_between("USER#0003", "USER#0005").await.unwrap();
+    assert_eq!(range.items.len(), 3);
+    let above = users.find(User::partition("acme")).sort_gt("USER#0020").await.unwrap();
+    assert_eq!(above.items.len(), 4);
+
+    let filtered = users
+        .find(User::partition("acme"))
+        .filter(User::AGE.ge(20) | User::NAME.eq("name 0001"))
+        .await
+        .unwrap();
+    assert_eq!(filtered.items.len(), 6);
+
+    let admins = users.find(User::gs2_partition("acme", Role::Admin)).await.unwrap();
+    assert_eq!(admins.items.len(), 9);
+    let by_name = users.find(User::ls1_partition("acme").with(User::NAME, "name 0012")).await.unwrap();
+    assert_eq!(by_name.items, vec![all[12].clone()]);
+
+    let bad = users
+        .find(User::partition("acme"))
+        .next(onetable::Cursor::from("garbage".to_string()))
+        .await
+        .unwrap_err();
+    assert!(matches!(bad.kind(), onetable::ErrorKind::InvalidCursor(_)), "{bad}");
+}
+
+#[tokio::test]
+async fn streams_keep_memory_flat_and_scan_reads_every_segment() {
+    let table = app().await;
+    let users = table.model::<User>();
+    let all = seed(&table, "big", 120).await;
+    seed(&table, "other", 7).await;
+    table.model::<Account>().create(Account { id: "big".into(), name: "Big".into() }).await.unwrap();
+
+    let streamed: Vec<User> =
+        users.find(User::partition("big")).page_size(25).stream().try_collect().await.unwrap();
+    assert_eq!(streamed, all);
+    let first: Vec<User> =
+        users.find(User::partition("big")).limit(30).page_size(7).stream().try_collect().await.unwrap();
+    assert_eq!(first, all[..30]);
+
+    let scanned = users.scan().segments(4).await.unwrap();
+    assert_eq!(scanned.len(), 127, "users of both accounts, no account items");
+    let adults = users.scan().filter(User::AGE.ge(100)).send().await.unwrap();
+    assert_eq!(adults.len(), 20);
+}
+
+#[tokio::test]
+async fn a_filtered_find_with_a_limit_sends_no_more_queries_than_pages() {
+    let requests = common::Requests::default();
+    let table = common::table_with_client(requests.client(), |t| t.entity::<User>()).await;
+    let users = table.model::<User>();
+    seed(&table, "acme", 300).await;
+    requests.reset();
+    // Every 10th user matches. 20 of them lie in the first 200 items, which fit in one
+    // 1 MB page: one query. (A per-request limit of 20 would take ten.)
+    let page = users
+        .find(User::partition("acme"))
+        .filter(User::NAME.begins_with("name 00").and(User::AGE.lt(200)))
+        .limit(20)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 20);
+    let page = users.find(User::partition("acme")).filter(User::AGE.ge(0)).limit(20).await.unwrap();
+    assert_eq!(page.items.len(), 20);
+    assert!(page.next.is_some());
+    assert_eq!(requests.count("Query"), 2, "one query per find");
+
+    // Without a filter, a limit reads exactly the items needed.
+    requests.reset();
+    let page = users.find(User::partition("acme")).limit(5).await.unwrap();
+    assert_eq!(page.items.len(), 5);
+    assert_eq!(requests.count("Query"), 1);
+    // Small pages: as many queries as pages, no more.
+    requests.reset();
+    let page =
+        users.find(User::partition("acme")).filter(User::AGE.lt(1000)).page_size(10).limit(35).await.unwrap();
+    assert_eq!(page.items.len(), 35);
+    assert_eq!(requests.count("Query"), 4);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_before_any_request() {
+    let requests = common::Requests::default();
+    let table = common::table_with_client(requests.client(), |t| t.entity::<User>()).await;
+    let users = table.model::<User>();
+    requests.reset();
+    let mut big = user("acme", "big");
+    big.name = "x".repeat(400 * 1024);
+    let err = users.create(big).await.unwrap_err();
+    assert!(err.is_item_too_large(), "{err}");
+    assert!(err.to_string().starts_with("User: the item is"), "{err}");
+    let err = users.create(user("ac#me", "a")).await.unwrap_err();
+    assert!(err.is_invalid_key(), "{err}");
+    let err = users.get(User::key("acme", "")).await.unwrap_err();
+    assert!(err.is_invalid_key(), "{err}");
+    let err = table.model::<Account>().get(Account::key("a")).await.unwrap_err();
+    assert!(err.to_string().contains("not registered"), "{err}");
+    assert_eq!(requests.total(), 0, "nothing reached DynamoDB");
+}
+
+#[derive(Entity)]
+#[key(pk = "ACCOUNT#${owner}", sk = "USER#${name}")]
+struct Impostor {
+    owner: String,
+    name: String,
+}
+
+#[derive(Entity)]
+#[key(pk = "X#${id}")]
+struct NoSort {
+    id: String,
+}
+
+#[derive(Entity)]
+#[key(pk = "K#${id}", sk = "K")]
+struct Kind {
+    id: String,
+    kind: String,
+}
+
+#[test]
+fn tables_refuse_entities_that_could_collide_or_disagree() {
+    let client = || common::local().client();
+    let err =
+        onetable::Table::builder(client(), "t").entity::<User>().entity::<Impostor>().build().unwrap_err();
+    assert!(err.to_string().contains("could collide"), "{err}");
+    let err =
+        onetable::Table::builder(client(), "t").entity::<User>().entity::<NoSort>().build().unwrap_err();
+    assert!(err.to_string().contains("sort key"), "{err}");
+    let err =
+        onetable::Table::builder(client(), "t").entity::<Kind>().type_field("kind").build().unwrap_err();
+    assert!(err.to_string().contains("Kind.kind"), "{err}");
+    let err = onetable::Table::builder(client(), "t").entity::<User>().entity::<User>().build().unwrap_err();
+    assert!(err.to_string().contains("two entities are named User"), "{err}");
+    assert!(onetable::Table::builder(client(), "t")
+        .entity::<User>()
+        .entity::<Profile>()
+        .entity::<Account>()
+        .build()
+        .is_ok());
+}

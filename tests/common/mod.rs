@@ -1,0 +1,76 @@
+//! Shared by the integration tests: a fresh table of their own on the DynamoDB Local
+//! that the test binary starts once.
+#![allow(dead_code)]
+
+use onetable::{Table, TableBuilder};
+use onetable_local::DynamoDbLocal;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+pub fn local() -> &'static DynamoDbLocal {
+    DynamoDbLocal::shared().unwrap_or_else(|e| panic!("DynamoDB Local: {e}"))
+}
+
+/// A new table with a unique name, built by `describe` and created.
+pub async fn table(describe: impl FnOnce(TableBuilder) -> TableBuilder) -> Table {
+    table_with_client(local().client(), describe).await
+}
+
+pub async fn table_with_client(
+    client: aws_sdk_dynamodb::Client,
+    describe: impl FnOnce(TableBuilder) -> TableBuilder,
+) -> Table {
+    let table =
+        describe(Table::builder(client, onetable_local::unique_table_name("test"))).build().expect("schema");
+    table.create_table().send().await.expect("create table");
+    table
+}
+
+/// Counts the HTTP requests a client sends, by operation name.
+#[derive(Debug, Clone, Default)]
+pub struct Requests(Arc<std::sync::Mutex<Vec<String>>>, Arc<AtomicUsize>);
+
+impl Requests {
+    pub fn count(&self, operation: &str) -> usize {
+        self.0.lock().unwrap().iter().filter(|o| *o == operation).count()
+    }
+
+    pub fn total(&self) -> usize {
+        self.1.load(Ordering::SeqCst)
+    }
+
+    pub fn reset(&self) {
+        self.0.lock().unwrap().clear();
+        self.1.store(0, Ordering::SeqCst);
+    }
+
+    /// A client for the shared DynamoDB Local that records its requests here.
+    pub fn client(&self) -> aws_sdk_dynamodb::Client {
+        let config = local().sdk_config().to_builder().interceptor(self.clone()).build();
+        aws_sdk_dynamodb::Client::from_conf(config)
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for Requests {
+    fn name(&self) -> &'static str {
+        "count requests"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let target = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or("?")
+            .to_owned();
+        self.0.lock().unwrap().push(target);
+        self.1.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
