@@ -1,63 +1,117 @@
 //! The quickstart: `cargo run --example quickstart`.
 //!
-//! With no configuration it starts DynamoDB Local itself; with the standard AWS
-//! configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB) it uses that, and
-//! `--table NAME` picks the table (created when missing).
+//! Two entities in one table — an Account and its Users — through every basic
+//! operation. With no configuration it starts DynamoDB Local itself; with the standard
+//! AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB) it uses that,
+//! and `--table NAME` picks the table (created from the schema when missing).
 
 mod support;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
+use onetable::{Entity, Table, Value};
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Account", timestamps)]
+#[key(pk = "ACCOUNT#${id}", sk = "ACCOUNT")]
+struct Account {
+    id: String,
+    name: String,
+}
+
+#[derive(Value, Debug, Clone, Copy, PartialEq)]
+#[value(rename_all = "lowercase")]
+enum Role {
+    Owner,
+    Member,
+}
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "User", timestamps)]
+#[key(pk = "ACCOUNT#${account_id}", sk = "USER#${id}")]
+#[index(name = "gs1", pk = "EMAIL#${email}", sk = "USER")]
+struct User {
+    account_id: String,
+    #[attr(generate = "ulid")]
+    id: String,
+    email: String,
+    name: String,
+    role: Role,
+    #[attr(default)]
+    logins: u64,
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let target = support::connect().await?;
-    let client = &target.client;
-    let table = support::table_name("onetable-quickstart");
     println!("using {}", target.description);
 
-    let exists = client.describe_table().table_name(&table).send().await.is_ok();
-    if !exists {
-        let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
-        let def = |name: &str| {
-            AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build()
+    // One table, two entities; the builder checks they cannot overwrite each other.
+    let table = Table::builder(target.client.clone(), support::table_name("onetable-quickstart"))
+        .entity::<Account>()
+        .entity::<User>()
+        .build()?;
+    if !table.exists().await? {
+        table.create_table().send().await?;
+        println!("created table {} with keys pk/sk and index gs1", table.name());
+    }
+    let accounts = table.model::<Account>();
+    let users = table.model::<User>();
+
+    // Put writes whether or not the item exists, so reruns on a kept table work.
+    let acme = accounts.put(Account { id: "acme".into(), name: "Acme Corp".into() }).await?;
+    println!("account {acme:?}");
+
+    // Create fails if the key is taken; empty ids are generated, timestamps written.
+    let mut created = Vec::new();
+    for (name, role) in [("Ann", Role::Owner), ("Bob", Role::Member), ("Cy", Role::Member)] {
+        let user = User {
+            account_id: acme.id.clone(),
+            id: String::new(),
+            email: format!("{}@acme.example", name.to_lowercase()),
+            name: name.into(),
+            role,
+            logins: 0,
         };
-        client
-            .create_table()
-            .table_name(&table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .key_schema(key("pk", KeyType::Hash)?)
-            .key_schema(key("sk", KeyType::Range)?)
-            .attribute_definitions(def("pk")?)
-            .attribute_definitions(def("sk")?)
-            .send()
-            .await?;
-        println!("created table {table}");
+        let user = users.create(user).await?;
+        println!("created {} (id {})", user.name, user.id);
+        created.push(user);
     }
 
-    let item = [
-        ("pk", AttributeValue::S("ACCOUNT#acme".into())),
-        ("sk", AttributeValue::S("USER#ann".into())),
-        ("_type", AttributeValue::S("User".into())),
-        ("name", AttributeValue::S("Ann".into())),
-    ];
-    client
-        .put_item()
-        .table_name(&table)
-        .set_item(Some(item.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()))
-        .send()
-        .await?;
-    println!("wrote   {item:?}");
+    // Get by the full key.
+    let ann = users.get(User::key(&acme.id, &created[0].id)).await?.ok_or("Ann was not found")?;
+    println!("read back {ann:?}");
 
-    let read = client
-        .get_item()
-        .table_name(&table)
-        .key("pk", AttributeValue::S("ACCOUNT#acme".into()))
-        .key("sk", AttributeValue::S("USER#ann".into()))
-        .consistent_read(true)
-        .send()
+    // Find: the account's users (never the account item in the same partition).
+    let all = users.find(User::partition(&acme.id)).await?;
+    println!("the account has {} users", all.items.len());
+
+    // Pagination: two at a time, with an opaque cursor.
+    let first = users.find(User::partition(&acme.id)).limit(2).await?;
+    let cursor = first.next.ok_or("a second page was expected")?;
+    let second = users.find(User::partition(&acme.id)).limit(2).next(cursor.clone()).await?;
+    println!("page 1: {} users, page 2: {} (cursor {cursor})", first.items.len(), second.items.len());
+
+    // A query on the global index: users by email.
+    let by_email = users.find(User::gs1_partition("bob@acme.example")).await?;
+    println!("by email: {:?}", by_email.items.iter().map(|u| &u.name).collect::<Vec<_>>());
+
+    // Update: typed on the field constants; a counter and a condition.
+    let ann = users
+        .update(User::key(&acme.id, &ann.id))
+        .set(User::NAME, "Ann Smith")
+        .add(User::LOGINS, 1)
+        .condition(User::ROLE.eq(Role::Owner))
         .await?;
-    println!("read    {:?}", read.item().ok_or("the item was not found")?);
+    println!("updated {} (logins {})", ann.name, ann.logins);
+
+    // Filtered find: only members.
+    let members = users.find(User::partition(&acme.id)).filter(User::ROLE.eq(Role::Member)).await?;
+    println!("members: {:?}", members.items.iter().map(|u| &u.name).collect::<Vec<_>>());
+
+    // Remove, returning what was removed.
+    for user in &created {
+        users.remove(User::key(&acme.id, &user.id)).await?;
+    }
+    let left = users.find(User::partition(&acme.id)).await?;
+    println!("removed the users; {} left", left.items.len());
     Ok(())
 }

@@ -315,6 +315,7 @@ impl Query {
             .client
             .query()
             .table_name(&t.name)
+            .set_return_consumed_capacity(model.table.capacity_request())
             .set_index_name(self.index.map(str::to_owned))
             .key_condition_expression(&self.key_condition)
             .filter_expression(&self.filter)
@@ -327,6 +328,7 @@ impl Query {
             .send()
             .await
             .map_err(|e| sdk("find", &t.name, e))?;
+        model.table.record_capacity(out.consumed_capacity());
         Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
     }
 
@@ -395,6 +397,7 @@ impl<'a, E: Entity> Scan<'a, E> {
                     .client
                     .scan()
                     .table_name(&t.name)
+                    .set_return_consumed_capacity(model.table.capacity_request())
                     .filter_expression(&filter)
                     .set_expression_attribute_names(Some(names.clone()))
                     .set_expression_attribute_values(Some(values.clone()))
@@ -406,6 +409,7 @@ impl<'a, E: Entity> Scan<'a, E> {
                     .instrument(model.span("scan"))
                     .await
                     .map_err(|e| sdk("scan", &t.name, e))?;
+                model.table.record_capacity(out.consumed_capacity());
                 let last = out.last_evaluated_key;
                 let done = last.is_none();
                 Ok(Some((out.items.unwrap_or_default(), (Ok((filter, names, values)), last, done))))

@@ -207,6 +207,7 @@ impl<E: Entity> Create<'_, E> {
                 .client
                 .put_item()
                 .table_name(&t.name)
+                .set_return_consumed_capacity(model.table.capacity_request())
                 .set_item(Some(item))
                 .set_condition_expression(condition)
                 .set_expression_attribute_names(names)
@@ -215,7 +216,10 @@ impl<E: Entity> Create<'_, E> {
                 .send()
                 .await;
             match result {
-                Ok(_) => Ok(entity),
+                Ok(out) => {
+                    model.table.record_capacity(out.consumed_capacity());
+                    Ok(entity)
+                }
                 Err(e) if is_condition_failed(&e) => {
                     // DynamoDB returns the existing item when the key was taken; without
                     // one, it was the caller's own condition that failed.
@@ -263,11 +267,13 @@ impl<E: Entity> Get<'_, E> {
                 .client
                 .get_item()
                 .table_name(&t.name)
+                .set_return_consumed_capacity(model.table.capacity_request())
                 .set_key(Some(key))
                 .consistent_read(self.consistent)
                 .send()
                 .await
                 .map_err(|e| sdk("get", &t.name, e))?;
+            model.table.record_capacity(out.consumed_capacity());
             out.item.map(|item| model.read(item)).transpose()
         }
         .instrument(model.span("get"))
@@ -304,9 +310,11 @@ impl<E: Entity> Put<'_, E> {
             let (names, values) = p.into_maps();
             let key = key_of(&model.table, &item);
             let t = &model.table.inner;
-            t.client
+            let out = t
+                .client
                 .put_item()
                 .table_name(&t.name)
+                .set_return_consumed_capacity(model.table.capacity_request())
                 .set_item(Some(item))
                 .set_condition_expression(condition)
                 .set_expression_attribute_names(names)
@@ -314,6 +322,7 @@ impl<E: Entity> Put<'_, E> {
                 .send()
                 .await
                 .map_err(|e| condition_or_sdk::<E, _, _>("put", &t.name, &key, e))?;
+            model.table.record_capacity(out.consumed_capacity());
             Ok(entity)
         }
         .instrument(model.span("put"))
@@ -377,6 +386,7 @@ impl<E: Entity> Remove<'_, E> {
                 .client
                 .delete_item()
                 .table_name(&t.name)
+                .set_return_consumed_capacity(model.table.capacity_request())
                 .set_key(Some(key.clone()))
                 .set_condition_expression(condition)
                 .set_expression_attribute_names(names)
@@ -386,7 +396,10 @@ impl<E: Entity> Remove<'_, E> {
                 .send()
                 .await;
             match result {
-                Ok(out) => out.attributes.map(|item| model.read(item)).transpose(),
+                Ok(out) => {
+                    model.table.record_capacity(out.consumed_capacity());
+                    out.attributes.map(|item| model.read(item)).transpose()
+                }
                 Err(e) if is_condition_failed(&e) => {
                     let existed = existed(&e);
                     let (entity, key) = (E::SCHEMA.name, key_text(&key));

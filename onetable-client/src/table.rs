@@ -25,6 +25,7 @@ pub(crate) struct Inner {
     pub hash: String,
     pub sort: Option<String>,
     pub indexes: Vec<SecondaryIndex>,
+    pub capacity: bool,
 }
 
 /// A secondary index of the table, as the registered entities declare it.
@@ -54,6 +55,7 @@ impl Table {
             created: "created".into(),
             updated: "updated".into(),
             entities: Vec::new(),
+            capacity: false,
         }
     }
 
@@ -82,6 +84,18 @@ impl Table {
         &self.inner.entities
     }
 
+    /// `ReturnConsumedCapacity` for a request.
+    pub(crate) fn capacity_request(&self) -> Option<aws_sdk_dynamodb::types::ReturnConsumedCapacity> {
+        self.inner.capacity.then_some(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
+    }
+
+    /// Records what a request consumed, when asked to.
+    pub(crate) fn record_capacity(&self, consumed: Option<&aws_sdk_dynamodb::types::ConsumedCapacity>) {
+        if let Some(c) = consumed {
+            tracing::debug!(units = c.capacity_units().unwrap_or_default(), "consumed capacity");
+        }
+    }
+
     pub(crate) fn is_registered(&self, schema: &'static EntitySchema) -> bool {
         // Names are unique in a table (checked by the builder); a `const` schema has
         // no stable address to compare.
@@ -97,9 +111,17 @@ pub struct TableBuilder {
     created: String,
     updated: String,
     entities: Vec<&'static EntitySchema>,
+    capacity: bool,
 }
 
 impl TableBuilder {
+    /// Ask DynamoDB for the capacity each request consumes and record it as a
+    /// `tracing` event (`consumed capacity`, with `units`) in the operation's span.
+    pub fn consumed_capacity(mut self, report: bool) -> Self {
+        self.capacity = report;
+        self
+    }
+
     /// Registers entity `E`.
     pub fn entity<E: Entity>(mut self) -> Self {
         self.entities.push(E::SCHEMA);
@@ -207,6 +229,7 @@ impl TableBuilder {
                 hash: hash.map_or("pk", |(h, _)| h).to_owned(),
                 sort: sort.and_then(|(s, _)| s).map(str::to_owned),
                 indexes: indexes.into_iter().map(|(x, _)| x).collect(),
+                capacity: self.capacity,
             }),
         })
     }

@@ -235,6 +235,7 @@ impl<E: Entity> Update<'_, E> {
                 .client
                 .update_item()
                 .table_name(&t.name)
+                .set_return_consumed_capacity(model.table.capacity_request())
                 .set_key(Some(key.clone()))
                 .update_expression(expression.trim_end())
                 .set_condition_expression(condition)
@@ -245,7 +246,10 @@ impl<E: Entity> Update<'_, E> {
                 .send()
                 .await;
             match result {
-                Ok(out) => model.read(out.attributes.unwrap_or_default()),
+                Ok(out) => {
+                    model.table.record_capacity(out.consumed_capacity());
+                    model.read(out.attributes.unwrap_or_default())
+                }
                 Err(e) if is_condition_failed(&e) => {
                     let existed = existed(&e);
                     let key = key_text(&key);

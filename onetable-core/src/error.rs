@@ -100,7 +100,7 @@ impl fmt::Display for KeyProblem {
 /// Messages name the entity, field and value at fault. Branch on the kind with
 /// [`Error::kind`] or the `is_*` methods.
 #[derive(Debug, thiserror::Error)]
-#[error("{kind}")]
+#[error(transparent)]
 pub struct Error {
     kind: Box<ErrorKind>,
 }
