@@ -26,6 +26,7 @@ i=0
 while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i+1)); done
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
+rm -f "$log"
 exit 0
 "#;
 

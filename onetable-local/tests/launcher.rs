@@ -87,10 +87,14 @@ fn helper_start_and_abort() {
 #[test]
 fn java_does_not_outlive_a_crashed_owner() {
     let exe = std::env::current_exe().unwrap();
-    let out = Command::new(exe)
+    let child = Command::new(exe)
         .args(["helper_start_and_abort", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("run the helper");
+    let helper_pid = child.id();
+    let out = child.wait_with_output().expect("the helper ends");
     // libtest may route the helper's output to either stream.
     let stdout = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let pid: u32 = stdout
@@ -100,6 +104,15 @@ fn java_does_not_outlive_a_crashed_owner() {
         .unwrap_or_else(|| panic!("helper printed no pid: {stdout}"));
     assert!(!out.status.success(), "the helper aborted");
     assert!(wait_gone(pid, Duration::from_secs(15)), "java {pid} outlived the process that started it");
+    // Nor does its log file.
+    std::thread::sleep(Duration::from_millis(500));
+    let prefix = format!("onetable-dynamodb-local-{helper_pid}-");
+    let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 #[test]
