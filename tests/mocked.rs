@@ -78,3 +78,123 @@ async fn service_errors_carry_dynamodbs_message() {
     );
     assert!(std::error::Error::source(&err).is_some(), "the SDK error is kept as the source");
 }
+
+/// A fake DynamoDB for `BatchWriteItem`: `script(call, request_items)` returns the
+/// status and the requests to hand back unprocessed (for a 200) for each call.
+fn batch_client(
+    script: impl Fn(usize, &[serde_json::Value]) -> (u16, Vec<serde_json::Value>) + Send + Sync + 'static,
+) -> (aws_sdk_dynamodb::Client, Arc<std::sync::Mutex<Vec<usize>>>) {
+    let sizes = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = sizes.clone();
+    let http = infallible_client_fn(move |request| {
+        let body: serde_json::Value =
+            serde_json::from_slice(request.body().bytes().unwrap_or_default()).unwrap();
+        let writes = body["RequestItems"]["app"].as_array().cloned().unwrap_or_default();
+        let call = {
+            let mut seen = seen.lock().unwrap();
+            seen.push(writes.len());
+            seen.len()
+        };
+        let (status, unprocessed) = script(call, &writes);
+        let body = if status == 200 {
+            serde_json::json!({ "UnprocessedItems": if unprocessed.is_empty() { serde_json::json!({}) } else { serde_json::json!({ "app": unprocessed }) } }).to_string()
+        } else {
+            THROTTLED.to_owned()
+        };
+        http::Response::builder()
+            .status(status)
+            .header("content-type", "application/x-amz-json-1.0")
+            .body(body)
+            .unwrap()
+    });
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("k", "s", None, None, "test"))
+        .http_client(http)
+        // The SDK's own retries are off: the batch layer's are under test.
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+        .build();
+    (aws_sdk_dynamodb::Client::from_conf(config), sizes)
+}
+
+fn users(n: usize) -> Vec<User> {
+    (0..n).map(|i| User { id: format!("u{i}") }).collect()
+}
+
+#[tokio::test]
+async fn partial_batch_results_and_throttling_are_retried_until_written() {
+    // Call 1: the last 10 of 25 come back unprocessed. Call 2: throttled. Call 3: the
+    // 10 are written.
+    let (client, sizes) = batch_client(|call, writes| match call {
+        1 => (200, writes[15..].to_vec()),
+        2 => (400, vec![]),
+        _ => (200, vec![]),
+    });
+    let table = Table::builder(client, "app").entity::<User>().build().unwrap();
+    let mut batch = table.batch_write().concurrency(1).base_delay(Duration::from_millis(1));
+    for u in users(25) {
+        batch = batch.put(u);
+    }
+    let summary = batch.await.unwrap();
+    assert_eq!(summary.processed, 25);
+    assert_eq!(summary.requests, 3);
+    assert_eq!(*sizes.lock().unwrap(), [25, 10, 10], "only the unprocessed items are sent again");
+}
+
+#[tokio::test]
+async fn items_never_processed_are_listed_in_the_error() {
+    // Of every request, the items with an even id number are handed back, forever.
+    let (client, sizes) = batch_client(|_, writes| {
+        let even = writes
+            .iter()
+            .filter(|w| {
+                let id = w["PutRequest"]["Item"]["id"]["S"].as_str().unwrap();
+                id[1..].parse::<u32>().unwrap() % 2 == 0
+            })
+            .cloned()
+            .collect();
+        (200, even)
+    });
+    let table = Table::builder(client, "app").entity::<User>().build().unwrap();
+    let mut batch = table.batch_write().concurrency(2).max_attempts(4).base_delay(Duration::from_millis(1));
+    for u in users(60) {
+        batch = batch.put(u);
+    }
+    let err = batch.await.unwrap_err();
+    let onetable::ErrorKind::BatchIncomplete { unprocessed, processed, attempts, .. } = err.kind() else {
+        panic!("{err}")
+    };
+    assert_eq!((*processed, *attempts), (30, 4));
+    let mut ids: Vec<u32> = unprocessed
+        .iter()
+        .map(|u| match u {
+            onetable::Unprocessed::Put(item) => item["id"].as_s().unwrap()[1..].parse().unwrap(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    ids.sort();
+    assert_eq!(ids, (0..60).step_by(2).collect::<Vec<u32>>(), "exactly the items not written");
+    // 60 items: chunks of 25, 25 and 10, each tried 4 times.
+    let sizes = sizes.lock().unwrap();
+    assert_eq!(sizes.len(), 12);
+    assert!(sizes.iter().all(|&n| n <= 25));
+    assert!(
+        err.to_string().contains("30 of the batch's requests were not processed after 4 attempts"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn throttling_that_never_ends_fails_the_batch_with_every_item() {
+    let (client, _) = batch_client(|_, _| (400, vec![]));
+    let table = Table::builder(client, "app").entity::<User>().build().unwrap();
+    let mut batch = table.batch_write().max_attempts(3).base_delay(Duration::from_millis(1));
+    for u in users(30) {
+        batch = batch.put(u);
+    }
+    let err = batch.await.unwrap_err();
+    assert_eq!(err.unprocessed().len(), 30);
+    let source = std::error::Error::source(&err).map(|s| s.to_string()).unwrap_or_default();
+    assert!(source.contains("throttled"), "{source}");
+}

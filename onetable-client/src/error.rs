@@ -63,15 +63,18 @@ where
 /// Operation errors that carry the item a failed condition saw (requested with
 /// `ReturnValuesOnConditionCheckFailure::AllOld`).
 pub(crate) trait ConditionItem {
-    /// True when the condition failed on an existing item.
-    fn saw_item(&self) -> bool;
+    /// The item the failed condition was evaluated on, if it existed.
+    fn condition_item(&self) -> Option<&onetable_core::Item>;
 }
 
 macro_rules! condition_item {
     ($($error:path),*) => {$(
         impl ConditionItem for $error {
-            fn saw_item(&self) -> bool {
-                matches!(self, Self::ConditionalCheckFailedException(c) if c.item.is_some())
+            fn condition_item(&self) -> Option<&onetable_core::Item> {
+                match self {
+                    Self::ConditionalCheckFailedException(c) => c.item.as_ref(),
+                    _ => None,
+                }
             }
         }
     )*};
@@ -82,7 +85,7 @@ condition_item!(
     aws_sdk_dynamodb::operation::update_item::UpdateItemError
 );
 
-/// True when a failed conditional write found an item under its key.
-pub(crate) fn existed<E: ConditionItem, R>(err: &SdkError<E, R>) -> bool {
-    err.as_service_error().is_some_and(ConditionItem::saw_item)
+/// The item a failed conditional write found under its key.
+pub(crate) fn old_item<E: ConditionItem, R>(err: &SdkError<E, R>) -> Option<onetable_core::Item> {
+    err.as_service_error().and_then(ConditionItem::condition_item).cloned()
 }

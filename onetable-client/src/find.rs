@@ -249,6 +249,9 @@ impl<'a, E: Entity> Find<'a, E> {
         if let Some(user) = &self.filter {
             filter = format!("{filter} AND ({})", user.render(entity, &t.format, &mut p)?);
         }
+        if let Some(unexpired) = model.table.unexpired_clause(E::SCHEMA, &mut p) {
+            filter = format!("{filter} AND {unexpired}");
+        }
         let (names, values) = p.into_maps();
         let mut cursor_attrs = vec![t.hash.clone()];
         cursor_attrs.extend(t.sort.clone());
@@ -434,6 +437,9 @@ impl<'a, E: Entity> Scan<'a, E> {
         );
         if let Some(user) = &self.filter {
             filter = format!("{filter} AND ({})", user.render(E::SCHEMA.name, &t.format, &mut p)?);
+        }
+        if let Some(unexpired) = self.model.table.unexpired_clause(E::SCHEMA, &mut p) {
+            filter = format!("{filter} AND {unexpired}");
         }
         let (names, values) = p.into_maps();
         Ok((filter, names.unwrap_or_default(), values.unwrap_or_default()))

@@ -4,17 +4,22 @@
 
 #![warn(missing_docs)]
 
+mod batch;
 mod cursor;
 mod error;
 mod find;
 mod manage;
 mod model;
+mod retry;
 mod table;
+mod transact;
 mod update;
 
+pub use batch::{BatchSummary, BatchWrite, GetMany};
 pub use cursor::Cursor;
 pub use find::{Find, Page, Scan};
 pub use manage::CreateTable;
 pub use model::{Create, Get, Model, Put, Remove};
 pub use table::{Table, TableBuilder};
+pub use transact::{Transaction, MAX_ACTIONS};
 pub use update::Update;

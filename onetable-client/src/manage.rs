@@ -47,6 +47,31 @@ impl Table {
         }
     }
 
+    /// Turns on DynamoDB's TTL on the entities' `#[attr(ttl)]` attribute, so expired
+    /// items are deleted (`create_table` does this itself).
+    pub async fn enable_ttl(&self) -> Result<(), Error> {
+        let Some(attribute) = &self.inner.ttl else {
+            return Err(ErrorKind::Schema(format!(
+                "no entity of table {} has an #[attr(ttl)] field",
+                self.name()
+            ))
+            .into());
+        };
+        let spec = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+            .attribute_name(attribute)
+            .enabled(true)
+            .build()
+            .map_err(|e| invalid_request(self.name(), e))?;
+        self.client()
+            .update_time_to_live()
+            .table_name(self.name())
+            .time_to_live_specification(spec)
+            .send()
+            .await
+            .map_err(|e| sdk("enable_ttl", self.name(), e))?;
+        Ok(())
+    }
+
     /// Deletes the table and everything in it.
     pub async fn delete_table(&self) -> Result<(), Error> {
         self.client()
@@ -144,7 +169,11 @@ impl CreateTable<'_> {
             );
         }
         request.send().await.map_err(|e| sdk("create_table", &t.name, e))?;
-        self.table.wait_active(self.timeout).await
+        let description = self.table.wait_active(self.timeout).await?;
+        if t.ttl.is_some() {
+            self.table.enable_ttl().await?;
+        }
+        Ok(description)
     }
 }
 

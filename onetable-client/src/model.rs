@@ -1,8 +1,9 @@
 //! `Model<E>`: the typed operations on one entity — create, get, put, remove — and the
 //! helpers every operation shares.
 
-use crate::error::{existed, is_condition_failed, sdk};
+use crate::error::{is_condition_failed, old_item, sdk};
 use crate::table::Table;
+use crate::transact::{self, Op, Role, Write};
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use futures_util::future::BoxFuture;
 use onetable_core::expr::{Condition, Placeholders};
@@ -126,7 +127,7 @@ impl<E: Entity> Model<E> {
     /// Removes an item by its full key, returning the removed item (`None` when there
     /// was none).
     pub fn remove(&self, key: Key<E>) -> Remove<'_, E> {
-        Remove { model: self, key, condition: None, must_exist: false }
+        Remove { model: self, key, condition: None, must_exist: false, version: None }
     }
 }
 
@@ -189,53 +190,40 @@ impl<E: Entity> Create<'_, E> {
         self
     }
 
-    /// Sends the request.
+    /// The writes of this create (the item and its unique sentinels), and the entity
+    /// as it will be stored.
+    pub(crate) fn prepare(self) -> Result<(E, Vec<Write>), Error> {
+        let model = self.model;
+        model.check_registered()?;
+        let mut entity = self.entity;
+        entity.generate_ids();
+        let mut item = model.item_for_write(&entity, true)?;
+        let bumped = bump_version::<E>(&mut item);
+        let mut p = Placeholders::new();
+        let condition = model.condition(Some(false), self.condition.as_ref(), &mut p)?;
+        let (names, values) = p.into_maps();
+        let key = key_text(&key_of(&model.table, &item));
+        let claims = unique_values::<E>(&item)
+            .into_iter()
+            .map(|(field, value)| transact::claim(&model.table, E::SCHEMA.name, field, value))
+            .collect::<Vec<_>>();
+        let entity = if bumped.is_some() { E::from_item(item.clone())? } else { entity };
+        let role =
+            Role::Item { entity: E::SCHEMA.name, operation: "create", key, version: None, create: true };
+        let mut writes = vec![Write { op: Op::Put(item), condition, names, values, role }];
+        writes.extend(claims);
+        Ok((entity, writes))
+    }
+
+    /// Sends the request (a transaction when the entity has unique fields).
     pub async fn send(self) -> Result<E, Error> {
         let model = self.model;
-        let span = model.span("create");
         async move {
-            model.check_registered()?;
-            let mut entity = self.entity;
-            entity.generate_ids();
-            let item = model.item_for_write(&entity, true)?;
-            let mut p = Placeholders::new();
-            let condition = model.condition(Some(false), self.condition.as_ref(), &mut p)?;
-            let (names, values) = p.into_maps();
-            let key = key_of(&model.table, &item);
-            let t = &model.table.inner;
-            let result = t
-                .client
-                .put_item()
-                .table_name(&t.name)
-                .set_return_consumed_capacity(model.table.capacity_request())
-                .set_item(Some(item))
-                .set_condition_expression(condition)
-                .set_expression_attribute_names(names)
-                .set_expression_attribute_values(values)
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .send()
-                .await;
-            match result {
-                Ok(out) => {
-                    model.table.record_capacity(out.consumed_capacity());
-                    Ok(entity)
-                }
-                Err(e) if is_condition_failed(&e) => {
-                    // DynamoDB returns the existing item when the key was taken; without
-                    // one, it was the caller's own condition that failed.
-                    let existed = existed(&e);
-                    let key = key_text(&key);
-                    let entity = E::SCHEMA.name;
-                    Err(if existed {
-                        ErrorKind::AlreadyExists { entity, key }.into()
-                    } else {
-                        ErrorKind::ConditionFailed { entity, operation: "create", key }.into()
-                    })
-                }
-                Err(e) => Err(sdk("create", &t.name, e)),
-            }
+            let (entity, writes) = self.prepare()?;
+            execute(&model.table, writes).await?;
+            Ok(entity)
         }
-        .instrument(span)
+        .instrument(model.span("create"))
         .await
     }
 }
@@ -262,25 +250,34 @@ impl<E: Entity> Get<'_, E> {
         async move {
             model.check_registered()?;
             let key = self.key.into_attrs()?;
-            let t = &model.table.inner;
-            let out = t
-                .client
-                .get_item()
-                .table_name(&t.name)
-                .set_return_consumed_capacity(model.table.capacity_request())
-                .set_key(Some(key))
-                .consistent_read(self.consistent)
-                .send()
-                .await
-                .map_err(|e| sdk("get", &t.name, e))?;
-            model.table.record_capacity(out.consumed_capacity());
-            out.item.map(|item| model.read(item)).transpose()
+            let item = model.get_raw(key, self.consistent).await?;
+            let item = item.filter(|i| !model.table.is_expired(E::SCHEMA, i));
+            item.map(|item| model.read(item)).transpose()
         }
         .instrument(model.span("get"))
         .await
     }
 }
 into_future!(Get, Option<E>);
+
+impl<E: Entity> Model<E> {
+    /// The stored item under `key`, as DynamoDB returns it.
+    pub(crate) async fn get_raw(&self, key: Item, consistent: bool) -> Result<Option<Item>, Error> {
+        let t = &self.table.inner;
+        let out = t
+            .client
+            .get_item()
+            .table_name(&t.name)
+            .set_return_consumed_capacity(self.table.capacity_request())
+            .set_key(Some(key))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(|e| sdk("get", &t.name, e))?;
+        self.table.record_capacity(out.consumed_capacity());
+        Ok(out.item)
+    }
+}
 
 /// [`Model::put`]: `.await` it, or add a condition first.
 #[must_use = "await it or call .send().await"]
@@ -297,32 +294,54 @@ impl<E: Entity> Put<'_, E> {
         self
     }
 
-    /// Sends the request.
+    pub(crate) async fn prepare(self) -> Result<(E, Vec<Write>), Error> {
+        let model = self.model;
+        model.check_registered()?;
+        let mut entity = self.entity;
+        entity.generate_ids();
+        let mut item = model.item_for_write(&entity, true)?;
+        let expected = bump_version::<E>(&mut item);
+        let key = key_of(&model.table, &item);
+        let mut p = Placeholders::new();
+        let mut parts = Vec::new();
+        if let Some((attribute, expected)) = &expected {
+            parts.push(version_condition(&model.table, attribute, expected, &mut p));
+        }
+        // Unique values that change release the old sentinel and claim the new one;
+        // the item's write is conditional on the values read, so a concurrent change
+        // cannot slip in between.
+        let mut sentinels = Vec::new();
+        if has_unique::<E>() {
+            let prior = model.get_raw(key.clone(), true).await?;
+            let before = prior.as_ref().map(unique_values::<E>).unwrap_or_default();
+            let after = unique_values::<E>(&item);
+            parts.push(unique_guard::<E>(&model.table, prior.as_ref(), &mut p));
+            sentinels = sentinel_changes::<E>(&model.table, &before, &after);
+        }
+        if let Some(c) = &self.condition {
+            parts.push(format!("({})", c.render(E::SCHEMA.name, model.table.format(), &mut p)?));
+        }
+        let condition = (!parts.is_empty()).then(|| parts.join(" AND "));
+        let (names, values) = p.into_maps();
+        let entity = if expected.is_some() { E::from_item(item.clone())? } else { entity };
+        let role = Role::Item {
+            entity: E::SCHEMA.name,
+            operation: "put",
+            key: key_text(&key),
+            version: expected,
+            create: false,
+        };
+        let mut writes = vec![Write { op: Op::Put(item), condition, names, values, role }];
+        writes.extend(sentinels);
+        Ok((entity, writes))
+    }
+
+    /// Sends the request (a transaction when a unique value changes).
     pub async fn send(self) -> Result<E, Error> {
         let model = self.model;
         async move {
-            model.check_registered()?;
-            let mut entity = self.entity;
-            entity.generate_ids();
-            let item = model.item_for_write(&entity, true)?;
-            let mut p = Placeholders::new();
-            let condition = model.condition(None, self.condition.as_ref(), &mut p)?;
-            let (names, values) = p.into_maps();
-            let key = key_of(&model.table, &item);
-            let t = &model.table.inner;
-            let out = t
-                .client
-                .put_item()
-                .table_name(&t.name)
-                .set_return_consumed_capacity(model.table.capacity_request())
-                .set_item(Some(item))
-                .set_condition_expression(condition)
-                .set_expression_attribute_names(names)
-                .set_expression_attribute_values(values)
-                .send()
-                .await
-                .map_err(|e| condition_or_sdk::<E, _, _>("put", &t.name, &key, e))?;
-            model.table.record_capacity(out.consumed_capacity());
+            let (entity, writes) = self.prepare().await?;
+            execute(&model.table, writes).await?;
             Ok(entity)
         }
         .instrument(model.span("put"))
@@ -331,23 +350,6 @@ impl<E: Entity> Put<'_, E> {
 }
 into_future!(Put, E);
 
-pub(crate) fn condition_or_sdk<E: Entity, Err, R>(
-    operation: &'static str,
-    table: &str,
-    key: &Item,
-    e: aws_sdk_dynamodb::error::SdkError<Err, R>,
-) -> Error
-where
-    Err: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    if is_condition_failed(&e) {
-        ErrorKind::ConditionFailed { entity: E::SCHEMA.name, operation, key: key_text(key) }.into()
-    } else {
-        sdk(operation, table, e)
-    }
-}
-
 /// [`Model::remove`]: `.await` it, or add a condition first.
 #[must_use = "await it or call .send().await"]
 pub struct Remove<'a, E> {
@@ -355,6 +357,7 @@ pub struct Remove<'a, E> {
     key: Key<E>,
     condition: Option<Condition<E>>,
     must_exist: bool,
+    version: Option<String>,
 }
 
 impl<E: Entity> Remove<'_, E> {
@@ -371,49 +374,254 @@ impl<E: Entity> Remove<'_, E> {
         self
     }
 
+    /// Remove only if the item's `#[attr(version)]` is still `version`; fails with
+    /// [`Error::is_version_conflict`] otherwise.
+    pub fn if_version(mut self, version: u64) -> Self {
+        self.version = Some(version.to_string());
+        self
+    }
+
+    /// The writes, and the item as it was when it had to be read first.
+    pub(crate) async fn prepare(self) -> Result<(Vec<Write>, Option<Item>), Error> {
+        let model = self.model;
+        model.check_registered()?;
+        let key = self.key.into_attrs()?;
+        let mut p = Placeholders::new();
+        let mut parts = Vec::new();
+        if self.must_exist {
+            parts.push(format!("attribute_exists({})", p.name(&model.table.inner.hash)));
+        }
+        let version = match (&self.version, version_field::<E>()) {
+            (Some(expected), Some(field)) => {
+                parts.push(version_condition(&model.table, field.attribute, expected, &mut p));
+                Some((field.attribute, expected.clone()))
+            }
+            (Some(_), None) => {
+                return Err(ErrorKind::Invalid {
+                    entity: E::SCHEMA.name,
+                    message: format!("{} has no #[attr(version)] field to check", E::SCHEMA.name),
+                }
+                .into())
+            }
+            _ => None,
+        };
+        let mut prior = None;
+        let mut sentinels = Vec::new();
+        if has_unique::<E>() {
+            prior = model.get_raw(key.clone(), true).await?;
+            let Some(old) = &prior else {
+                if self.must_exist {
+                    return Err(ErrorKind::NotFound { entity: E::SCHEMA.name, key: key_text(&key) }.into());
+                }
+                return Ok((Vec::new(), None));
+            };
+            parts.push(unique_guard::<E>(&model.table, Some(old), &mut p));
+            sentinels = sentinel_changes::<E>(&model.table, &unique_values::<E>(old), &[]);
+        }
+        if let Some(c) = &self.condition {
+            parts.push(format!("({})", c.render(E::SCHEMA.name, model.table.format(), &mut p)?));
+        }
+        let condition = (!parts.is_empty()).then(|| parts.join(" AND "));
+        let (names, values) = p.into_maps();
+        let role = Role::Item {
+            entity: E::SCHEMA.name,
+            operation: "remove",
+            key: key_text(&key),
+            version,
+            create: false,
+        };
+        let mut writes = vec![Write { op: Op::Delete(key), condition, names, values, role }];
+        writes.extend(sentinels);
+        Ok((writes, prior))
+    }
+
     /// Sends the request; returns the removed item.
     pub async fn send(self) -> Result<Option<E>, Error> {
         let model = self.model;
         async move {
-            model.check_registered()?;
-            let key = self.key.into_attrs()?;
-            let mut p = Placeholders::new();
-            let exists = self.must_exist.then_some(true);
-            let condition = model.condition(exists, self.condition.as_ref(), &mut p)?;
-            let (names, values) = p.into_maps();
-            let t = &model.table.inner;
-            let result = t
-                .client
-                .delete_item()
-                .table_name(&t.name)
-                .set_return_consumed_capacity(model.table.capacity_request())
-                .set_key(Some(key.clone()))
-                .set_condition_expression(condition)
-                .set_expression_attribute_names(names)
-                .set_expression_attribute_values(values)
-                .return_values(ReturnValue::AllOld)
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .send()
-                .await;
-            match result {
-                Ok(out) => {
-                    model.table.record_capacity(out.consumed_capacity());
-                    out.attributes.map(|item| model.read(item)).transpose()
-                }
-                Err(e) if is_condition_failed(&e) => {
-                    let existed = existed(&e);
-                    let (entity, key) = (E::SCHEMA.name, key_text(&key));
-                    Err(if self.must_exist && !existed {
-                        ErrorKind::NotFound { entity, key }.into()
-                    } else {
-                        ErrorKind::ConditionFailed { entity, operation: "remove", key }.into()
-                    })
-                }
-                Err(e) => Err(sdk("remove", &t.name, e)),
+            let (writes, prior) = self.prepare().await?;
+            if writes.is_empty() {
+                return Ok(None);
             }
+            let old = execute(&model.table, writes).await?.or(prior);
+            old.map(|item| model.read(item)).transpose()
         }
         .instrument(model.span("remove"))
         .await
     }
 }
 into_future!(Remove, Option<E>);
+
+fn has_unique<E: Entity>() -> bool {
+    E::SCHEMA.fields.iter().any(|f| f.unique)
+}
+
+fn version_field<E: Entity>() -> Option<&'static onetable_core::FieldSchema> {
+    E::SCHEMA.fields.iter().find(|f| f.version)
+}
+
+/// Increments the item's version for the write; returns the attribute and the
+/// version the write is based on.
+fn bump_version<E: Entity>(item: &mut Item) -> Option<(&'static str, String)> {
+    let field = version_field::<E>()?;
+    let current = match item.get(field.attribute) {
+        Some(AttributeValue::N(n)) => n.clone(),
+        _ => "0".to_owned(),
+    };
+    let next = current.parse::<i128>().unwrap_or(0) + 1;
+    item.insert(field.attribute.to_owned(), AttributeValue::N(next.to_string()));
+    Some((field.attribute, current))
+}
+
+/// The item's version is still `expected` (or, for 0, the item does not exist yet).
+pub(crate) fn version_condition(
+    table: &Table,
+    attribute: &str,
+    expected: &str,
+    p: &mut Placeholders,
+) -> String {
+    if expected == "0" {
+        return format!("attribute_not_exists({})", p.name(&table.inner.hash));
+    }
+    let name = p.name(attribute);
+    let value = p.value(AttributeValue::N(expected.to_owned()));
+    format!("{name} = {value}")
+}
+
+/// The unique fields' values in an item, as their sentinels spell them.
+pub(crate) fn unique_values<E: Entity>(item: &Item) -> Vec<(&'static onetable_core::FieldSchema, String)> {
+    E::SCHEMA
+        .fields
+        .iter()
+        .filter(|f| f.unique)
+        .filter_map(|f| {
+            let value = match f.map {
+                Some(map) => item.get(map).and_then(|m| m.as_m().ok()).and_then(|m| m.get(f.attribute)),
+                None => item.get(f.attribute),
+            }?;
+            Some((f, onetable_core::key_text(value, f.rust_type)?))
+        })
+        .collect()
+}
+
+/// The item still holds the unique values read (or still does not exist).
+pub(crate) fn unique_guard<E: Entity>(table: &Table, prior: Option<&Item>, p: &mut Placeholders) -> String {
+    let Some(prior) = prior else {
+        return format!("attribute_not_exists({})", p.name(&table.inner.hash));
+    };
+    let mut parts = Vec::new();
+    for f in E::SCHEMA.fields.iter().filter(|f| f.unique) {
+        let path = p.path(f.map, f.attribute);
+        let value = match f.map {
+            Some(map) => prior.get(map).and_then(|m| m.as_m().ok()).and_then(|m| m.get(f.attribute)),
+            None => prior.get(f.attribute),
+        };
+        parts.push(match value {
+            Some(v) => format!("{path} = {}", p.value(v.clone())),
+            None => format!("attribute_not_exists({path})"),
+        });
+    }
+    parts.push(format!("attribute_exists({})", p.name(&table.inner.hash)));
+    parts.join(" AND ")
+}
+
+/// Releases the sentinels of values that go away and claims those of new values.
+pub(crate) fn sentinel_changes<E: Entity>(
+    table: &Table,
+    before: &[(&'static onetable_core::FieldSchema, String)],
+    after: &[(&'static onetable_core::FieldSchema, String)],
+) -> Vec<Write> {
+    let mut writes = Vec::new();
+    for field in E::SCHEMA.fields.iter().filter(|f| f.unique) {
+        let old = before.iter().find(|(f, _)| f.name == field.name).map(|(_, v)| v);
+        let new = after.iter().find(|(f, _)| f.name == field.name).map(|(_, v)| v);
+        if old == new {
+            continue;
+        }
+        if let Some(old) = old {
+            writes.push(transact::release(table, E::SCHEMA.name, field, old));
+        }
+        if let Some(new) = new {
+            writes.push(transact::claim(table, E::SCHEMA.name, field, new.clone()));
+        }
+    }
+    writes
+}
+
+/// Sends prepared writes: one write as a single request, several as a transaction.
+/// Returns the attributes DynamoDB sent back (the new item of an update, the old item
+/// of a removal) for a single request.
+pub(crate) async fn execute(table: &Table, mut writes: Vec<Write>) -> Result<Option<Item>, Error> {
+    if writes.len() != 1 {
+        transact::run(table, writes, None).await?;
+        return Ok(None);
+    }
+    let write = writes.remove(0);
+    let t = &table.inner;
+    let old = Some(ReturnValuesOnConditionCheckFailure::AllOld);
+    macro_rules! finish {
+        ($result:expr, $operation:literal, $attributes:ident) => {
+            match $result {
+                Ok(out) => {
+                    table.record_capacity(out.consumed_capacity());
+                    Ok(out.$attributes)
+                }
+                Err(e) if is_condition_failed(&e) => {
+                    Err(transact::condition_error(&write.role, old_item(&e).as_ref()))
+                }
+                Err(e) => Err(sdk($operation, &t.name, e)),
+            }
+        };
+    }
+    match write.op {
+        Op::Put(item) => {
+            let result = t
+                .client
+                .put_item()
+                .table_name(&t.name)
+                .set_return_consumed_capacity(table.capacity_request())
+                .set_item(Some(item))
+                .set_condition_expression(write.condition.clone())
+                .set_expression_attribute_names(write.names.clone())
+                .set_expression_attribute_values(write.values.clone())
+                .set_return_values_on_condition_check_failure(old)
+                .send()
+                .await;
+            finish!(result, "put", attributes)
+        }
+        Op::Update { key, expression } => {
+            let result = t
+                .client
+                .update_item()
+                .table_name(&t.name)
+                .set_return_consumed_capacity(table.capacity_request())
+                .set_key(Some(key))
+                .update_expression(expression)
+                .set_condition_expression(write.condition.clone())
+                .set_expression_attribute_names(write.names.clone())
+                .set_expression_attribute_values(write.values.clone())
+                .return_values(ReturnValue::AllNew)
+                .set_return_values_on_condition_check_failure(old)
+                .send()
+                .await;
+            finish!(result, "update", attributes)
+        }
+        Op::Delete(key) => {
+            let result = t
+                .client
+                .delete_item()
+                .table_name(&t.name)
+                .set_return_consumed_capacity(table.capacity_request())
+                .set_key(Some(key))
+                .set_condition_expression(write.condition.clone())
+                .set_expression_attribute_names(write.names.clone())
+                .set_expression_attribute_values(write.values.clone())
+                .return_values(ReturnValue::AllOld)
+                .set_return_values_on_condition_check_failure(old)
+                .send()
+                .await;
+            finish!(result, "remove", attributes)
+        }
+        Op::Check(_) => transact::run(table, vec![write], None).await.map(|()| None),
+    }
+}

@@ -26,6 +26,9 @@ pub(crate) struct Inner {
     pub sort: Option<String>,
     pub indexes: Vec<SecondaryIndex>,
     pub capacity: bool,
+    /// The table's TTL attribute, from the entities' `#[attr(ttl)]` fields.
+    pub ttl: Option<String>,
+    pub hide_expired: bool,
 }
 
 /// A secondary index of the table, as the registered entities declare it.
@@ -56,6 +59,7 @@ impl Table {
             updated: "updated".into(),
             entities: Vec::new(),
             capacity: false,
+            hide_expired: false,
         }
     }
 
@@ -96,6 +100,29 @@ impl Table {
         }
     }
 
+    /// The filter clause that leaves out expired items of an entity with a TTL field,
+    /// when the table hides them.
+    pub(crate) fn unexpired_clause(
+        &self,
+        schema: &EntitySchema,
+        p: &mut onetable_core::expr::Placeholders,
+    ) -> Option<String> {
+        let field = schema.fields.iter().find(|f| f.ttl).filter(|_| self.inner.hide_expired)?;
+        let name = p.name(field.attribute);
+        let now = p.value(onetable_core::AttributeValue::N(now_seconds().to_string()));
+        Some(format!("(attribute_not_exists({name}) OR {name} > {now})"))
+    }
+
+    /// True when the table hides expired items and this one has expired.
+    pub(crate) fn is_expired(&self, schema: &EntitySchema, item: &onetable_core::Item) -> bool {
+        let Some(field) = schema.fields.iter().find(|f| f.ttl).filter(|_| self.inner.hide_expired) else {
+            return false;
+        };
+        let seconds =
+            item.get(field.attribute).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<f64>().ok());
+        seconds.is_some_and(|s| s <= now_seconds() as f64)
+    }
+
     pub(crate) fn is_registered(&self, schema: &'static EntitySchema) -> bool {
         // Names are unique in a table (checked by the builder); a `const` schema has
         // no stable address to compare.
@@ -112,9 +139,17 @@ pub struct TableBuilder {
     updated: String,
     entities: Vec<&'static EntitySchema>,
     capacity: bool,
+    hide_expired: bool,
 }
 
 impl TableBuilder {
+    /// Leave out items whose `#[attr(ttl)]` time has passed but that DynamoDB has not
+    /// deleted yet (it deletes expired items within a few days, not at once).
+    pub fn hide_expired(mut self, hide: bool) -> Self {
+        self.hide_expired = hide;
+        self
+    }
+
     /// Ask DynamoDB for the capacity each request consumes and record it as a
     /// `tracing` event (`consumed capacity`, with `units`) in the operation's span.
     pub fn consumed_capacity(mut self, report: bool) -> Self {
@@ -163,6 +198,7 @@ impl TableBuilder {
         let mut hash: Option<(&str, &str)> = None;
         let mut sort: Option<(Option<&str>, &str)> = None;
         let mut indexes: Vec<(SecondaryIndex, &str)> = Vec::new();
+        let mut ttl: Option<(&str, &str)> = None;
         for (i, entity) in self.entities.iter().enumerate() {
             if self.entities[..i].iter().any(|e| e.name == entity.name) {
                 return Err(schema_error(format!("two entities are named {}", entity.name)));
@@ -214,6 +250,17 @@ impl TableBuilder {
                     entity.name, f.name, self.format.type_field
                 )));
             }
+            if let Some(f) = entity.fields.iter().find(|f| f.ttl) {
+                match ttl {
+                    Some((attribute, by)) if attribute != f.attribute => {
+                        return Err(schema_error(format!(
+                            "{}.{} expires items through `{}`, {by} through `{attribute}`: a table has one TTL attribute",
+                            entity.name, f.name, f.attribute
+                        )))
+                    }
+                    _ => ttl = Some((f.attribute, entity.name)),
+                }
+            }
             for other in &self.entities[..i] {
                 check_collision(other, entity)?;
             }
@@ -230,6 +277,8 @@ impl TableBuilder {
                 sort: sort.and_then(|(s, _)| s).map(str::to_owned),
                 indexes: indexes.into_iter().map(|(x, _)| x).collect(),
                 capacity: self.capacity,
+                ttl: ttl.map(|(a, _)| a.to_owned()),
+                hide_expired: self.hide_expired,
             }),
         })
     }
@@ -260,4 +309,8 @@ fn check_collision(a: &EntitySchema, b: &EntitySchema) -> Result<(), Error> {
         .into());
     }
     Ok(())
+}
+
+fn now_seconds() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }

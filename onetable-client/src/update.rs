@@ -1,9 +1,10 @@
 //! `Model::update`: typed SET / REMOVE / ADD / DELETE / list append / if-not-exists,
 //! and the key attributes those changes invalidate.
 
-use crate::error::{existed, is_condition_failed, sdk};
-use crate::model::{into_future, key_text, Model};
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use crate::model::{
+    execute, into_future, key_text, sentinel_changes, unique_guard, unique_values, version_condition, Model,
+};
+use crate::transact::{Op, Role, Write};
 use futures_util::future::BoxFuture;
 use onetable_core::expr::{Condition, IntoOperand, Operand, Placeholders};
 use onetable_core::{
@@ -58,6 +59,7 @@ pub struct Update<'a, E> {
     actions: Vec<Action>,
     condition: Option<Condition<E>>,
     upsert: bool,
+    version: Option<String>,
 }
 
 impl<E: Entity> Model<E> {
@@ -68,7 +70,7 @@ impl<E: Entity> Model<E> {
     /// item's primary key; when neither has them the update is refused rather than
     /// leaving a stale index key. Primary key fields cannot change (remove and create).
     pub fn update(&self, key: Key<E>) -> Update<'_, E> {
-        Update { model: self, key, actions: Vec::new(), condition: None, upsert: false }
+        Update { model: self, key, actions: Vec::new(), condition: None, upsert: false, version: None }
     }
 }
 
@@ -120,6 +122,14 @@ impl<E: Entity> Update<'_, E> {
         self
     }
 
+    /// Apply only if the item's `#[attr(version)]` is still `version` (the one read);
+    /// fails with [`Error::is_version_conflict`] otherwise. Every update increments
+    /// the version, with or without this check.
+    pub fn if_version(mut self, version: u64) -> Self {
+        self.version = Some(version.to_string());
+        self
+    }
+
     /// Create the item when it does not exist (DynamoDB's default; onetable's is to
     /// require it).
     pub fn upsert(mut self) -> Self {
@@ -127,28 +137,33 @@ impl<E: Entity> Update<'_, E> {
         self
     }
 
-    /// Sends the request.
-    pub async fn send(self) -> Result<E, Error> {
+    /// The writes of this update: the item's, and the sentinels of unique values it
+    /// changes.
+    pub(crate) async fn prepare(self) -> Result<(Vec<Write>, Item), Error> {
         let model = self.model;
-        async move {
+        {
             model.check_registered()?;
             let key = self.key.into_attrs()?;
             let t = &model.table.inner;
             let format = &t.format;
             let entity = E::SCHEMA.name;
             let mut p = Placeholders::new();
-            let (mut sets, mut removes, mut adds, mut deletes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            let (mut sets, mut removes, mut adds, mut deletes) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             // Values of set fields as they appear in keys, for recomputing index keys.
             let mut new_values: Vec<(&'static str, Option<AttributeValue>)> = Vec::new();
             for action in &self.actions {
                 let target = action.target();
-                let value = |op: &Operand, p: &mut Placeholders| -> Result<(String, Option<AttributeValue>), Error> {
-                    let av = op.to_attr(format).map_err(|e| Error::value(entity, target.name, target.attribute, e))?;
-                    match av {
-                        Some(av) => Ok((p.value(av.clone()), Some(av))),
-                        None => Ok((String::new(), None)),
-                    }
-                };
+                let value =
+                    |op: &Operand, p: &mut Placeholders| -> Result<(String, Option<AttributeValue>), Error> {
+                        let av = op
+                            .to_attr(format)
+                            .map_err(|e| Error::value(entity, target.name, target.attribute, e))?;
+                        match av {
+                            Some(av) => Ok((p.value(av.clone()), Some(av))),
+                            None => Ok((String::new(), None)),
+                        }
+                    };
                 let path = p.path(target.map, target.attribute);
                 match action {
                     Action::Set(_, op) => {
@@ -180,7 +195,10 @@ impl<E: Entity> Update<'_, E> {
                     Action::Add(_, op) | Action::Delete(_, op) => {
                         let (v, av) = value(op, &mut p)?;
                         if av.is_none() {
-                            return Err(invalid(entity, format!("{entity}.{}: nothing to add or delete", target.name)));
+                            return Err(invalid(
+                                entity,
+                                format!("{entity}.{}: nothing to add or delete", target.name),
+                            ));
                         }
                         if E::SCHEMA.keys_using(target.name).next().is_some() {
                             return Err(invalid(entity, format!(
@@ -189,7 +207,11 @@ impl<E: Entity> Update<'_, E> {
                             )));
                         }
                         let clause = format!("{path} {v}");
-                        if matches!(action, Action::Add(..)) { adds.push(clause) } else { deletes.push(clause) }
+                        if matches!(action, Action::Add(..)) {
+                            adds.push(clause)
+                        } else {
+                            deletes.push(clause)
+                        }
                     }
                     Action::Append(_, op) => {
                         let (v, _) = value(op, &mut p)?;
@@ -223,50 +245,109 @@ impl<E: Entity> Update<'_, E> {
                 sets.push(format!("{created} = if_not_exists({created}, {now})"));
             }
             let mut expression = String::new();
-            for (word, clauses) in [("SET", &sets), ("REMOVE", &removes), ("ADD", &adds), ("DELETE", &deletes)] {
+            for (word, clauses) in
+                [("SET", &sets), ("REMOVE", &removes), ("ADD", &adds), ("DELETE", &deletes)]
+            {
                 if !clauses.is_empty() {
                     expression.push_str(&format!("{word} {} ", clauses.join(", ")));
                 }
             }
-            let exists = (!self.upsert).then_some(true);
-            let condition = model.condition(exists, self.condition.as_ref(), &mut p)?;
-            let (names, values) = p.into_maps();
-            let result = t
-                .client
-                .update_item()
-                .table_name(&t.name)
-                .set_return_consumed_capacity(model.table.capacity_request())
-                .set_key(Some(key.clone()))
-                .update_expression(expression.trim_end())
-                .set_condition_expression(condition)
-                .set_expression_attribute_names(names)
-                .set_expression_attribute_values(values)
-                .return_values(ReturnValue::AllNew)
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .send()
-                .await;
-            match result {
-                Ok(out) => {
-                    model.table.record_capacity(out.consumed_capacity());
-                    model.read(out.attributes.unwrap_or_default())
-                }
-                Err(e) if is_condition_failed(&e) => {
-                    let existed = existed(&e);
-                    let key = key_text(&key);
-                    Err(if !self.upsert && !existed {
-                        ErrorKind::NotFound { entity, key }.into()
-                    } else {
-                        ErrorKind::ConditionFailed { entity, operation: "update", key }.into()
-                    })
-                }
-                Err(e) => Err(sdk("update", &t.name, e)),
+            let version = version_field::<E>();
+            if let Some(field) = version {
+                let name = p.name(field.attribute);
+                let one = p.value(AttributeValue::N("1".into()));
+                adds.push(format!("{name} {one}"));
             }
+            // Unique values that change swap their sentinels in the same transaction.
+            let touched: Vec<_> = E::SCHEMA
+                .fields
+                .iter()
+                .filter(|f| f.unique && new_values.iter().any(|(n, _)| *n == f.name))
+                .collect();
+            let mut sentinels = Vec::new();
+            let mut guard = None;
+            if !touched.is_empty() {
+                let prior = model.get_raw(key.clone(), true).await?;
+                if prior.is_none() && !self.upsert {
+                    return Err(ErrorKind::NotFound { entity, key: key_text(&key) }.into());
+                }
+                let before = prior.as_ref().map(unique_values::<E>).unwrap_or_default();
+                let mut after = before.clone();
+                for field in &touched {
+                    after.retain(|(f, _)| f.name != field.name);
+                    let new = new_values.iter().find(|(n, _)| *n == field.name).and_then(|(_, v)| v.as_ref());
+                    if let Some(text) = new.and_then(|v| onetable_core::key_text(v, field.rust_type)) {
+                        after.push((field, text));
+                    }
+                }
+                sentinels = sentinel_changes::<E>(&model.table, &before, &after);
+                guard = Some(unique_guard::<E>(&model.table, prior.as_ref(), &mut p));
+            }
+            let mut expression = String::new();
+            for (word, clauses) in
+                [("SET", &sets), ("REMOVE", &removes), ("ADD", &adds), ("DELETE", &deletes)]
+            {
+                if !clauses.is_empty() {
+                    expression.push_str(&format!("{word} {} ", clauses.join(", ")));
+                }
+            }
+            let mut parts = Vec::new();
+            if !self.upsert {
+                parts.push(format!("attribute_exists({})", p.name(&t.hash)));
+            }
+            let expected = match (&self.version, version) {
+                (Some(expected), Some(field)) => {
+                    parts.push(version_condition(&model.table, field.attribute, expected, &mut p));
+                    Some((field.attribute, expected.clone()))
+                }
+                (Some(_), None) => {
+                    return Err(invalid(entity, format!("{entity} has no #[attr(version)] field to check")));
+                }
+                _ => None,
+            };
+            parts.extend(guard);
+            if let Some(c) = &self.condition {
+                parts.push(format!("({})", c.render(entity, format, &mut p)?));
+            }
+            let condition = (!parts.is_empty()).then(|| parts.join(" AND "));
+            let (names, values) = p.into_maps();
+            let role = Role::Item {
+                entity,
+                operation: "update",
+                key: key_text(&key),
+                version: expected,
+                create: false,
+            };
+            let op = Op::Update { key: key.clone(), expression: expression.trim_end().to_owned() };
+            let mut writes = vec![Write { op, condition, names, values, role }];
+            writes.extend(sentinels);
+            Ok((writes, key))
+        }
+    }
+
+    /// Sends the request (a transaction when a unique value changes).
+    pub async fn send(self) -> Result<E, Error> {
+        let model = self.model;
+        async move {
+            let (writes, key) = self.prepare().await?;
+            let item = match execute(&model.table, writes).await? {
+                Some(item) => item,
+                // A transaction returns no item: read it back.
+                None => model.get_raw(key.clone(), true).await?.ok_or_else(|| {
+                    Error::from(ErrorKind::NotFound { entity: E::SCHEMA.name, key: key_text(&key) })
+                })?,
+            };
+            model.read(item)
         }
         .instrument(model.span("update"))
         .await
     }
 }
 into_future!(Update, E);
+
+fn version_field<E: Entity>() -> Option<&'static onetable_core::FieldSchema> {
+    E::SCHEMA.fields.iter().find(|f| f.version)
+}
 
 fn invalid(entity: &'static str, message: String) -> Error {
     ErrorKind::Invalid { entity, message }.into()

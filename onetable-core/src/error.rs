@@ -213,6 +213,52 @@ pub enum ErrorKind {
     /// A pagination cursor that this library did not produce, or for another query.
     #[error("invalid cursor: {0}")]
     InvalidCursor(String),
+    /// A batch ended with requests DynamoDB did not process, after every retry. They
+    /// are all listed: nothing is dropped silently.
+    #[error("{operation}: {} of the batch's requests were not processed after {attempts} attempts ({processed} were){}", unprocessed.len(), source.as_ref().map(|s| format!(": {s}")).unwrap_or_default())]
+    BatchIncomplete {
+        /// `batch_write` or `batch_get`.
+        operation: &'static str,
+        /// The requests not processed, whole (puts with their item), to retry or report.
+        unprocessed: Vec<Unprocessed>,
+        /// How many requests were processed.
+        processed: usize,
+        /// Attempts made for the requests that failed.
+        attempts: u32,
+        /// The last error, when a request failed rather than came back unprocessed.
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// A transaction was cancelled; one reason per action, in order.
+    #[error("the transaction was cancelled: {}", describe_reasons(reasons))]
+    TransactionCanceled {
+        /// Why each action failed (`None` for the actions that were fine).
+        reasons: Vec<Option<String>>,
+    },
+    /// Another item of the entity already holds the value of a unique field.
+    #[error("{entity}.{field}: the value {value:?} is already taken (the field is unique)")]
+    UniqueViolation {
+        /// The entity's name.
+        entity: &'static str,
+        /// The unique field.
+        field: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// The item's version is not the one this write was based on: another writer
+    /// changed it in between (optimistic locking).
+    #[error(
+        "{entity}: the item {key} changed since it was read (expected version {expected}, found {found:?})"
+    )]
+    VersionConflict {
+        /// The entity's name.
+        entity: &'static str,
+        /// The item's key, as text.
+        key: String,
+        /// The version this write expected.
+        expected: String,
+        /// The version stored, if the item exists.
+        found: Option<String>,
+    },
     /// Any other failure reported by DynamoDB or the SDK.
     #[error("{operation} on table {table} failed: {source}")]
     Dynamo {
@@ -223,6 +269,27 @@ pub enum ErrorKind {
         /// The SDK's error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+}
+
+/// A batch request that DynamoDB did not process.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Unprocessed {
+    /// A put of this item.
+    Put(crate::Item),
+    /// A removal of the item with this key.
+    Remove(crate::Item),
+    /// A read of the item with this key.
+    Get(crate::Item),
+}
+
+fn describe_reasons(reasons: &[Option<String>]) -> String {
+    let failed: Vec<String> = reasons
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.as_ref().map(|r| format!("action {i}: {r}")))
+        .collect();
+    failed.join("; ")
 }
 
 impl Error {
@@ -270,6 +337,24 @@ impl Error {
     /// True when DynamoDB throttled the request beyond the SDK's retries.
     pub fn is_throttled(&self) -> bool {
         matches!(*self.kind, ErrorKind::Throttled { .. })
+    }
+
+    /// True when a unique field's value is taken.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(*self.kind, ErrorKind::UniqueViolation { .. })
+    }
+
+    /// True when an optimistic-locking version did not match.
+    pub fn is_version_conflict(&self) -> bool {
+        matches!(*self.kind, ErrorKind::VersionConflict { .. })
+    }
+
+    /// The requests a batch could not process, if this is a batch error.
+    pub fn unprocessed(&self) -> &[Unprocessed] {
+        match &*self.kind {
+            ErrorKind::BatchIncomplete { unprocessed, .. } => unprocessed,
+            _ => &[],
+        }
     }
 
     /// True when the operation's input was refused before any request.

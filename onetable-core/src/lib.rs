@@ -18,7 +18,7 @@ mod template;
 mod value;
 
 pub use entity::Entity;
-pub use error::{Error, ErrorKind, KeyProblem, ValueError};
+pub use error::{Error, ErrorKind, KeyProblem, Unprocessed, ValueError};
 pub use field::Field;
 pub use ids::GeneratedId;
 pub use key::{attr_from_key_text, key_text, AsKeyPart, Key, KeyBuf, KeyValue, PartialKey, SortCondition};

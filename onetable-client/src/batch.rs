@@ -1,0 +1,437 @@
+//! Batches of any size: `BatchWriteItem` in requests of 25, `BatchGetItem` in requests
+//! of 100, sent with bounded concurrency; whatever DynamoDB returns unprocessed is
+//! retried with backoff, and what is still unprocessed at the end is returned in a
+//! typed error. Nothing is dropped silently.
+
+use crate::error::sdk;
+use crate::model::{into_future, key_text, Model};
+use crate::retry::Backoff;
+use crate::table::Table;
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
+use futures_util::future::BoxFuture;
+use futures_util::stream::{self, StreamExt};
+use onetable_core::{Entity, Error, ErrorKind, Item, Key, Unprocessed};
+use std::collections::HashMap;
+use std::future::IntoFuture;
+use std::time::Duration;
+use tracing::Instrument;
+
+const WRITE_CHUNK: usize = 25;
+const GET_CHUNK: usize = 100;
+
+/// Writes and removals of any number of items of any registered entities, made by
+/// [`Table::batch_write`]. Not atomic: use a transaction for all-or-nothing.
+///
+/// Entities with unique fields or a version cannot be batched (a batch write cannot
+/// be conditional); they are refused with a clear error.
+#[must_use = "await it or call .send().await"]
+pub struct BatchWrite<'a> {
+    table: &'a Table,
+    requests: Vec<(String, WriteRequest, Unprocessed)>,
+    error: Option<Error>,
+    concurrency: usize,
+    backoff: Backoff,
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchSummary {
+    /// Items written or removed.
+    pub processed: usize,
+    /// `BatchWriteItem` / `BatchGetItem` requests sent, retries included.
+    pub requests: usize,
+}
+
+impl Table {
+    /// A batch of puts and removals; see [`BatchWrite`].
+    pub fn batch_write(&self) -> BatchWrite<'_> {
+        BatchWrite {
+            table: self,
+            requests: Vec::new(),
+            error: None,
+            concurrency: 4,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+fn refuse_conditional<E: Entity>(what: &str) -> Option<Error> {
+    let schema = E::SCHEMA;
+    let field = schema.fields.iter().find(|f| f.unique || f.version)?;
+    let why = if field.unique { "a unique field" } else { "a version" };
+    Some(
+        ErrorKind::Invalid {
+            entity: schema.name,
+            message: format!(
+                "{} has {why} ({}): a batch {what} cannot keep it consistent; use the model's operations or a transaction",
+                schema.name, field.name
+            ),
+        }
+        .into(),
+    )
+}
+
+impl BatchWrite<'_> {
+    /// Adds a put (an upsert) of `entity`.
+    pub fn put<E: Entity>(mut self, mut entity: E) -> Self {
+        if self.error.is_some() {
+            return self;
+        }
+        let model = self.table.model::<E>();
+        let prepared = model.check_registered().and_then(|()| match refuse_conditional::<E>("put") {
+            Some(e) => Err(e),
+            None => {
+                entity.generate_ids();
+                model.item_for_write(&entity, true)
+            }
+        });
+        match prepared {
+            Ok(item) => {
+                let key = key_text(&crate::model::key_of(self.table, &item));
+                let request = WriteRequest::builder()
+                    .put_request(
+                        PutRequest::builder().set_item(Some(item.clone())).build().expect("item is set"),
+                    )
+                    .build();
+                self.requests.push((key, request, Unprocessed::Put(item)));
+            }
+            Err(e) => self.error = Some(e),
+        }
+        self
+    }
+
+    /// Adds a removal of the item with `key`.
+    pub fn remove<E: Entity>(mut self, key: Key<E>) -> Self {
+        if self.error.is_some() {
+            return self;
+        }
+        let model = self.table.model::<E>();
+        let prepared = model.check_registered().and_then(|()| match refuse_conditional::<E>("remove") {
+            Some(e) => Err(e),
+            None => key.into_attrs(),
+        });
+        match prepared {
+            Ok(key) => {
+                let text = key_text(&key);
+                let request = WriteRequest::builder()
+                    .delete_request(
+                        DeleteRequest::builder().set_key(Some(key.clone())).build().expect("key is set"),
+                    )
+                    .build();
+                self.requests.push((text, request, Unprocessed::Remove(key)));
+            }
+            Err(e) => self.error = Some(e),
+        }
+        self
+    }
+
+    /// How many requests are in flight at once (4 by default).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Attempts per request, retries of unprocessed items included (10 by default).
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.backoff.max_attempts = n.max(1);
+        self
+    }
+
+    /// The first wait between retries, doubled each time up to 5 s (50 ms by default).
+    pub fn base_delay(mut self, delay: Duration) -> Self {
+        self.backoff.base = delay;
+        self
+    }
+
+    /// Sends the batch. Fails with [`ErrorKind::BatchIncomplete`] listing every
+    /// request still unprocessed when the retries run out.
+    pub async fn send(self) -> Result<BatchSummary, Error> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        // One request may not name a key twice; two writes of one key in one batch
+        // would also race each other.
+        let mut seen = std::collections::HashSet::new();
+        if let Some((key, _, _)) = self.requests.iter().find(|(k, _, _)| !seen.insert(k.as_str())) {
+            return Err(ErrorKind::Schema(format!("the batch writes the key {key} more than once")).into());
+        }
+        let table = self.table;
+        let backoff = self.backoff;
+        let chunks: Vec<Vec<(WriteRequest, Unprocessed)>> = {
+            let mut all = self.requests.into_iter().map(|(_, r, u)| (r, u)).peekable();
+            let mut chunks = Vec::new();
+            while all.peek().is_some() {
+                chunks.push(all.by_ref().take(WRITE_CHUNK).collect());
+            }
+            chunks
+        };
+        let results: Vec<ChunkResult> = stream::iter(chunks)
+            .map(|chunk| write_chunk(table, chunk, backoff))
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        summarize("batch_write", results, backoff)
+    }
+}
+impl<'a> IntoFuture for BatchWrite<'a> {
+    type Output = Result<BatchSummary, Error>;
+    type IntoFuture = BoxFuture<'a, Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+/// What one chunk came to after its retries.
+struct ChunkResult {
+    processed: usize,
+    requests: usize,
+    unprocessed: Vec<Unprocessed>,
+    error: Option<Error>,
+}
+
+async fn write_chunk(
+    table: &Table,
+    chunk: Vec<(WriteRequest, Unprocessed)>,
+    backoff: Backoff,
+) -> ChunkResult {
+    let t = &table.inner;
+    let total = chunk.len();
+    let mut pending = chunk;
+    let mut requests = 0;
+    for attempt in 0..backoff.max_attempts {
+        if attempt > 0 {
+            tokio::time::sleep(backoff.delay(attempt)).await;
+        }
+        requests += 1;
+        let writes: Vec<WriteRequest> = pending.iter().map(|(r, _)| r.clone()).collect();
+        let result = t
+            .client
+            .batch_write_item()
+            .request_items(&t.name, writes)
+            .set_return_consumed_capacity(table.capacity_request())
+            .send()
+            .instrument(tracing::debug_span!("onetable", table = %t.name, operation = "batch_write", items = pending.len()))
+            .await;
+        match result {
+            Ok(out) => {
+                for c in out.consumed_capacity() {
+                    table.record_capacity(Some(c));
+                }
+                let left = out.unprocessed_items.and_then(|mut m| m.remove(&t.name)).unwrap_or_default();
+                if left.is_empty() {
+                    return ChunkResult { processed: total, requests, unprocessed: Vec::new(), error: None };
+                }
+                // Keep exactly the requests DynamoDB handed back.
+                pending.retain(|(r, _)| left.contains(r));
+                tracing::debug!(
+                    unprocessed = pending.len(),
+                    attempt,
+                    "batch_write: retrying unprocessed items"
+                );
+            }
+            Err(e) => {
+                let error = sdk("batch_write", &t.name, e);
+                // Throttling is worth retrying after a wait; anything else is final.
+                if !error.is_throttled() || attempt + 1 == backoff.max_attempts {
+                    let unprocessed = pending.into_iter().map(|(_, u)| u).collect::<Vec<_>>();
+                    return ChunkResult {
+                        processed: total - unprocessed.len(),
+                        requests,
+                        unprocessed,
+                        error: Some(error),
+                    };
+                }
+            }
+        }
+    }
+    let unprocessed: Vec<Unprocessed> = pending.into_iter().map(|(_, u)| u).collect();
+    ChunkResult { processed: total - unprocessed.len(), requests, unprocessed, error: None }
+}
+
+fn summarize(
+    operation: &'static str,
+    results: Vec<ChunkResult>,
+    backoff: Backoff,
+) -> Result<BatchSummary, Error> {
+    let mut summary = BatchSummary { processed: 0, requests: 0 };
+    let mut unprocessed = Vec::new();
+    let mut source = None;
+    for r in results {
+        summary.processed += r.processed;
+        summary.requests += r.requests;
+        unprocessed.extend(r.unprocessed);
+        if r.error.is_some() {
+            source = r.error;
+        }
+    }
+    if unprocessed.is_empty() {
+        return Ok(summary);
+    }
+    Err(ErrorKind::BatchIncomplete {
+        operation,
+        unprocessed,
+        processed: summary.processed,
+        attempts: backoff.max_attempts,
+        source: source.map(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>),
+    }
+    .into())
+}
+
+/// [`Model::get_many`]: reads of any number of items by key.
+#[must_use = "await it or call .send().await"]
+pub struct GetMany<'a, E> {
+    model: &'a Model<E>,
+    keys: Vec<Key<E>>,
+    consistent: bool,
+    concurrency: usize,
+    backoff: Backoff,
+}
+
+impl<E: Entity> Model<E> {
+    /// Reads many items by key with `BatchGetItem`, 100 keys a request. Resolves to
+    /// one `Option<E>` per key, in the order of the keys.
+    pub fn get_many(&self, keys: impl IntoIterator<Item = Key<E>>) -> GetMany<'_, E> {
+        GetMany {
+            model: self,
+            keys: keys.into_iter().collect(),
+            consistent: false,
+            concurrency: 4,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+impl<E: Entity> GetMany<'_, E> {
+    /// Strongly consistent reads.
+    pub fn consistent(mut self) -> Self {
+        self.consistent = true;
+        self
+    }
+
+    /// How many requests are in flight at once (4 by default).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Attempts per request, retries of unprocessed keys included (10 by default).
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.backoff.max_attempts = n.max(1);
+        self
+    }
+
+    /// The first wait between retries (50 ms by default).
+    pub fn base_delay(mut self, delay: Duration) -> Self {
+        self.backoff.base = delay;
+        self
+    }
+
+    /// Sends the requests.
+    pub async fn send(self) -> Result<Vec<Option<E>>, Error> {
+        let model = self.model;
+        model.check_registered()?;
+        let keys: Vec<Item> = self.keys.into_iter().map(Key::into_attrs).collect::<Result<_, _>>()?;
+        let texts: Vec<String> = keys.iter().map(key_text).collect();
+        // One request may not name a key twice: read each distinct key once.
+        let mut distinct: Vec<Item> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (key, text) in keys.iter().zip(&texts) {
+            if seen.insert(text.as_str()) {
+                distinct.push(key.clone());
+            }
+        }
+        let (backoff, consistent) = (self.backoff, self.consistent);
+        let chunks: Vec<Vec<Item>> = distinct.chunks(GET_CHUNK).map(<[Item]>::to_vec).collect();
+        let results: Vec<(Vec<Item>, ChunkResult)> = stream::iter(chunks)
+            .map(|chunk| get_chunk(&model.table, chunk, consistent, backoff))
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        let mut found: HashMap<String, Item> = HashMap::new();
+        let mut chunk_results = Vec::new();
+        for (items, result) in results {
+            for item in items {
+                found.insert(key_text(&crate::model::key_of(&model.table, &item)), item);
+            }
+            chunk_results.push(result);
+        }
+        summarize("batch_get", chunk_results, backoff)?;
+        let mut out = Vec::with_capacity(texts.len());
+        for text in &texts {
+            // A key asked for twice gets the item twice.
+            let item = found.get(text).filter(|i| !model.table.is_expired(E::SCHEMA, i)).cloned();
+            out.push(item.map(|item| model.read(item)).transpose()?);
+        }
+        Ok(out)
+    }
+}
+into_future!(GetMany, Vec<Option<E>>);
+
+async fn get_chunk(
+    table: &Table,
+    chunk: Vec<Item>,
+    consistent: bool,
+    backoff: Backoff,
+) -> (Vec<Item>, ChunkResult) {
+    let t = &table.inner;
+    let total = chunk.len();
+    let mut pending = chunk;
+    let mut items = Vec::new();
+    let mut requests = 0;
+    for attempt in 0..backoff.max_attempts {
+        if attempt > 0 {
+            tokio::time::sleep(backoff.delay(attempt)).await;
+        }
+        requests += 1;
+        let request =
+            KeysAndAttributes::builder().set_keys(Some(pending.clone())).consistent_read(consistent).build();
+        let request = match request {
+            Ok(r) => r,
+            Err(e) => {
+                let error =
+                    ErrorKind::Dynamo { operation: "batch_get", table: t.name.clone(), source: Box::new(e) }
+                        .into();
+                let unprocessed = pending.into_iter().map(Unprocessed::Get).collect();
+                return (items, ChunkResult { processed: 0, requests, unprocessed, error: Some(error) });
+            }
+        };
+        let result = t
+            .client
+            .batch_get_item()
+            .request_items(&t.name, request)
+            .set_return_consumed_capacity(table.capacity_request())
+            .send()
+            .instrument(tracing::debug_span!("onetable", table = %t.name, operation = "batch_get", keys = pending.len()))
+            .await;
+        match result {
+            Ok(mut out) => {
+                for c in out.consumed_capacity() {
+                    table.record_capacity(Some(c));
+                }
+                items.extend(out.responses.as_mut().and_then(|r| r.remove(&t.name)).unwrap_or_default());
+                let left = out
+                    .unprocessed_keys
+                    .and_then(|mut m| m.remove(&t.name))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+                if left.is_empty() {
+                    return (
+                        items,
+                        ChunkResult { processed: total, requests, unprocessed: Vec::new(), error: None },
+                    );
+                }
+                pending = left;
+            }
+            Err(e) => {
+                let error = sdk("batch_get", &t.name, e);
+                if !error.is_throttled() || attempt + 1 == backoff.max_attempts {
+                    let unprocessed: Vec<_> = pending.into_iter().map(Unprocessed::Get).collect();
+                    let processed = total - unprocessed.len();
+                    return (items, ChunkResult { processed, requests, unprocessed, error: Some(error) });
+                }
+            }
+        }
+    }
+    let unprocessed: Vec<_> = pending.into_iter().map(Unprocessed::Get).collect();
+    (items, ChunkResult { processed: total - unprocessed.len(), requests, unprocessed, error: None })
+}
