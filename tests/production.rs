@@ -1,0 +1,332 @@
+//! Against DynamoDB Local: batches of any size, transactions, unique fields, optimistic
+//! locking and TTL — the features that keep a single table consistent in production.
+
+mod common;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use onetable::{Entity, Table};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[key(pk = "ROW#${id}", sk = "ROW")]
+struct Row {
+    id: u32,
+    text: String,
+}
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Account")]
+#[key(pk = "ACCOUNT#${id}", sk = "ACCOUNT")]
+struct Account {
+    id: String,
+    #[attr(default)]
+    balance: i64,
+}
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "User")]
+#[key(pk = "ACCOUNT#${account_id}", sk = "USER#${id}")]
+struct User {
+    account_id: String,
+    id: String,
+    #[attr(unique)]
+    email: String,
+    name: String,
+    #[attr(version)]
+    version: u64,
+    #[attr(ttl)]
+    expires: Option<SystemTime>,
+}
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Invoice")]
+#[key(pk = "ACCOUNT#${account_id}", sk = "INVOICE#${id}")]
+struct Invoice {
+    account_id: String,
+    id: String,
+    amount: i64,
+}
+
+fn user(id: &str, email: &str) -> User {
+    User {
+        account_id: "acme".into(),
+        id: id.into(),
+        email: email.into(),
+        name: id.into(),
+        version: 0,
+        expires: None,
+    }
+}
+
+async fn app() -> Table {
+    common::table(|t| t.entity::<Account>().entity::<User>().entity::<Invoice>()).await
+}
+
+/// Every unique sentinel in the table, as (pk, _type).
+async fn sentinels(table: &Table) -> Vec<String> {
+    let out = table.client().scan().table_name(table.name()).send().await.unwrap();
+    let mut pks: Vec<String> = out
+        .items()
+        .iter()
+        .filter(|i| i.get("_type") == Some(&AttributeValue::S("_Unique".into())))
+        .map(|i| i["pk"].as_s().unwrap().clone())
+        .collect();
+    pks.sort();
+    pks
+}
+
+#[tokio::test]
+async fn a_thousand_items_through_batch_write_and_batch_get() {
+    let requests = common::Requests::default();
+    let table = common::table_with_client(requests.client(), |t| t.entity::<Row>()).await;
+    let rows: Vec<Row> = (0..1000).map(|id| Row { id, text: format!("row {id}") }).collect();
+    requests.reset();
+    let mut batch = table.batch_write().concurrency(8);
+    for row in rows.clone() {
+        batch = batch.put(row);
+    }
+    let summary = batch.await.unwrap();
+    assert_eq!(summary.processed, 1000);
+    assert_eq!(requests.count("BatchWriteItem"), 40, "25 items a request");
+
+    // Read them all back, plus keys that do not exist and a key asked for twice.
+    let model = table.model::<Row>();
+    let mut keys: Vec<_> = (0..1000).map(Row::key).collect();
+    keys.extend([Row::key(5000), Row::key(7)]);
+    requests.reset();
+    let got = model.get_many(keys).await.unwrap();
+    // 1,001 distinct keys (the repeated one is read once): 100 a request.
+    assert_eq!(requests.count("BatchGetItem"), 11);
+    assert_eq!(got.len(), 1002);
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(got[i].as_ref(), Some(row), "row {i} in the order asked");
+    }
+    assert_eq!(got[1000], None);
+    assert_eq!(got[1001].as_ref(), Some(&rows[7]));
+
+    let mut removal = table.batch_write();
+    for id in 0..1000 {
+        removal = removal.remove(Row::key(id));
+    }
+    assert_eq!(removal.await.unwrap().processed, 1000);
+    assert!(model.scan().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn batches_refuse_what_they_cannot_keep_consistent() {
+    let table = app().await;
+    let err = table.batch_write().put(user("a", "a@x")).await.unwrap_err();
+    assert!(err.to_string().contains("unique field (email)"), "{err}");
+    let err = table
+        .batch_write()
+        .put(Account { id: "a".into(), balance: 0 })
+        .put(Account { id: "a".into(), balance: 1 })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("more than once"), "{err}");
+}
+
+#[tokio::test]
+async fn transactions_apply_all_or_nothing_and_name_the_failed_write() {
+    let table = app().await;
+    let (accounts, invoices) = (table.model::<Account>(), table.model::<Invoice>());
+    accounts.create(Account { id: "acme".into(), balance: 0 }).await.unwrap();
+    let invoice = Invoice { account_id: "acme".into(), id: "i1".into(), amount: 250 };
+    table
+        .transaction()
+        .create(invoices.create(invoice.clone()))
+        .update(accounts.update(Account::key("acme")).add(Account::BALANCE, 250))
+        .token("invoice-i1")
+        .await
+        .unwrap();
+    assert_eq!(accounts.get(Account::key("acme")).await.unwrap().unwrap().balance, 250);
+    assert_eq!(invoices.get(Invoice::key("acme", "i1")).await.unwrap(), Some(invoice.clone()));
+
+    // The invoice exists: the whole transaction is refused, the balance untouched.
+    let err = table
+        .transaction()
+        .update(accounts.update(Account::key("acme")).add(Account::BALANCE, 250))
+        .create(invoices.create(invoice))
+        .await
+        .unwrap_err();
+    assert!(err.is_already_exists(), "{err}");
+    // A failed check cancels the others too.
+    let err = table
+        .transaction()
+        .create(invoices.create(Invoice { account_id: "acme".into(), id: "i2".into(), amount: 5 }))
+        .check(Account::key("acme"), Account::BALANCE.gt(1000))
+        .await
+        .unwrap_err();
+    assert!(err.is_condition_failed(), "{err}");
+    assert_eq!(invoices.get(Invoice::key("acme", "i2")).await.unwrap(), None);
+    assert_eq!(accounts.get(Account::key("acme")).await.unwrap().unwrap().balance, 250);
+}
+
+#[tokio::test]
+async fn unique_values_are_claimed_swapped_and_released_with_their_item() {
+    let table = app().await;
+    let users = table.model::<User>();
+    users.create(user("ann", "ann@x")).await.unwrap();
+    assert_eq!(sentinels(&table).await, ["_unique#User#email#ann@x"]);
+
+    let err = users.create(user("bob", "ann@x")).await.unwrap_err();
+    assert!(err.is_unique_violation(), "{err}");
+    assert_eq!(err.to_string(), "User.email: the value \"ann@x\" is already taken (the field is unique)");
+    assert_eq!(users.get(User::key("acme", "bob")).await.unwrap(), None, "the item was not written either");
+
+    users.create(user("bob", "bob@x")).await.unwrap();
+    // Changing the value swaps the sentinel; taking another's value is refused.
+    users.update(User::key("acme", "ann")).set(User::EMAIL, "ann@new").await.unwrap();
+    assert_eq!(sentinels(&table).await, ["_unique#User#email#ann@new", "_unique#User#email#bob@x"]);
+    let err = users.update(User::key("acme", "ann")).set(User::EMAIL, "bob@x").await.unwrap_err();
+    assert!(err.is_unique_violation(), "{err}");
+    let mut bob = users.get(User::key("acme", "bob")).await.unwrap().unwrap();
+    bob.email = "robert@x".into();
+    users.put(bob).await.unwrap();
+    assert_eq!(sentinels(&table).await, ["_unique#User#email#ann@new", "_unique#User#email#robert@x"]);
+    // The released value is free again.
+    users.create(user("cy", "bob@x")).await.unwrap();
+
+    let removed = users.remove(User::key("acme", "ann")).await.unwrap();
+    assert_eq!(removed.map(|u| u.email), Some("ann@new".to_string()));
+    assert_eq!(sentinels(&table).await, ["_unique#User#email#bob@x", "_unique#User#email#robert@x"]);
+}
+
+#[tokio::test]
+async fn two_concurrent_creates_of_one_unique_value_leave_one_item_and_one_sentinel() {
+    let table = Arc::new(app().await);
+    for round in 0..5 {
+        let email = format!("same{round}@x");
+        let tasks: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|id| {
+                let (table, email) = (table.clone(), email.clone());
+                tokio::spawn(async move {
+                    table.model::<User>().create(user(&format!("{id}{round}"), &email)).await
+                })
+            })
+            .collect();
+        let mut wins = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => wins += 1,
+                Err(e) => assert!(e.is_unique_violation(), "{e}"),
+            }
+        }
+        assert_eq!(wins, 1, "round {round}: exactly one create wins");
+    }
+    let users = table.model::<User>().scan().await.unwrap();
+    assert_eq!(users.len(), 5);
+    assert_eq!(sentinels(&table).await.len(), 5, "no orphan sentinel");
+}
+
+#[tokio::test]
+async fn every_version_is_won_by_exactly_one_of_32_racing_tasks() {
+    let table = Arc::new(app().await);
+    let users = table.model::<User>();
+    let created = users.create(user("hot", "hot@x")).await.unwrap();
+    assert_eq!(created.version, 1, "a create writes version 1");
+    const TASKS: usize = 32;
+    const WRITES: usize = 3;
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|task| {
+            let table = table.clone();
+            tokio::spawn(async move {
+                let users = table.model::<User>();
+                let mut won = Vec::new();
+                let mut conflicts = 0;
+                while won.len() < WRITES {
+                    let current = users.get(User::key("acme", "hot")).consistent().await.unwrap().unwrap();
+                    let result = users
+                        .update(User::key("acme", "hot"))
+                        .set(User::NAME, format!("task {task}"))
+                        .if_version(current.version)
+                        .await;
+                    match result {
+                        Ok(updated) => {
+                            assert_eq!(updated.version, current.version + 1);
+                            won.push(updated.version);
+                        }
+                        Err(e) if e.is_version_conflict() => conflicts += 1,
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+                (won, conflicts)
+            })
+        })
+        .collect();
+    let mut versions = Vec::new();
+    let mut conflicts = 0;
+    for task in tasks {
+        let (won, c) = task.await.unwrap();
+        versions.extend(won);
+        conflicts += c;
+    }
+    let distinct: HashSet<u64> = versions.iter().copied().collect();
+    assert_eq!(distinct.len(), TASKS * WRITES, "no version was won twice");
+    assert_eq!(distinct, (2..=(TASKS * WRITES) as u64 + 1).collect::<HashSet<_>>());
+    let last = users.get(User::key("acme", "hot")).consistent().await.unwrap().unwrap();
+    assert_eq!(last.version, (TASKS * WRITES) as u64 + 1);
+    assert!(conflicts > 0, "the tasks did race");
+
+    // put is conditional on the version it was read at.
+    let mut stale = last.clone();
+    stale.version -= 1;
+    let err = users.put(stale).await.unwrap_err();
+    assert!(err.is_version_conflict(), "{err}");
+    let written = users.put(last.clone()).await.unwrap();
+    assert_eq!(written.version, last.version + 1);
+    let err = users.remove(User::key("acme", "hot")).if_version(last.version).await.unwrap_err();
+    assert!(err.is_version_conflict(), "{err}");
+}
+
+#[tokio::test]
+async fn ttl_is_enabled_and_expired_items_can_be_hidden() {
+    let table = app().await;
+    let ttl = table.client().describe_time_to_live().table_name(table.name()).send().await.unwrap();
+    let description = ttl.time_to_live_description().unwrap();
+    assert_eq!(description.attribute_name(), Some("expires"));
+    assert_eq!(description.time_to_live_status().map(|s| s.as_str()), Some("ENABLED"));
+
+    let users = table.model::<User>();
+    let mut old = user("old", "old@x");
+    old.expires = Some(SystemTime::now() - Duration::from_secs(3600));
+    let mut fresh = user("fresh", "fresh@x");
+    fresh.expires = Some(SystemTime::now() + Duration::from_secs(3600));
+    users.create(old).await.unwrap();
+    users.create(fresh).await.unwrap();
+    let item = table
+        .client()
+        .get_item()
+        .table_name(table.name())
+        .key("pk", AttributeValue::S("ACCOUNT#acme".into()))
+        .key("sk", AttributeValue::S("USER#old".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert!(
+        matches!(&item["expires"], AttributeValue::N(s) if s.len() == 10),
+        "epoch seconds: {:?}",
+        item["expires"]
+    );
+
+    // The same table, hiding expired items.
+    let hiding = Table::builder(table.client().clone(), table.name())
+        .entity::<Account>()
+        .entity::<User>()
+        .entity::<Invoice>()
+        .hide_expired(true)
+        .build()
+        .unwrap();
+    let hidden = hiding.model::<User>();
+    assert_eq!(hidden.get(User::key("acme", "old")).await.unwrap(), None);
+    assert!(hidden.get(User::key("acme", "fresh")).await.unwrap().is_some());
+    let found: Vec<String> =
+        hidden.find(User::partition("acme")).await.unwrap().items.into_iter().map(|u| u.id).collect();
+    assert_eq!(found, ["fresh"]);
+    assert_eq!(users.find(User::partition("acme")).await.unwrap().items.len(), 2, "shown when not hidden");
+}
