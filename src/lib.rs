@@ -45,3 +45,7 @@ pub use onetable_derive::Entity;
 
 #[doc = include_str!("docs/derive_value.md")]
 pub use onetable_derive::Value;
+
+/// Derives [`Collection`](trait@crate::Collection) for an enum whose variants each hold
+/// one entity of a shared partition; query it with [`Table::collection`].
+pub use onetable_derive::Collection;

@@ -330,3 +330,78 @@ async fn ttl_is_enabled_and_expired_items_can_be_hidden() {
     assert_eq!(found, ["fresh"]);
     assert_eq!(users.find(User::partition("acme")).await.unwrap().items.len(), 2, "shown when not hidden");
 }
+
+#[derive(onetable::Collection, Debug, Clone, PartialEq)]
+enum AccountItems {
+    Account(Account),
+    User(User),
+    Invoice(Invoice),
+}
+
+#[tokio::test]
+async fn a_typed_collection_reads_every_entity_of_a_partition_in_one_query() {
+    let requests = common::Requests::default();
+    let table = common::table_with_client(requests.client(), |t| {
+        t.entity::<Account>().entity::<User>().entity::<Invoice>()
+    })
+    .await;
+    table.model::<Account>().create(Account { id: "acme".into(), balance: 5 }).await.unwrap();
+    for id in ["ann", "bob"] {
+        table.model::<User>().create(user(id, &format!("{id}@x"))).await.unwrap();
+    }
+    for id in ["i1", "i2", "i3"] {
+        table
+            .model::<Invoice>()
+            .create(Invoice { account_id: "acme".into(), id: id.into(), amount: 1 })
+            .await
+            .unwrap();
+    }
+    // An item of a type the collection does not know, written by someone else.
+    table
+        .client()
+        .put_item()
+        .table_name(table.name())
+        .item("pk", AttributeValue::S("ACCOUNT#acme".into()))
+        .item("sk", AttributeValue::S("LEGACY#1".into()))
+        .item("_type", AttributeValue::S("Legacy".into()))
+        .send()
+        .await
+        .unwrap();
+
+    requests.reset();
+    let page = table.collection::<AccountItems>().find(Account::partition("acme")).await.unwrap();
+    assert_eq!(requests.count("Query"), 1);
+    let (mut accounts, mut users, mut invoices) = (0, 0, 0);
+    for item in &page.items {
+        match item {
+            AccountItems::Account(a) => {
+                assert_eq!(a.balance, 5);
+                accounts += 1
+            }
+            AccountItems::User(u) => {
+                assert_eq!(u.version, 1);
+                users += 1
+            }
+            AccountItems::Invoice(_) => invoices += 1,
+        }
+    }
+    assert_eq!((accounts, users, invoices), (1, 2, 3), "the unknown item is skipped");
+
+    let err = table
+        .collection::<AccountItems>()
+        .find(Account::partition("acme"))
+        .unknown(onetable::Unknown::Error)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Legacy"), "{err}");
+
+    let first = table.collection::<AccountItems>().find(Account::partition("acme")).limit(4).await.unwrap();
+    let rest = table
+        .collection::<AccountItems>()
+        .find(Account::partition("acme"))
+        .next(first.next.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(first.items.len() + rest.items.len(), 6);
+    assert!(rest.items.iter().all(|i| !first.items.contains(i)));
+}

@@ -149,7 +149,7 @@ impl<'a, E: Entity> Find<'a, E> {
             }
             loop {
                 let remaining = limit.map(|l| l - items.len());
-                let (page, last) = query.fetch(model, remaining).await?;
+                let (page, last) = query.fetch(&model.table, remaining).await?;
                 let page_len = page.len();
                 let mut taken = 0;
                 let mut last_returned = None;
@@ -189,7 +189,7 @@ impl<'a, E: Entity> Find<'a, E> {
                 return Ok::<_, Error>(None);
             }
             let mut query = query?;
-            let (page, last) = query.fetch(model, None).await?;
+            let (page, last) = query.fetch(&model.table, None).await?;
             let done = last.is_none();
             query.start = last;
             Ok(Some((page, (Ok(query), done))))
@@ -204,18 +204,7 @@ impl<'a, E: Entity> Find<'a, E> {
         model.check_registered()?;
         let t = &model.table.inner;
         let entity = E::SCHEMA.name;
-        let index = self.key.index();
-        let (index_name, hash_attr, sort_attr) = match index.kind {
-            IndexKind::Primary => (None, t.hash.clone(), t.sort.clone()),
-            IndexKind::Global => (
-                Some(index.name),
-                index.hash.as_ref().map_or_else(|| t.hash.clone(), |k| k.attribute.to_owned()),
-                index.sort.as_ref().map(|k| k.attribute.to_owned()),
-            ),
-            IndexKind::Local => {
-                (Some(index.name), t.hash.clone(), index.sort.as_ref().map(|k| k.attribute.to_owned()))
-            }
-        };
+        let (index_name, hash_attr, sort_attr) = index_attributes(&model.table, self.key.index());
         let (hash, sort) = self.key.resolve()?;
         let mut p = Placeholders::new();
         let mut key_condition = format!("{} = {}", p.name(&hash_attr), p.value(AttributeValue::S(hash)));
@@ -253,18 +242,11 @@ impl<'a, E: Entity> Find<'a, E> {
             filter = format!("{filter} AND {unexpired}");
         }
         let (names, values) = p.into_maps();
-        let mut cursor_attrs = vec![t.hash.clone()];
-        cursor_attrs.extend(t.sort.clone());
-        if index_name.is_some() {
-            cursor_attrs.push(hash_attr);
-            cursor_attrs.extend(sort_attr);
-        }
-        cursor_attrs.sort();
-        cursor_attrs.dedup();
+        let cursor_attrs = cursor_attributes(&model.table, index_name, hash_attr, sort_attr);
         Ok(Query {
             index: index_name,
             key_condition,
-            filter,
+            filter: Some(filter),
             names,
             values,
             filtered,
@@ -279,30 +261,69 @@ impl<'a, E: Entity> Find<'a, E> {
 }
 into_future!(Find, Page<E>);
 
+/// The index name to query (none for the table) and its hash and sort attributes.
+pub(crate) fn index_attributes(
+    table: &crate::Table,
+    index: &onetable_core::IndexSchema,
+) -> (Option<&'static str>, String, Option<String>) {
+    let t = &table.inner;
+    match index.kind {
+        IndexKind::Primary => (None, t.hash.clone(), t.sort.clone()),
+        IndexKind::Global => (
+            Some(index.name),
+            index.hash.as_ref().map_or_else(|| t.hash.clone(), |k| k.attribute.to_owned()),
+            index.sort.as_ref().map(|k| k.attribute.to_owned()),
+        ),
+        IndexKind::Local => {
+            (Some(index.name), t.hash.clone(), index.sort.as_ref().map(|k| k.attribute.to_owned()))
+        }
+    }
+}
+
+/// The attributes of an `ExclusiveStartKey` for a query: the table's key, and the
+/// index's when querying an index.
+pub(crate) fn cursor_attributes(
+    table: &crate::Table,
+    index: Option<&str>,
+    hash: String,
+    sort: Option<String>,
+) -> Vec<String> {
+    let t = &table.inner;
+    let mut attrs = vec![t.hash.clone()];
+    attrs.extend(t.sort.clone());
+    if index.is_some() {
+        attrs.push(hash);
+        attrs.extend(sort);
+    }
+    attrs.sort();
+    attrs.dedup();
+    attrs
+}
+
 /// A prepared query, reused for every page.
-struct Query {
-    index: Option<&'static str>,
-    key_condition: String,
-    filter: String,
-    names: Option<std::collections::HashMap<String, String>>,
-    values: Option<Item>,
-    filtered: bool,
-    page_size: Option<i32>,
-    reverse: bool,
-    consistent: bool,
-    limit: Option<usize>,
-    start: Option<Item>,
-    cursor_attrs: Vec<String>,
+pub(crate) struct Query {
+    pub(crate) index: Option<&'static str>,
+    pub(crate) key_condition: String,
+    pub(crate) filter: Option<String>,
+    pub(crate) names: Option<std::collections::HashMap<String, String>>,
+    pub(crate) values: Option<Item>,
+    pub(crate) filtered: bool,
+    pub(crate) page_size: Option<i32>,
+    pub(crate) reverse: bool,
+    pub(crate) consistent: bool,
+    pub(crate) limit: Option<usize>,
+    pub(crate) start: Option<Item>,
+    pub(crate) cursor_attrs: Vec<String>,
 }
 
 impl Query {
     /// One request: the page's items and its `LastEvaluatedKey`.
-    async fn fetch<E: Entity>(
+    pub(crate) async fn fetch(
         &self,
-        model: &Model<E>,
+        table: &crate::Table,
         remaining: Option<usize>,
     ) -> Result<(Vec<Item>, Option<Item>), Error> {
-        let t = &model.table.inner;
+        let t = &table.inner;
         // Without a caller's filter, asking for exactly the items still needed takes
         // one request. With one, DynamoDB applies the limit before filtering, so a
         // small limit would cost a request per few items (OneTable #554): read full
@@ -318,10 +339,10 @@ impl Query {
             .client
             .query()
             .table_name(&t.name)
-            .set_return_consumed_capacity(model.table.capacity_request())
+            .set_return_consumed_capacity(table.capacity_request())
             .set_index_name(self.index.map(str::to_owned))
             .key_condition_expression(&self.key_condition)
-            .filter_expression(&self.filter)
+            .set_filter_expression(self.filter.clone())
             .set_expression_attribute_names(self.names.clone())
             .set_expression_attribute_values(self.values.clone())
             .set_exclusive_start_key(self.start.clone())
@@ -331,11 +352,11 @@ impl Query {
             .send()
             .await
             .map_err(|e| sdk("find", &t.name, e))?;
-        model.table.record_capacity(out.consumed_capacity());
+        table.record_capacity(out.consumed_capacity());
         Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
     }
 
-    fn cursor_key(&self, item: &Item) -> Item {
+    pub(crate) fn cursor_key(&self, item: &Item) -> Item {
         self.cursor_attrs.iter().filter_map(|a| item.get(a).map(|v| (a.clone(), v.clone()))).collect()
     }
 }

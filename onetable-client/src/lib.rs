@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+mod collection;
 mod cursor;
 mod error;
 mod find;
@@ -16,6 +17,7 @@ mod transact;
 mod update;
 
 pub use batch::{BatchSummary, BatchWrite, GetMany};
+pub use collection::{Collections, FindCollection, Unknown};
 pub use cursor::Cursor;
 pub use find::{Find, Page, Scan};
 pub use manage::CreateTable;

@@ -350,6 +350,14 @@ impl<E> PartialKey<E> {
         self
     }
 
+    /// The index and the partition's hash key value, leaving any sort-key part aside.
+    pub fn into_partition(self) -> Result<(&'static IndexSchema, String), Error> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        Ok((self.index, self.hash?))
+    }
+
     /// The index queried.
     pub fn index(&self) -> &'static IndexSchema {
         self.index

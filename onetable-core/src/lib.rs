@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+mod collection;
 mod entity;
 mod error;
 pub mod expr;
@@ -17,6 +18,7 @@ mod size;
 mod template;
 mod value;
 
+pub use collection::Collection;
 pub use entity::Entity;
 pub use error::{Error, ErrorKind, KeyProblem, Unprocessed, ValueError};
 pub use field::Field;

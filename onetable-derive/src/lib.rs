@@ -6,6 +6,7 @@
 //! a stub impl is emitted next to the errors so that one mistake is reported once.
 
 mod ast;
+mod collection;
 mod diag;
 mod generate;
 mod template;
@@ -27,6 +28,14 @@ pub fn derive_entity(input: TokenStream) -> TokenStream {
 pub fn derive_value(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     value::derive(&input).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Derives `onetable::Collection` for an enum whose variants each hold one entity
+/// sharing a partition. See the `onetable` crate.
+#[proc_macro_derive(Collection)]
+pub fn derive_collection(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    collection::derive(&input).unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
 fn entity(input: &syn::DeriveInput) -> proc_macro2::TokenStream {

@@ -1,0 +1,190 @@
+//! Queries of a typed collection: every entity of a partition, each item as its
+//! variant (OneTable #503).
+
+use crate::cursor::Cursor;
+use crate::find::{cursor_attributes, index_attributes, Page, Query};
+use crate::table::Table;
+use futures_util::future::BoxFuture;
+use onetable_core::expr::Placeholders;
+use onetable_core::{AttributeValue, Collection, Entity, Error, ErrorKind, PartialKey};
+use std::future::IntoFuture;
+use std::marker::PhantomData;
+use tracing::Instrument;
+
+/// What a collection query does with an item whose type no variant has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unknown {
+    /// Leave it out (filtered by DynamoDB: only the members' types are read).
+    Skip,
+    /// Fail with [`ErrorKind::WrongEntity`].
+    Error,
+}
+
+/// The queries of collection `C` in a table, made by [`Table::collection`].
+pub struct Collections<C> {
+    table: Table,
+    marker: PhantomData<fn() -> C>,
+}
+
+impl Table {
+    /// Queries of the collection `C` (`#[derive(Collection)]`).
+    pub fn collection<C: Collection>(&self) -> Collections<C> {
+        Collections { table: self.clone(), marker: PhantomData }
+    }
+}
+
+impl<C: Collection> Collections<C> {
+    /// Every item of the members in the partition of `key` (any member's partition
+    /// key, such as `Account::partition("acme")`; its sort-key part is not used).
+    pub fn find<E: Entity>(&self, key: PartialKey<E>) -> FindCollection<'_, C> {
+        FindCollection {
+            collections: self,
+            key: key.into_partition(),
+            limit: None,
+            next: None,
+            reverse: false,
+            consistent: false,
+            unknown: Unknown::Skip,
+        }
+    }
+}
+
+/// [`Collections::find`].
+#[must_use = "await it or call .send().await"]
+pub struct FindCollection<'a, C> {
+    collections: &'a Collections<C>,
+    key: Result<(&'static onetable_core::IndexSchema, String), Error>,
+    limit: Option<usize>,
+    next: Option<Cursor>,
+    reverse: bool,
+    consistent: bool,
+    unknown: Unknown,
+}
+
+impl<C: Collection> FindCollection<'_, C> {
+    /// At most `n` items.
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Start after the page that returned this cursor.
+    pub fn next(mut self, cursor: Cursor) -> Self {
+        self.next = Some(cursor);
+        self
+    }
+
+    /// Descending sort-key order.
+    pub fn reverse(mut self) -> Self {
+        self.reverse = true;
+        self
+    }
+
+    /// Strongly consistent reads.
+    pub fn consistent(mut self) -> Self {
+        self.consistent = true;
+        self
+    }
+
+    /// What to do with items of other types (skip them by default).
+    pub fn unknown(mut self, unknown: Unknown) -> Self {
+        self.unknown = unknown;
+        self
+    }
+
+    /// Sends the queries.
+    pub async fn send(self) -> Result<Page<C>, Error> {
+        let table = &self.collections.table;
+        let span = tracing::debug_span!("onetable", table = %table.name(), operation = "find_collection");
+        async move {
+            for schema in C::ENTITIES {
+                if !table.entities().iter().any(|e| e.name == schema.name) {
+                    return Err(ErrorKind::Schema(format!(
+                        "entity {} is not registered with table {}",
+                        schema.name,
+                        table.name()
+                    ))
+                    .into());
+                }
+            }
+            let (index, hash) = self.key?;
+            let t = &table.inner;
+            let (index_name, hash_attr, sort_attr) = index_attributes(table, index);
+            let mut p = Placeholders::new();
+            let key_condition = format!("{} = {}", p.name(&hash_attr), p.value(AttributeValue::S(hash)));
+            // Skipping unknown types is DynamoDB's work; reporting them needs them read.
+            let filter = match self.unknown {
+                Unknown::Skip => {
+                    let name = p.name(t.format.type_field);
+                    let names: Vec<String> =
+                        C::ENTITIES.iter().map(|e| p.value(AttributeValue::S(e.name.to_owned()))).collect();
+                    Some(format!("{name} IN ({})", names.join(", ")))
+                }
+                Unknown::Error => None,
+            };
+            let (names, values) = p.into_maps();
+            let mut query = Query {
+                index: index_name,
+                key_condition,
+                filter,
+                names,
+                values,
+                filtered: self.unknown == Unknown::Skip,
+                page_size: None,
+                reverse: self.reverse,
+                consistent: self.consistent,
+                limit: self.limit,
+                start: self.next.map(|c| c.to_key()).transpose()?,
+                cursor_attrs: cursor_attributes(table, index_name, hash_attr, sort_attr),
+            };
+            let mut items = Vec::new();
+            loop {
+                let remaining = self.limit.map(|l| l - items.len());
+                let (page, last) = query.fetch(table, remaining).await?;
+                let page_len = page.len();
+                let mut taken = 0;
+                let mut last_returned = None;
+                for mut item in page {
+                    if Some(items.len()) == self.limit {
+                        break;
+                    }
+                    last_returned = Some(query.cursor_key(&item));
+                    taken += 1;
+                    let name = match item.remove(t.format.type_field) {
+                        Some(AttributeValue::S(name)) => Some(name),
+                        _ => None,
+                    };
+                    match name.as_deref().and_then(|n| C::from_item(n, item)) {
+                        Some(variant) => items.push(variant?),
+                        None if self.unknown == Unknown::Skip => {}
+                        None => {
+                            return Err(ErrorKind::WrongEntity {
+                                expected: "a member of the collection",
+                                found: name,
+                            }
+                            .into())
+                        }
+                    }
+                }
+                if Some(items.len()) == self.limit {
+                    let next = if taken < page_len { last_returned } else { last };
+                    return Ok(Page { items, next: next.as_ref().map(Cursor::from_key) });
+                }
+                match last {
+                    Some(last) => query.start = Some(last),
+                    None => return Ok(Page { items, next: None }),
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+impl<'a, C: Collection> IntoFuture for FindCollection<'a, C> {
+    type Output = Result<Page<C>, Error>;
+    type IntoFuture = BoxFuture<'a, Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
