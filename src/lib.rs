@@ -27,6 +27,9 @@
 //! # Ok::<(), onetable::Error>(())
 //! ```
 //!
+//! The [guide] shows the client: tables, every operation, batches, transactions,
+//! unique fields, optimistic locking, TTL and collections.
+//!
 //! # Features
 //!
 //! | feature | default | what it adds |
@@ -36,6 +39,13 @@
 //! | `chrono` | no | `chrono::DateTime<Utc>` fields, keys and TTLs |
 
 #![warn(missing_docs)]
+
+/// The AWS SDK for DynamoDB that onetable is built on, for building clients with the
+/// same version.
+pub use aws_sdk_dynamodb;
+
+#[doc = include_str!("docs/guide.md")]
+pub mod guide {}
 
 pub use onetable_client::*;
 pub use onetable_core::*;
