@@ -285,10 +285,20 @@ async fn every_version_is_won_by_exactly_one_of_32_racing_tasks() {
 #[tokio::test]
 async fn ttl_is_enabled_and_expired_items_can_be_hidden() {
     let table = app().await;
-    let ttl = table.client().describe_time_to_live().table_name(table.name()).send().await.unwrap();
-    let description = ttl.time_to_live_description().unwrap();
-    assert_eq!(description.attribute_name(), Some("expires"));
-    assert_eq!(description.time_to_live_status().map(|s| s.as_str()), Some("ENABLED"));
+    // TTL goes through ENABLING before ENABLED (on DynamoDB itself, for up to an hour).
+    let mut status = None;
+    for _ in 0..50 {
+        let ttl = table.client().describe_time_to_live().table_name(table.name()).send().await.unwrap();
+        if let Some(d) = ttl.time_to_live_description() {
+            assert_eq!(d.attribute_name(), Some("expires"));
+            status = d.time_to_live_status().map(|s| s.as_str().to_owned());
+            if status.as_deref() == Some("ENABLED") {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status.as_deref(), Some("ENABLED"));
 
     let users = table.model::<User>();
     let mut old = user("old", "old@x");

@@ -10,7 +10,7 @@ use crate::table::Table;
 use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
-use onetable_core::{Entity, Error, ErrorKind, Item, Key, Unprocessed};
+use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item, Key, Unprocessed};
 use std::collections::HashMap;
 use std::future::IntoFuture;
 use std::time::Duration;
@@ -27,7 +27,7 @@ const GET_CHUNK: usize = 100;
 #[must_use = "await it or call .send().await"]
 pub struct BatchWrite<'a> {
     table: &'a Table,
-    requests: Vec<(String, WriteRequest, Unprocessed)>,
+    requests: Vec<WriteRequest>,
     error: Option<Error>,
     concurrency: usize,
     backoff: Backoff,
@@ -87,13 +87,8 @@ impl BatchWrite<'_> {
         });
         match prepared {
             Ok(item) => {
-                let key = key_text(&crate::model::key_of(self.table, &item));
-                let request = WriteRequest::builder()
-                    .put_request(
-                        PutRequest::builder().set_item(Some(item.clone())).build().expect("item is set"),
-                    )
-                    .build();
-                self.requests.push((key, request, Unprocessed::Put(item)));
+                let put = PutRequest::builder().set_item(Some(item)).build().expect("item is set");
+                self.requests.push(WriteRequest::builder().put_request(put).build());
             }
             Err(e) => self.error = Some(e),
         }
@@ -112,13 +107,8 @@ impl BatchWrite<'_> {
         });
         match prepared {
             Ok(key) => {
-                let text = key_text(&key);
-                let request = WriteRequest::builder()
-                    .delete_request(
-                        DeleteRequest::builder().set_key(Some(key.clone())).build().expect("key is set"),
-                    )
-                    .build();
-                self.requests.push((text, request, Unprocessed::Remove(key)));
+                let delete = DeleteRequest::builder().set_key(Some(key)).build().expect("key is set");
+                self.requests.push(WriteRequest::builder().delete_request(delete).build());
             }
             Err(e) => self.error = Some(e),
         }
@@ -151,14 +141,20 @@ impl BatchWrite<'_> {
         }
         // One request may not name a key twice; two writes of one key in one batch
         // would also race each other.
-        let mut seen = std::collections::HashSet::new();
-        if let Some((key, _, _)) = self.requests.iter().find(|(k, _, _)| !seen.insert(k.as_str())) {
-            return Err(ErrorKind::Schema(format!("the batch writes the key {key} more than once")).into());
-        }
         let table = self.table;
+        let mut seen = std::collections::HashSet::with_capacity(self.requests.len());
+        for request in &self.requests {
+            let key = key_values(table, request);
+            if !seen.insert(key) {
+                let key = key_text(&request_key(table, request));
+                return Err(
+                    ErrorKind::Schema(format!("the batch writes the key {key} more than once")).into()
+                );
+            }
+        }
         let backoff = self.backoff;
-        let chunks: Vec<Vec<(WriteRequest, Unprocessed)>> = {
-            let mut all = self.requests.into_iter().map(|(_, r, u)| (r, u)).peekable();
+        let chunks: Vec<Vec<WriteRequest>> = {
+            let mut all = self.requests.into_iter().peekable();
             let mut chunks = Vec::new();
             while all.peek().is_some() {
                 chunks.push(all.by_ref().take(WRITE_CHUNK).collect());
@@ -189,11 +185,7 @@ struct ChunkResult {
     error: Option<Error>,
 }
 
-async fn write_chunk(
-    table: &Table,
-    chunk: Vec<(WriteRequest, Unprocessed)>,
-    backoff: Backoff,
-) -> ChunkResult {
+async fn write_chunk(table: &Table, chunk: Vec<WriteRequest>, backoff: Backoff) -> ChunkResult {
     let t = &table.inner;
     let total = chunk.len();
     let mut pending = chunk;
@@ -203,11 +195,12 @@ async fn write_chunk(
             tokio::time::sleep(backoff.delay(attempt)).await;
         }
         requests += 1;
-        let writes: Vec<WriteRequest> = pending.iter().map(|(r, _)| r.clone()).collect();
+        // The request takes its own copy: if it fails outright, these are what the
+        // error reports, whole.
         let result = t
             .client
             .batch_write_item()
-            .request_items(&t.name, writes)
+            .request_items(&t.name, pending.clone())
             .set_return_consumed_capacity(table.capacity_request())
             .send()
             .instrument(tracing::debug_span!("onetable", table = %t.name, operation = "batch_write", items = pending.len()))
@@ -221,8 +214,8 @@ async fn write_chunk(
                 if left.is_empty() {
                     return ChunkResult { processed: total, requests, unprocessed: Vec::new(), error: None };
                 }
-                // Keep exactly the requests DynamoDB handed back.
-                pending.retain(|(r, _)| left.contains(r));
+                // DynamoDB hands back exactly the requests it did not process.
+                pending = left;
                 tracing::debug!(
                     unprocessed = pending.len(),
                     attempt,
@@ -233,7 +226,7 @@ async fn write_chunk(
                 let error = sdk("batch_write", &t.name, e);
                 // Throttling is worth retrying after a wait; anything else is final.
                 if !error.is_throttled() || attempt + 1 == backoff.max_attempts {
-                    let unprocessed = pending.into_iter().map(|(_, u)| u).collect::<Vec<_>>();
+                    let unprocessed: Vec<Unprocessed> = pending.into_iter().map(unprocessed).collect();
                     return ChunkResult {
                         processed: total - unprocessed.len(),
                         requests,
@@ -244,8 +237,42 @@ async fn write_chunk(
             }
         }
     }
-    let unprocessed: Vec<Unprocessed> = pending.into_iter().map(|(_, u)| u).collect();
+    let unprocessed: Vec<Unprocessed> = pending.into_iter().map(unprocessed).collect();
     ChunkResult { processed: total - unprocessed.len(), requests, unprocessed, error: None }
+}
+
+/// A write request as the caller sees it in an error.
+fn unprocessed(request: WriteRequest) -> Unprocessed {
+    match (request.put_request, request.delete_request) {
+        (Some(put), _) => Unprocessed::Put(put.item),
+        (None, Some(delete)) => Unprocessed::Remove(delete.key),
+        (None, None) => Unprocessed::Remove(Item::new()),
+    }
+}
+
+/// The key attributes a write request names.
+fn request_key(table: &Table, request: &WriteRequest) -> Item {
+    match (&request.put_request, &request.delete_request) {
+        (Some(put), _) => crate::model::key_of(table, &put.item),
+        (None, Some(delete)) => delete.key.clone(),
+        (None, None) => Item::new(),
+    }
+}
+
+/// The values of a write request's key, cheap to compare.
+fn key_values(table: &Table, request: &WriteRequest) -> (String, Option<String>) {
+    let attrs = match (&request.put_request, &request.delete_request) {
+        (Some(put), _) => &put.item,
+        (None, Some(delete)) => &delete.key,
+        (None, None) => return (String::new(), None),
+    };
+    let text = |name: &str| match attrs.get(name) {
+        Some(AttributeValue::S(s) | AttributeValue::N(s)) => s.clone(),
+        Some(other) => format!("{other:?}"),
+        None => String::new(),
+    };
+    let t = &table.inner;
+    (text(&t.hash), t.sort.as_deref().map(text))
 }
 
 fn summarize(

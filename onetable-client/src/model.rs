@@ -202,7 +202,7 @@ impl<E: Entity> Create<'_, E> {
         let mut p = Placeholders::new();
         let condition = model.condition(Some(false), self.condition.as_ref(), &mut p)?;
         let (names, values) = p.into_maps();
-        let key = key_text(&key_of(&model.table, &item));
+        let key = key_of(&model.table, &item);
         let claims = unique_values::<E>(&item)
             .into_iter()
             .map(|(field, value)| transact::claim(&model.table, E::SCHEMA.name, field, value))
@@ -327,7 +327,7 @@ impl<E: Entity> Put<'_, E> {
         let role = Role::Item {
             entity: E::SCHEMA.name,
             operation: "put",
-            key: key_text(&key),
+            key: key.clone(),
             version: expected,
             create: false,
         };
@@ -426,7 +426,7 @@ impl<E: Entity> Remove<'_, E> {
         let role = Role::Item {
             entity: E::SCHEMA.name,
             operation: "remove",
-            key: key_text(&key),
+            key: key.clone(),
             version,
             create: false,
         };

@@ -36,7 +36,8 @@ pub(crate) enum Role {
     Item {
         entity: &'static str,
         operation: &'static str,
-        key: String,
+        /// The item's key, formatted only for an error message.
+        key: Item,
         /// The attribute and expected value of an optimistic-locking version.
         version: Option<(&'static str, String)>,
         /// `create`: a failure on an existing item means the key is taken.
@@ -123,7 +124,7 @@ pub(crate) fn condition_error(role: &Role, old: Option<&Item>) -> Error {
             ErrorKind::UniqueViolation { entity, field, value: value.clone() }.into()
         }
         Role::Item { entity, operation, key, version, create } => {
-            let key = key.clone();
+            let key = key_text(key);
             match (old, version) {
                 (Some(_), _) if *create => ErrorKind::AlreadyExists { entity, key }.into(),
                 (Some(old), Some((attribute, expected))) => {
@@ -306,7 +307,7 @@ impl<'a> Transaction<'a> {
             let role = Role::Item {
                 entity: E::SCHEMA.name,
                 operation: "check",
-                key: key_text(&key),
+                key: key.clone(),
                 version: None,
                 create: false,
             };

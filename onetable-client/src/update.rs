@@ -220,7 +220,11 @@ impl<E: Entity> Update<'_, E> {
                     }
                 }
             }
-            let known = primary_values::<E>(&key);
+            // The primary key's values are needed only to create the item or to
+            // recompute an index key; parsing them costs allocations otherwise saved.
+            let needs_known =
+                self.upsert || new_values.iter().any(|(name, _)| E::SCHEMA.keys_using(name).next().is_some());
+            let known = if needs_known { primary_values::<E>(&key) } else { Vec::new() };
             if self.upsert {
                 // A new item gets the primary key's own fields too, recovered from the key.
                 for (name, text) in &known {
@@ -314,7 +318,7 @@ impl<E: Entity> Update<'_, E> {
             let role = Role::Item {
                 entity,
                 operation: "update",
-                key: key_text(&key),
+                key: key.clone(),
                 version: expected,
                 create: false,
             };
