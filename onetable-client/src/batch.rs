@@ -4,7 +4,7 @@
 //! typed error. Nothing is dropped silently.
 
 use crate::error::sdk;
-use crate::model::{into_future, key_text, Model};
+use crate::model::{into_future, key_text, KeyValues, Model};
 use crate::retry::Backoff;
 use crate::table::Table;
 use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
@@ -142,14 +142,15 @@ impl BatchWrite<'_> {
         // One request may not name a key twice; two writes of one key in one batch
         // would also race each other.
         let table = self.table;
-        let mut seen = std::collections::HashSet::with_capacity(self.requests.len());
-        for request in &self.requests {
-            let key = key_values(table, request);
-            if !seen.insert(key) {
-                let key = key_text(&request_key(table, request));
-                return Err(
-                    ErrorKind::Schema(format!("the batch writes the key {key} more than once")).into()
-                );
+        {
+            let mut seen = std::collections::HashSet::with_capacity(self.requests.len());
+            for request in &self.requests {
+                if !seen.insert(key_values(table, request)) {
+                    let key = key_text(&request_key(table, request));
+                    return Err(
+                        ErrorKind::Schema(format!("the batch writes the key {key} more than once")).into()
+                    );
+                }
             }
         }
         let backoff = self.backoff;
@@ -185,6 +186,9 @@ struct ChunkResult {
     error: Option<Error>,
 }
 
+/// Sends one chunk, then re-sends whatever DynamoDB returns unprocessed. A request
+/// that fails outright (the SDK has already retried throttling by then, under its own
+/// retry configuration) ends the chunk: its writes are reported by key.
 async fn write_chunk(table: &Table, chunk: Vec<WriteRequest>, backoff: Backoff) -> ChunkResult {
     let t = &table.inner;
     let total = chunk.len();
@@ -195,15 +199,16 @@ async fn write_chunk(table: &Table, chunk: Vec<WriteRequest>, backoff: Backoff) 
             tokio::time::sleep(backoff.delay(attempt)).await;
         }
         requests += 1;
-        // The request takes its own copy: if it fails outright, these are what the
-        // error reports, whole.
+        // The request takes the writes; their keys stay here so that a failed request
+        // is still reported exactly (a copy of every item would cost far more).
+        let keys: Vec<KeyValues> = pending.iter().map(|r| request_key_values(table, r)).collect();
         let result = t
             .client
             .batch_write_item()
-            .request_items(&t.name, pending.clone())
+            .request_items(&t.name, std::mem::take(&mut pending))
             .set_return_consumed_capacity(table.capacity_request())
             .send()
-            .instrument(tracing::debug_span!("onetable", table = %t.name, operation = "batch_write", items = pending.len()))
+            .instrument(tracing::debug_span!("onetable", table = %t.name, operation = "batch_write", items = keys.len()))
             .await;
         match result {
             Ok(out) => {
@@ -223,17 +228,10 @@ async fn write_chunk(table: &Table, chunk: Vec<WriteRequest>, backoff: Backoff) 
                 );
             }
             Err(e) => {
-                let error = sdk("batch_write", &t.name, e);
-                // Throttling is worth retrying after a wait; anything else is final.
-                if !error.is_throttled() || attempt + 1 == backoff.max_attempts {
-                    let unprocessed: Vec<Unprocessed> = pending.into_iter().map(unprocessed).collect();
-                    return ChunkResult {
-                        processed: total - unprocessed.len(),
-                        requests,
-                        unprocessed,
-                        error: Some(error),
-                    };
-                }
+                let unprocessed: Vec<Unprocessed> =
+                    keys.into_iter().map(|k| Unprocessed::Failed(k.into_item(table))).collect();
+                let error = Some(sdk("batch_write", &t.name, e));
+                return ChunkResult { processed: total - unprocessed.len(), requests, unprocessed, error };
             }
         }
     }
@@ -250,6 +248,15 @@ fn unprocessed(request: WriteRequest) -> Unprocessed {
     }
 }
 
+/// The key values a write request names.
+fn request_key_values(table: &Table, request: &WriteRequest) -> KeyValues {
+    match (&request.put_request, &request.delete_request) {
+        (Some(put), _) => KeyValues::of(table, &put.item),
+        (None, Some(delete)) => KeyValues::of(table, &delete.key),
+        (None, None) => KeyValues::of(table, &Item::new()),
+    }
+}
+
 /// The key attributes a write request names.
 fn request_key(table: &Table, request: &WriteRequest) -> Item {
     match (&request.put_request, &request.delete_request) {
@@ -259,20 +266,23 @@ fn request_key(table: &Table, request: &WriteRequest) -> Item {
     }
 }
 
-/// The values of a write request's key, cheap to compare.
-fn key_values(table: &Table, request: &WriteRequest) -> (String, Option<String>) {
+/// The values of a write request's key, borrowed: cheap to compare. (Key attributes
+/// are strings, numbers or binary.)
+fn key_values<'r>(table: &Table, request: &'r WriteRequest) -> (&'r [u8], &'r [u8]) {
     let attrs = match (&request.put_request, &request.delete_request) {
         (Some(put), _) => &put.item,
         (None, Some(delete)) => &delete.key,
-        (None, None) => return (String::new(), None),
+        (None, None) => return (&[], &[]),
     };
-    let text = |name: &str| match attrs.get(name) {
-        Some(AttributeValue::S(s) | AttributeValue::N(s)) => s.clone(),
-        Some(other) => format!("{other:?}"),
-        None => String::new(),
+    let bytes = |name: Option<&String>| -> &'r [u8] {
+        match name.and_then(|n| attrs.get(n)) {
+            Some(AttributeValue::S(s) | AttributeValue::N(s)) => s.as_bytes(),
+            Some(AttributeValue::B(b)) => b.as_ref(),
+            _ => &[],
+        }
     };
     let t = &table.inner;
-    (text(&t.hash), t.sort.as_deref().map(text))
+    (bytes(Some(&t.hash)), bytes(t.sort.as_ref()))
 }
 
 fn summarize(

@@ -116,8 +116,10 @@ impl<C: Collection> FindCollection<'_, C> {
             let filter = match self.unknown {
                 Unknown::Skip => {
                     let name = p.name(t.format.type_field);
-                    let names: Vec<String> =
-                        C::ENTITIES.iter().map(|e| p.value(AttributeValue::S(e.name.to_owned()))).collect();
+                    let names: Vec<String> = C::ENTITIES
+                        .iter()
+                        .map(|e| p.value(AttributeValue::S(e.name.to_owned())).into_owned())
+                        .collect();
                     Some(format!("{name} IN ({})", names.join(", ")))
                 }
                 Unknown::Error => None,

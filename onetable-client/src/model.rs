@@ -153,6 +153,34 @@ pub(crate) fn key_text(key: &Item) -> String {
     parts.join(", ")
 }
 
+/// The values of an item's key, kept to name the item in an error: two values are
+/// cheaper to keep than a key map, and most writes never fail.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyValues(Option<AttributeValue>, Option<AttributeValue>);
+
+impl KeyValues {
+    pub(crate) fn of(table: &Table, item: &Item) -> KeyValues {
+        let t = &table.inner;
+        KeyValues(item.get(&t.hash).cloned(), t.sort.as_ref().and_then(|s| item.get(s)).cloned())
+    }
+
+    pub(crate) fn into_item(self, table: &Table) -> Item {
+        let t = &table.inner;
+        let mut key = Item::with_capacity(2);
+        if let Some(v) = self.0 {
+            key.insert(t.hash.clone(), v);
+        }
+        if let (Some(sort), Some(v)) = (&t.sort, self.1) {
+            key.insert(sort.clone(), v);
+        }
+        key
+    }
+
+    pub(crate) fn text(&self, table: &Table) -> String {
+        key_text(&self.clone().into_item(table))
+    }
+}
+
 /// The primary key attributes of a full item.
 pub(crate) fn key_of(table: &Table, item: &Item) -> Item {
     let t = &table.inner;
@@ -202,7 +230,7 @@ impl<E: Entity> Create<'_, E> {
         let mut p = Placeholders::new();
         let condition = model.condition(Some(false), self.condition.as_ref(), &mut p)?;
         let (names, values) = p.into_maps();
-        let key = key_of(&model.table, &item);
+        let key = KeyValues::of(&model.table, &item);
         let claims = unique_values::<E>(&item)
             .into_iter()
             .map(|(field, value)| transact::claim(&model.table, E::SCHEMA.name, field, value))
@@ -327,7 +355,7 @@ impl<E: Entity> Put<'_, E> {
         let role = Role::Item {
             entity: E::SCHEMA.name,
             operation: "put",
-            key: key.clone(),
+            key: KeyValues::of(&model.table, &key),
             version: expected,
             create: false,
         };
@@ -426,7 +454,7 @@ impl<E: Entity> Remove<'_, E> {
         let role = Role::Item {
             entity: E::SCHEMA.name,
             operation: "remove",
-            key: key.clone(),
+            key: KeyValues::of(&model.table, &key),
             version,
             create: false,
         };
@@ -567,7 +595,7 @@ pub(crate) async fn execute(table: &Table, mut writes: Vec<Write>) -> Result<Opt
                     Ok(out.$attributes)
                 }
                 Err(e) if is_condition_failed(&e) => {
-                    Err(transact::condition_error(&write.role, old_item(&e).as_ref()))
+                    Err(transact::condition_error(table, &write.role, old_item(&e).as_ref()))
                 }
                 Err(e) => Err(sdk($operation, &t.name, e)),
             }

@@ -5,8 +5,7 @@
 //! [`Table::transaction`] combines writes of several entities.
 
 use crate::error::sdk;
-use crate::model::key_text;
-use crate::model::{Create, Remove};
+use crate::model::{Create, KeyValues, Remove};
 use crate::table::Table;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -37,7 +36,7 @@ pub(crate) enum Role {
         entity: &'static str,
         operation: &'static str,
         /// The item's key, formatted only for an error message.
-        key: Item,
+        key: KeyValues,
         /// The attribute and expected value of an optimistic-locking version.
         version: Option<(&'static str, String)>,
         /// `create`: a failure on an existing item means the key is taken.
@@ -118,13 +117,13 @@ impl Write {
 
 /// The typed error for a write whose condition failed; `old` is the item DynamoDB
 /// found, if any.
-pub(crate) fn condition_error(role: &Role, old: Option<&Item>) -> Error {
+pub(crate) fn condition_error(table: &Table, role: &Role, old: Option<&Item>) -> Error {
     match role {
         Role::Unique { entity, field, value } => {
             ErrorKind::UniqueViolation { entity, field, value: value.clone() }.into()
         }
         Role::Item { entity, operation, key, version, create } => {
-            let key = key_text(key);
+            let key = key.text(table);
             match (old, version) {
                 (Some(_), _) if *create => ErrorKind::AlreadyExists { entity, key }.into(),
                 (Some(old), Some((attribute, expected))) => {
@@ -182,7 +181,7 @@ pub(crate) async fn run(table: &Table, writes: Vec<Write>, token: Option<String>
                 // The first failed condition names the cause precisely.
                 for (reason, role) in reasons.iter().zip(&roles) {
                     if reason.code() == Some("ConditionalCheckFailed") {
-                        return Err(condition_error(role, reason.item.as_ref()));
+                        return Err(condition_error(table, role, reason.item.as_ref()));
                     }
                 }
                 let reasons = reasons
@@ -287,7 +286,7 @@ impl<'a> Transaction<'a> {
 
     /// Adds an update (`users.update(key).set(..)`).
     pub fn update<E: Entity>(self, update: crate::Update<'a, E>) -> Self {
-        self.step(Box::pin(async move { update.prepare().await.map(|(writes, _)| writes) }))
+        self.step(Box::pin(update.prepare()))
     }
 
     /// Adds a removal (`users.remove(key)`).
@@ -299,6 +298,7 @@ impl<'a> Transaction<'a> {
     /// `key` (which is not written).
     pub fn check<E: Entity>(self, key: Key<E>, condition: Condition<E>) -> Self {
         let format = self.table.format().clone();
+        let table = self.table.clone();
         self.step(Box::pin(async move {
             let key = key.into_attrs()?;
             let mut p = Placeholders::new();
@@ -307,7 +307,7 @@ impl<'a> Transaction<'a> {
             let role = Role::Item {
                 entity: E::SCHEMA.name,
                 operation: "check",
-                key: key.clone(),
+                key: KeyValues::of(&table, &key),
                 version: None,
                 create: false,
             };

@@ -2,7 +2,8 @@
 //! and the key attributes those changes invalidate.
 
 use crate::model::{
-    execute, into_future, key_text, sentinel_changes, unique_guard, unique_values, version_condition, Model,
+    execute, into_future, key_text, sentinel_changes, unique_guard, unique_values, version_condition,
+    KeyValues, Model,
 };
 use crate::transact::{Op, Role, Write};
 use futures_util::future::BoxFuture;
@@ -139,7 +140,7 @@ impl<E: Entity> Update<'_, E> {
 
     /// The writes of this update: the item's, and the sentinels of unique values it
     /// changes.
-    pub(crate) async fn prepare(self) -> Result<(Vec<Write>, Item), Error> {
+    pub(crate) async fn prepare(self) -> Result<Vec<Write>, Error> {
         let model = self.model;
         {
             model.check_registered()?;
@@ -154,17 +155,24 @@ impl<E: Entity> Update<'_, E> {
             let mut new_values: Vec<(&'static str, Option<AttributeValue>)> = Vec::new();
             for action in &self.actions {
                 let target = action.target();
+                // The value itself is kept only where it is read again: to recompute a
+                // key or to name a unique value. Elsewhere a NULL stands for "set".
+                let keep = E::SCHEMA.keys_using(target.name).next().is_some()
+                    || E::SCHEMA.field(target.name).is_some_and(|f| f.unique);
                 let value =
                     |op: &Operand, p: &mut Placeholders| -> Result<(String, Option<AttributeValue>), Error> {
                         let av = op
                             .to_attr(format)
                             .map_err(|e| Error::value(entity, target.name, target.attribute, e))?;
                         match av {
-                            Some(av) => Ok((p.value(av.clone()), Some(av))),
+                            Some(av) => {
+                                let kept = if keep { av.clone() } else { AttributeValue::Null(true) };
+                                Ok((p.value(av).into_owned(), Some(kept)))
+                            }
                             None => Ok((String::new(), None)),
                         }
                     };
-                let path = p.path(target.map, target.attribute);
+                let path = p.path(target.map, target.attribute).into_owned();
                 match action {
                     Action::Set(_, op) => {
                         let (v, av) = value(op, &mut p)?;
@@ -318,14 +326,14 @@ impl<E: Entity> Update<'_, E> {
             let role = Role::Item {
                 entity,
                 operation: "update",
-                key: key.clone(),
+                key: KeyValues::of(&model.table, &key),
                 version: expected,
                 create: false,
             };
             let op = Op::Update { key: key.clone(), expression: expression.trim_end().to_owned() };
             let mut writes = vec![Write { op, condition, names, values, role }];
             writes.extend(sentinels);
-            Ok((writes, key))
+            Ok(writes)
         }
     }
 
@@ -333,13 +341,20 @@ impl<E: Entity> Update<'_, E> {
     pub async fn send(self) -> Result<E, Error> {
         let model = self.model;
         async move {
-            let (writes, key) = self.prepare().await?;
-            let item = match execute(&model.table, writes).await? {
-                Some(item) => item,
-                // A transaction returns no item: read it back.
-                None => model.get_raw(key.clone(), true).await?.ok_or_else(|| {
+            let writes = self.prepare().await?;
+            // A transaction returns no item: it is read back by key.
+            let key = match &writes[..] {
+                [Write { op: Op::Update { key, .. }, .. }, _, ..] => Some(key.clone()),
+                _ => None,
+            };
+            let item = match (execute(&model.table, writes).await?, key) {
+                (Some(item), _) => item,
+                (None, Some(key)) => model.get_raw(key.clone(), true).await?.ok_or_else(|| {
                     Error::from(ErrorKind::NotFound { entity: E::SCHEMA.name, key: key_text(&key) })
                 })?,
+                (None, None) => {
+                    return Err(ErrorKind::Schema("the update returned no item".into()).into());
+                }
             };
             model.read(item)
         }
@@ -447,7 +462,7 @@ fn recompute_keys<E: Entity>(
         let name = p.name(attr.attribute);
         if absent {
             // A removed input takes the item out of the (sparse) index.
-            removes.push(name);
+            removes.push(name.into_owned());
         } else {
             let v = p.value(AttributeValue::S(text));
             sets.push(format!("{name} = {v}"));

@@ -219,7 +219,8 @@ pub enum ErrorKind {
     BatchIncomplete {
         /// `batch_write` or `batch_get`.
         operation: &'static str,
-        /// The requests not processed, whole (puts with their item), to retry or report.
+        /// The requests not processed: whole when DynamoDB returned them unprocessed,
+        /// by key when their request failed outright.
         unprocessed: Vec<Unprocessed>,
         /// How many requests were processed.
         processed: usize,
@@ -281,6 +282,9 @@ pub enum Unprocessed {
     Remove(crate::Item),
     /// A read of the item with this key.
     Get(crate::Item),
+    /// A write whose request failed outright (the error's source says why): the key
+    /// of its item.
+    Failed(crate::Item),
 }
 
 fn describe_reasons(reasons: &[Option<String>]) -> String {

@@ -138,7 +138,7 @@ fn value(
     entity: &'static str,
     format: &Format,
     placeholders: &mut Placeholders,
-) -> Result<String, Error> {
+) -> Result<std::borrow::Cow<'static, str>, Error> {
     let attribute = path.attribute;
     match operand.to_attr(format).map_err(|e| Error::value(entity, path.field, attribute, e))? {
         Some(av) => Ok(placeholders.value(av)),

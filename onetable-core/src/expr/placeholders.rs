@@ -2,16 +2,36 @@
 
 use crate::Item;
 use aws_sdk_dynamodb::types::AttributeValue;
+use std::borrow::Cow;
 use std::collections::HashMap;
+
+/// Placeholder names for the first attributes and values of a request, so the common
+/// case formats nothing.
+const NAMES: [&str; 16] = [
+    "#n0", "#n1", "#n2", "#n3", "#n4", "#n5", "#n6", "#n7", "#n8", "#n9", "#n10", "#n11", "#n12", "#n13",
+    "#n14", "#n15",
+];
+const VALUES: [&str; 16] = [
+    ":v0", ":v1", ":v2", ":v3", ":v4", ":v5", ":v6", ":v7", ":v8", ":v9", ":v10", ":v11", ":v12", ":v13",
+    ":v14", ":v15",
+];
+
+fn placeholder(table: &'static [&'static str; 16], prefix: &str, n: usize) -> Cow<'static, str> {
+    match table.get(n) {
+        Some(p) => Cow::Borrowed(p),
+        None => Cow::Owned(format!("{prefix}{n}")),
+    }
+}
 
 /// The attribute names and values of one request's expressions, each behind a
 /// placeholder. One instance is shared by the key condition, filter, condition and
 /// update expressions of a request, so an attribute named twice gets one name.
 #[derive(Debug, Default)]
 pub struct Placeholders {
-    names: HashMap<String, String>,
-    values: Item,
-    by_attribute: HashMap<String, usize>,
+    // A request names a handful of attributes: a vector searched in order is cheaper
+    // than hashing.
+    names: Vec<String>,
+    values: Vec<AttributeValue>,
 }
 
 impl Placeholders {
@@ -21,37 +41,48 @@ impl Placeholders {
     }
 
     /// The placeholder of attribute `name` (`#n0`).
-    pub fn name(&mut self, name: &str) -> String {
-        if let Some(&n) = self.by_attribute.get(name) {
-            return format!("#n{n}");
-        }
-        let n = self.by_attribute.len();
-        self.by_attribute.insert(name.to_owned(), n);
-        let placeholder = format!("#n{n}");
-        self.names.insert(placeholder.clone(), name.to_owned());
-        placeholder
+    pub fn name(&mut self, name: &str) -> Cow<'static, str> {
+        let n = match self.names.iter().position(|n| n == name) {
+            Some(n) => n,
+            None => {
+                self.names.push(name.to_owned());
+                self.names.len() - 1
+            }
+        };
+        placeholder(&NAMES, "#n", n)
     }
 
     /// The document path of an attribute, inside `map` when packed (`#n0.#n1`).
-    pub fn path(&mut self, map: Option<&str>, attribute: &str) -> String {
+    pub fn path(&mut self, map: Option<&str>, attribute: &str) -> Cow<'static, str> {
         match map {
-            Some(map) => format!("{}.{}", self.name(map), self.name(attribute)),
+            Some(map) => Cow::Owned(format!("{}.{}", self.name(map), self.name(attribute))),
             None => self.name(attribute),
         }
     }
 
     /// The placeholder of a value (`:v0`).
-    pub fn value(&mut self, value: AttributeValue) -> String {
-        let placeholder = format!(":v{}", self.values.len());
-        self.values.insert(placeholder.clone(), value);
-        placeholder
+    pub fn value(&mut self, value: AttributeValue) -> Cow<'static, str> {
+        self.values.push(value);
+        placeholder(&VALUES, ":v", self.values.len() - 1)
     }
 
     /// The `ExpressionAttributeNames` and `ExpressionAttributeValues` of the request
     /// (`None` when empty, as DynamoDB rejects empty maps).
     pub fn into_maps(self) -> (Option<HashMap<String, String>>, Option<Item>) {
-        let names = (!self.names.is_empty()).then_some(self.names);
-        let values = (!self.values.is_empty()).then_some(self.values);
+        let names = (!self.names.is_empty()).then(|| {
+            self.names
+                .into_iter()
+                .enumerate()
+                .map(|(i, n)| (placeholder(&NAMES, "#n", i).into_owned(), n))
+                .collect()
+        });
+        let values = (!self.values.is_empty()).then(|| {
+            self.values
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (placeholder(&VALUES, ":v", i).into_owned(), v))
+                .collect()
+        });
         (names, values)
     }
 }

@@ -80,19 +80,3 @@ impl Value for Vec<u8> {
     }
 }
 impl ListElement for Vec<u8> {}
-
-impl Value for Blob {
-    #[inline]
-    fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
-        Ok(Some(AttributeValue::B(self.clone())))
-    }
-    #[inline]
-    fn into_attr(self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
-        Ok(Some(AttributeValue::B(self)))
-    }
-    #[inline]
-    fn from_attr(attr: AttributeValue) -> Result<Self, ValueError> {
-        Vec::<u8>::from_attr(attr).map(Blob::new)
-    }
-}
-impl ListElement for Blob {}

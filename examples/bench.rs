@@ -1,0 +1,393 @@
+//! End-to-end benchmark against DynamoDB Local:
+//! `cargo run --release --example bench` (add `-- --scale` for the scale runs).
+//!
+//! The same workload — 2,000 creates over 20 partitions, 2,000 gets and 200 finds
+//! returning 100 items, 16 requests in flight — through onetable, hand-written
+//! aws-sdk-dynamodb code, and OneTable JS 2.7.7 (`bench/js`, installed with `npm ci`).
+//! Each runs in its own process on one thread, so its CPU time and peak memory are
+//! its own. The last line printed is one JSON object with every figure.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use futures_util::TryStreamExt;
+use onetable::{Entity, Table};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+const CREATES: usize = 2000;
+const GETS: usize = 2000;
+const FINDS: usize = 200;
+const PARTITIONS: usize = 20;
+const WORKERS: usize = 16;
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "User")]
+#[key(pk = "ACCOUNT#${account}", sk = "USER#${id}")]
+struct User {
+    account: String,
+    id: String,
+    email: String,
+    name: String,
+    age: u32,
+    active: bool,
+}
+
+fn user(i: usize) -> User {
+    User {
+        account: format!("p{}", i % PARTITIONS),
+        id: format!("{i:06}"),
+        email: format!("user{i}@acme.example"),
+        name: format!("User {i}"),
+        age: 20 + (i % 50) as u32,
+        active: i.is_multiple_of(2),
+    }
+}
+
+/// CPU time of this process (user + system) and its peak resident memory.
+fn usage() -> (f64, f64) {
+    let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given.
+    let u = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr());
+        u.assume_init()
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (secs(u.ru_utime) + secs(u.ru_stime), u.ru_maxrss as f64 / 1024.0)
+}
+
+/// Runs `count` tasks, `WORKERS` in flight; returns the seconds taken.
+async fn timed<F, Fut>(count: usize, task: F) -> f64
+where
+    F: Fn(usize) -> Fut + Clone + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let local = tokio::task::LocalSet::new();
+    for _ in 0..WORKERS {
+        let (next, task) = (next.clone(), task.clone());
+        local.spawn_local(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    break;
+                }
+                task(i).await;
+            }
+        });
+    }
+    local.await;
+    start.elapsed().as_secs_f64()
+}
+
+fn figures(create: f64, get: f64, find: f64) -> serde_json::Value {
+    let (cpu, rss) = usage();
+    serde_json::json!({
+        "create_ops_s": CREATES as f64 / create,
+        "get_ops_s": GETS as f64 / get,
+        "find_q_s": FINDS as f64 / find,
+        "cpu_ms_per_op": cpu * 1000.0 / (CREATES + GETS + FINDS) as f64,
+        "peak_rss_mb": rss,
+    })
+}
+
+async fn run_onetable(client: Client, table: &str) -> serde_json::Value {
+    let table = Table::builder(client, table).entity::<User>().build().expect("schema");
+    let users = table.model::<User>();
+    let create = timed(CREATES, {
+        let users = users.clone();
+        move |i| {
+            let users = users.clone();
+            async move {
+                users.create(user(i)).send().await.expect("create");
+            }
+        }
+    })
+    .await;
+    let get = timed(GETS, {
+        let users = users.clone();
+        move |i| {
+            let users = users.clone();
+            async move {
+                let u = user(i);
+                users.get(User::key(&u.account, &u.id)).send().await.expect("get").expect("found");
+            }
+        }
+    })
+    .await;
+    let find = timed(FINDS, {
+        let users = users.clone();
+        move |i| {
+            let users = users.clone();
+            async move {
+                let page =
+                    users.find(User::partition(format!("p{}", i % PARTITIONS))).limit(100).send().await;
+                assert_eq!(page.expect("find").items.len(), 100);
+            }
+        }
+    })
+    .await;
+    figures(create, get, find)
+}
+
+/// Hand-written SDK code doing the same job: the same items, conditions and parsing.
+mod raw {
+    use super::*;
+
+    fn s(v: &str) -> AttributeValue {
+        AttributeValue::S(v.to_owned())
+    }
+
+    pub fn item(u: &User) -> onetable::Item {
+        onetable::Item::from([
+            ("pk".to_owned(), AttributeValue::S(format!("ACCOUNT#{}", u.account))),
+            ("sk".to_owned(), AttributeValue::S(format!("USER#{}", u.id))),
+            ("_type".to_owned(), s("User")),
+            ("account".to_owned(), s(&u.account)),
+            ("id".to_owned(), s(&u.id)),
+            ("email".to_owned(), s(&u.email)),
+            ("name".to_owned(), s(&u.name)),
+            ("age".to_owned(), AttributeValue::N(u.age.to_string())),
+            ("active".to_owned(), AttributeValue::Bool(u.active)),
+        ])
+    }
+
+    pub fn parse(mut item: onetable::Item) -> User {
+        let mut take = |name: &str| item.remove(name).expect("attribute present");
+        User {
+            account: take("account").as_s().expect("S").clone(),
+            id: take("id").as_s().expect("S").clone(),
+            email: take("email").as_s().expect("S").clone(),
+            name: take("name").as_s().expect("S").clone(),
+            age: take("age").as_n().expect("N").parse().expect("u32"),
+            active: *take("active").as_bool().expect("BOOL"),
+        }
+    }
+
+    pub async fn run(client: Client, table: &str) -> serde_json::Value {
+        let table: Arc<str> = table.into();
+        let create = timed(CREATES, {
+            let (client, table) = (client.clone(), table.clone());
+            move |i| {
+                let (client, table) = (client.clone(), table.clone());
+                async move {
+                    client
+                        .put_item()
+                        .table_name(&*table)
+                        .set_item(Some(item(&user(i))))
+                        .condition_expression("attribute_not_exists(#pk)")
+                        .expression_attribute_names("#pk", "pk")
+                        .send()
+                        .await
+                        .expect("put");
+                }
+            }
+        })
+        .await;
+        let get = timed(GETS, {
+            let (client, table) = (client.clone(), table.clone());
+            move |i| {
+                let (client, table) = (client.clone(), table.clone());
+                async move {
+                    let u = user(i);
+                    let out = client
+                        .get_item()
+                        .table_name(&*table)
+                        .key("pk", AttributeValue::S(format!("ACCOUNT#{}", u.account)))
+                        .key("sk", AttributeValue::S(format!("USER#{}", u.id)))
+                        .send()
+                        .await
+                        .expect("get");
+                    parse(out.item.expect("found"));
+                }
+            }
+        })
+        .await;
+        let find = timed(FINDS, {
+            let (client, table) = (client.clone(), table.clone());
+            move |i| {
+                let (client, table) = (client.clone(), table.clone());
+                async move {
+                    let out = client
+                        .query()
+                        .table_name(&*table)
+                        .key_condition_expression("#pk = :pk AND begins_with(#sk, :sk)")
+                        .filter_expression("#t = :t")
+                        .expression_attribute_names("#pk", "pk")
+                        .expression_attribute_names("#sk", "sk")
+                        .expression_attribute_names("#t", "_type")
+                        .expression_attribute_values(
+                            ":pk",
+                            AttributeValue::S(format!("ACCOUNT#p{}", i % PARTITIONS)),
+                        )
+                        .expression_attribute_values(":sk", s("USER#"))
+                        .expression_attribute_values(":t", s("User"))
+                        .limit(100)
+                        .send()
+                        .await
+                        .expect("query");
+                    let users: Vec<User> = out.items.unwrap_or_default().into_iter().map(parse).collect();
+                    assert_eq!(users.len(), 100);
+                }
+            }
+        })
+        .await;
+        figures(create, get, find)
+    }
+}
+
+/// Scale: a streamed find over `n` items (peak memory should not grow with n) or a
+/// batch write of `n` items.
+async fn run_scale(client: Client, table: &str, kind: &str, n: usize) -> serde_json::Value {
+    let table = Table::builder(client, table).entity::<User>().build().expect("schema");
+    let users = table.model::<User>();
+    let one_partition = |i: usize| User { account: "big".into(), ..user(i) };
+    let mut batch = table.batch_write().concurrency(4);
+    for i in 0..n {
+        batch = batch.put(one_partition(i));
+    }
+    let start = Instant::now();
+    batch.send().await.expect("batch");
+    let write = start.elapsed().as_secs_f64();
+    if kind == "batch" {
+        return serde_json::json!({ "items": n, "items_s": n as f64 / write, "seconds": write });
+    }
+    let (_, before) = usage();
+    let start = Instant::now();
+    let count = users
+        .find(User::partition("big"))
+        .stream()
+        .try_fold(0usize, |count, _| async move { Ok(count + 1) })
+        .await
+        .expect("stream");
+    assert_eq!(count, n);
+    let seconds = start.elapsed().as_secs_f64();
+    let (_, peak) = usage();
+    serde_json::json!({ "items": n, "items_s": n as f64 / seconds, "seconds": seconds, "peak_rss_mb": peak, "rss_growth_mb": peak - before })
+}
+
+/// The mean of each figure over several runs.
+fn average<'a>(runs: impl Iterator<Item = &'a serde_json::Value>) -> serde_json::Value {
+    let runs: Vec<&serde_json::Value> = runs.collect();
+    let mut mean = serde_json::Map::new();
+    if let Some(serde_json::Value::Object(first)) = runs.first() {
+        for key in first.keys() {
+            let sum: f64 = runs.iter().filter_map(|r| r[key].as_f64()).sum();
+            mean.insert(key.clone(), serde_json::json!(sum / runs.len() as f64));
+        }
+    }
+    serde_json::Value::Object(mean)
+}
+
+fn client_for(endpoint: &str) -> Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "bench",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    Client::from_conf(config)
+}
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+}
+
+/// Runs one side in a child process and returns the JSON it printed last.
+fn child(command: &mut Command) -> serde_json::Value {
+    let out = command.output().expect("run the benchmark child");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|_| {
+        panic!("the child failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    })
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    // Child modes.
+    if let (Some(side), Some(endpoint), Some(table)) = (arg("--side"), arg("--endpoint"), arg("--table")) {
+        let client = client_for(&endpoint);
+        let figures = runtime.block_on(async {
+            match side.as_str() {
+                "onetable" => run_onetable(client, &table).await,
+                "raw_sdk" => raw::run(client, &table).await,
+                scale => {
+                    let (kind, n) = scale.split_once(':').expect("scale:kind:n");
+                    run_scale(client, &table, kind, n.parse().expect("a count")).await
+                }
+            }
+        });
+        println!("{figures}");
+        return Ok(());
+    }
+
+    let local = onetable_local::DynamoDbLocal::start()?;
+    let endpoint = local.endpoint().to_owned();
+    let exe = std::env::current_exe()?;
+    let new_table = |name: &str| -> Result<String, Box<dyn std::error::Error>> {
+        let table = Table::builder(local.client(), name).entity::<User>().build()?;
+        runtime.block_on(table.create_table().send())?;
+        Ok(name.to_owned())
+    };
+    let rust = |side: &str, table: &str| {
+        child(Command::new(&exe).args(["--side", side, "--endpoint", &endpoint, "--table", table]))
+    };
+
+    let mut report = serde_json::Map::new();
+    if std::env::args().any(|a| a == "--scale") {
+        for n in [10, 100, 1_000, 10_000] {
+            let figures = rust(&format!("scale:find:{n}"), &new_table(&format!("find-{n}"))?);
+            println!("find (streamed) of {n:>6} items: {figures}");
+            report.insert(format!("find_{n}"), figures);
+        }
+        for n in [25, 1_000, 10_000] {
+            let figures = rust(&format!("scale:batch:{n}"), &new_table(&format!("batch-{n}"))?);
+            println!("batch write of {n:>6} items: {figures}");
+            report.insert(format!("batch_{n}"), figures);
+        }
+    } else {
+        // DynamoDB Local runs on a JVM that keeps compiling hot code for a while, so
+        // a later run meets a faster server. Two discarded runs warm it, then the Rust
+        // sides run in A-B-B-A order and each side's figures are averaged.
+        rust("raw_sdk", &new_table("warmup-1")?);
+        rust("onetable", &new_table("warmup-2")?);
+        let mut runs: Vec<(&str, serde_json::Value)> = Vec::new();
+        for (round, side) in ["onetable", "raw_sdk", "raw_sdk", "onetable"].into_iter().enumerate() {
+            runs.push((side, rust(side, &new_table(&format!("{side}-{round}"))?)));
+        }
+        for side in ["onetable", "raw_sdk"] {
+            let figures = average(runs.iter().filter(|(s, _)| *s == side).map(|(_, f)| f));
+            println!("{side:12} {figures}");
+            report.insert(side.to_owned(), figures);
+        }
+        let js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/js");
+        if !js.join("node_modules").is_dir() {
+            let status = Command::new("npm")
+                .args(["ci", "--silent", "--no-audit", "--no-fund"])
+                .current_dir(&js)
+                .status()?;
+            if !status.success() {
+                return Err("npm ci in bench/js failed".into());
+            }
+        }
+        let table = new_table("onetable_js")?;
+        let figures = child(
+            Command::new("node")
+                .arg("bench.mjs")
+                .current_dir(&js)
+                .env("BENCH_ENDPOINT", &endpoint)
+                .env("BENCH_TABLE", table),
+        );
+        println!("{:12} {figures}", "onetable_js");
+        report.insert("onetable_js".to_owned(), figures);
+    }
+    drop(local);
+    println!("{}", serde_json::Value::Object(report));
+    Ok(())
+}
