@@ -318,7 +318,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "onetable" => run_onetable(client, &table).await,
                 "raw_sdk" => raw::run(client, &table).await,
                 scale => {
-                    let (kind, n) = scale.split_once(':').expect("scale:kind:n");
+                    let spec = scale.strip_prefix("scale:").expect("--side scale:<kind>:<n>");
+                    let (kind, n) = spec.split_once(':').expect("--side scale:<kind>:<n>");
                     run_scale(client, &table, kind, n.parse().expect("a count")).await
                 }
             }
