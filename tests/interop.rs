@@ -1,0 +1,335 @@
+//! One table, two languages: items written by OneTable JS 2.7.7 are read, found, updated
+//! and removed through onetable, and the other way round, with both date settings and
+//! with nulls kept; unique values claimed by one side are honoured by the other.
+//!
+//! The JS side is `tests/interop` (dependencies pinned in its lockfile, installed with
+//! `npm ci` by the first test that needs it).
+
+mod common;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use onetable::{Entity, Table};
+use serde_json::{json, Value as Json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Account", timestamps)]
+#[key(pk = "ACCOUNT#${id}", sk = "ACCOUNT")]
+struct Account {
+    id: String,
+    name: String,
+}
+
+/// The OneTable schema's User, field for field (see tests/interop/onetable.mjs).
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "User", timestamps)]
+#[key(pk = "ACCOUNT#${account_id}", sk = "USER#${id}")]
+#[index(name = "gs1", pk = "EMAIL#${email}", sk = "USER")]
+struct User {
+    #[attr(rename = "accountId")]
+    account_id: String,
+    id: String,
+    #[attr(unique)]
+    email: String,
+    #[attr(map = "data.name")]
+    name: String,
+    age: u32,
+    big: i64,
+    ratio: f64,
+    active: bool,
+    tags: Vec<String>,
+    prefs: BTreeMap<String, String>,
+    roles: BTreeSet<String>,
+    avatar: Vec<u8>,
+    born: SystemTime,
+    #[attr(ttl)]
+    expires: Option<SystemTime>,
+    nick: Option<String>,
+    created: Option<SystemTime>,
+    updated: Option<SystemTime>,
+}
+
+/// JavaScript numbers are doubles: ±(2^53 - 1) is the edge both sides hold exactly.
+const JS_MAX_SAFE: i64 = 9_007_199_254_740_991;
+
+fn sample(id: &str, email: &str) -> User {
+    User {
+        account_id: "acme".into(),
+        id: id.into(),
+        email: email.into(),
+        name: format!("Name {id} ✓ #:{{}}"),
+        age: 42,
+        big: if id.len() % 2 == 0 { JS_MAX_SAFE } else { -JS_MAX_SAFE },
+        ratio: 0.1,
+        active: true,
+        tags: vec!["a".into(), "b b".into(), String::new()],
+        prefs: BTreeMap::from([("theme".into(), "dark".into()), ("lang".into(), "en".into())]),
+        roles: BTreeSet::from(["admin".into(), "dev".into()]),
+        avatar: vec![0, 1, 2, 253, 254, 255],
+        born: UNIX_EPOCH + Duration::from_millis(631_152_000_123),
+        expires: Some(UNIX_EPOCH + Duration::from_secs(4_102_444_800)),
+        nick: None,
+        created: None,
+        updated: None,
+    }
+}
+
+fn ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// The user as OneTable JS takes it (tagged JSON).
+fn to_js(u: &User) -> Json {
+    let mut v = json!({
+        "accountId": u.account_id, "id": u.id, "email": u.email, "name": u.name,
+        "age": u.age, "big": u.big, "ratio": u.ratio, "active": u.active,
+        "tags": u.tags, "prefs": u.prefs, "roles": { "$set": u.roles },
+        "avatar": { "$bytes": base64(&u.avatar) }, "born": { "$date": ms(u.born) },
+    });
+    if let Some(e) = u.expires {
+        v["expires"] = json!({ "$date": ms(e) });
+    }
+    v
+}
+
+/// The user OneTable JS returned, compared field by field (timestamps: present).
+fn assert_same(js: &Json, u: &User) {
+    assert!(js.get("error").is_none(), "OneTable JS failed: {js}");
+    assert_eq!(js["accountId"], u.account_id);
+    assert_eq!(js["id"], u.id);
+    assert_eq!(js["email"], u.email);
+    assert_eq!(js["name"], u.name);
+    assert_eq!(js["age"], u.age);
+    assert_eq!(js["big"], u.big);
+    assert_eq!(js["ratio"], u.ratio);
+    assert_eq!(js["active"], u.active);
+    assert_eq!(js["tags"], json!(u.tags));
+    assert_eq!(js["prefs"], json!(u.prefs));
+    assert_eq!(js["roles"], json!({ "$set": u.roles }));
+    assert_eq!(js["avatar"], json!({ "$bytes": base64(&u.avatar) }));
+    assert_eq!(js["born"], json!({ "$date": ms(u.born) }));
+    assert_eq!(js["expires"], u.expires.map_or(Json::Null, |e| json!({ "$date": ms(e) })));
+    assert!(js["nick"].is_null() == u.nick.is_none(), "nick: {} vs {:?}", js["nick"], u.nick);
+    assert!(js["created"]["$date"].is_i64() && js["updated"]["$date"].is_i64(), "timestamps: {js}");
+}
+
+fn base64(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                let _ = out.write_char(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The JS side's folder, installed with `npm ci` once per test binary.
+fn js_dir() -> &'static Path {
+    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
+        if !dir.join("node_modules/dynamodb-onetable").is_dir() {
+            let status = Command::new("npm")
+                .args(["ci", "--silent", "--no-audit", "--no-fund"])
+                .current_dir(&dir)
+                .status()
+                .expect("npm is needed for the interoperability tests");
+            assert!(status.success(), "npm ci in tests/interop failed");
+        }
+        dir
+    })
+}
+
+struct Js {
+    table: String,
+    iso: bool,
+    nulls: bool,
+}
+
+impl Js {
+    fn run(&self, command: &str, args: Json) -> Json {
+        let endpoint = common::local().endpoint().to_owned();
+        let out = Command::new("node")
+            .arg("onetable.mjs")
+            .args([
+                endpoint.as_str(),
+                self.table.as_str(),
+                if self.iso { "1" } else { "0" },
+                if self.nulls { "1" } else { "0" },
+            ])
+            .args([command, &args.to_string()])
+            .current_dir(js_dir())
+            .output()
+            .expect("node runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|_| {
+            panic!("OneTable JS printed {stdout} {}", String::from_utf8_lossy(&out.stderr))
+        })
+    }
+}
+
+async fn setup(iso: bool, nulls: bool) -> (Table, Js) {
+    let table = common::table(|t| t.entity::<Account>().entity::<User>().iso_dates(iso).nulls(nulls)).await;
+    let js = Js { table: table.name().to_owned(), iso, nulls };
+    (table, js)
+}
+
+fn without_timestamps(mut u: User) -> User {
+    assert!(u.created.is_some() && u.updated.is_some(), "timestamps are read: {u:?}");
+    u.created = None;
+    u.updated = None;
+    u
+}
+
+async fn js_to_rust(iso: bool) {
+    let (table, js) = setup(iso, false).await;
+    let users = table.model::<User>();
+    assert!(js.run("create-account", json!({ "id": "acme", "name": "Acme" })).get("error").is_none());
+    let ann = sample("ann", "ann@x");
+    assert!(js.run("create-user", to_js(&ann)).get("error").is_none());
+
+    // Read and found through onetable, with equal values.
+    let got = users.get(User::key("acme", "ann")).await.unwrap().expect("the JS item is found");
+    assert_eq!(without_timestamps(got), ann);
+    let found = users.find(User::partition("acme")).await.unwrap();
+    assert_eq!(found.items.len(), 1, "the account item is not a user");
+    assert_eq!(users.find(User::gs1_partition("ann@x")).await.unwrap().items.len(), 1);
+    let account = table.model::<Account>().get(Account::key("acme")).await.unwrap().unwrap();
+    assert_eq!(account.name, "Acme");
+
+    // Updated through onetable (the unique email too), read back by OneTable JS.
+    users
+        .update(User::key("acme", "ann"))
+        .set(User::NAME, "Ann B")
+        .add(User::AGE, 1)
+        .set(User::EMAIL, "ann@new")
+        .set(User::NICK, "annie")
+        .await
+        .unwrap();
+    let back = js.run("get-user", json!({ "accountId": "acme", "id": "ann" }));
+    let expected = User {
+        name: "Ann B".into(),
+        age: 43,
+        email: "ann@new".into(),
+        nick: Some("annie".into()),
+        ..ann.clone()
+    };
+    assert_same(&back, &expected);
+    assert_eq!(back["nick"], "annie");
+    // OneTable honours the sentinel onetable wrote, and the one it released is free.
+    let taken = js.run("create-user", to_js(&sample("eve", "ann@new")));
+    assert_eq!(taken["error"], "UniqueError", "{taken}");
+    assert!(js.run("create-user", to_js(&sample("eve", "ann@x"))).get("error").is_none());
+    let found = js.run("find-by-email", json!({ "email": "ann@new" }));
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+
+    // Removed through onetable: gone for OneTable too.
+    users.remove(User::key("acme", "ann")).await.unwrap();
+    assert_eq!(js.run("get-user", json!({ "accountId": "acme", "id": "ann" })), Json::Null);
+}
+
+async fn rust_to_js(iso: bool) {
+    let (table, js) = setup(iso, false).await;
+    let users = table.model::<User>();
+    let bob = sample("bob", "bob@x");
+    users.create(bob.clone()).await.unwrap();
+
+    assert_same(&js.run("get-user", json!({ "accountId": "acme", "id": "bob" })), &bob);
+    let found = js.run("find-users", json!({ "accountId": "acme" }));
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+    assert_same(&found[0], &bob);
+    assert_same(&js.run("find-by-email", json!({ "email": "bob@x" }))[0], &bob);
+
+    // Updated by OneTable JS, read by onetable.
+    let updated =
+        js.run("update-user", json!({ "accountId": "acme", "id": "bob", "name": "Bob B", "age": 50 }));
+    assert!(updated.get("error").is_none(), "{updated}");
+    let got = users.get(User::key("acme", "bob")).await.unwrap().unwrap();
+    assert_eq!(without_timestamps(got), User { name: "Bob B".into(), age: 50, ..bob.clone() });
+
+    // Unique values hold across languages, both ways.
+    assert_eq!(js.run("create-user", to_js(&sample("mal", "bob@x")))["error"], "UniqueError");
+    assert!(js.run("create-user", to_js(&sample("cy", "cy@x"))).get("error").is_none());
+    let err = users.create(sample("dan", "cy@x")).await.unwrap_err();
+    assert!(err.is_unique_violation(), "{err}");
+
+    // Raw format checks: OneTable's dates, TTL seconds and packed map.
+    let item = table
+        .client()
+        .get_item()
+        .table_name(table.name())
+        .key("pk", AttributeValue::S("ACCOUNT#acme".into()))
+        .key("sk", AttributeValue::S("USER#bob".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    match (&item["born"], iso) {
+        (AttributeValue::S(s), true) => assert_eq!(s, "1990-01-01T00:00:00.123Z"),
+        (AttributeValue::N(n), false) => assert_eq!(n, "631152000123"),
+        (other, _) => panic!("born: {other:?}"),
+    }
+    assert_eq!(item["expires"], AttributeValue::N("4102444800".into()));
+    assert!(item["data"].as_m().unwrap().contains_key("name"));
+}
+
+#[tokio::test]
+async fn onetable_js_items_work_in_rust_with_epoch_dates() {
+    js_to_rust(false).await;
+}
+
+#[tokio::test]
+async fn onetable_js_items_work_in_rust_with_iso_dates() {
+    js_to_rust(true).await;
+}
+
+#[tokio::test]
+async fn rust_items_work_in_onetable_js_with_epoch_dates() {
+    rust_to_js(false).await;
+}
+
+#[tokio::test]
+async fn rust_items_work_in_onetable_js_with_iso_dates() {
+    rust_to_js(true).await;
+}
+
+#[tokio::test]
+async fn kept_nulls_match_onetables_nulls_setting() {
+    let (table, js) = setup(false, true).await;
+    let users = table.model::<User>();
+    users.create(sample("nil", "nil@x")).await.unwrap();
+    let item = table
+        .client()
+        .get_item()
+        .table_name(table.name())
+        .key("pk", AttributeValue::S("ACCOUNT#acme".into()))
+        .key("sk", AttributeValue::S("USER#nil".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(item["nick"], AttributeValue::Null(true), "None is written as NULL");
+    let back = js.run("get-user", json!({ "accountId": "acme", "id": "nil" }));
+    assert_eq!(back["nick"], Json::Null);
+    assert_same(&back, &sample("nil", "nil@x"));
+
+    let mut js_user = to_js(&sample("js", "js@x"));
+    js_user["nick"] = Json::Null;
+    assert!(js.run("create-user", js_user).get("error").is_none());
+    let got = users.get(User::key("acme", "js")).await.unwrap().unwrap();
+    assert_eq!(got.nick, None);
+}

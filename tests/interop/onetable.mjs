@@ -1,0 +1,97 @@
+// OneTable JS 2.7.7 driven from the Rust interoperability tests:
+//   node onetable.mjs <endpoint> <table> <isoDates 0|1> <nulls 0|1> <command> <json>
+// Prints one JSON line: the result, or {"error": code, "message": ..}. Values that JSON
+// cannot hold are tagged: {"$date": ms}, {"$bytes": base64}, {"$set": [..]}.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { Table } from 'dynamodb-onetable'
+
+const [endpoint, tableName, isoDates, nulls, command, json] = process.argv.slice(2)
+
+// The same design as the Rust test schema: two models, a GSI, a packed map field, a
+// unique field, timestamps, a TTL field and every value type.
+const schema = {
+    format: 'onetable:1.1.0',
+    version: '0.0.1',
+    indexes: {
+        primary: { hash: 'pk', sort: 'sk' },
+        gs1: { hash: 'gs1pk', sort: 'gs1sk', project: 'all' },
+    },
+    models: {
+        Account: {
+            pk: { type: String, value: 'ACCOUNT#${id}' },
+            sk: { type: String, value: 'ACCOUNT' },
+            id: { type: String, required: true },
+            name: { type: String, required: true },
+        },
+        User: {
+            pk: { type: String, value: 'ACCOUNT#${accountId}' },
+            sk: { type: String, value: 'USER#${id}' },
+            gs1pk: { type: String, value: 'EMAIL#${email}' },
+            gs1sk: { type: String, value: 'USER' },
+            accountId: { type: String, required: true },
+            id: { type: String, required: true },
+            email: { type: String, required: true, unique: true },
+            name: { type: String, required: true, map: 'data.name' },
+            age: { type: Number, required: true },
+            big: { type: Number, required: true },
+            ratio: { type: Number, required: true },
+            active: { type: Boolean, required: true },
+            tags: { type: Array, required: true },
+            prefs: { type: Object, required: true },
+            roles: { type: Set, required: true },
+            avatar: { type: Buffer, required: true },
+            born: { type: Date, required: true },
+            expires: { type: Date, ttl: true },
+            nick: { type: String },
+        },
+    },
+    params: { isoDates: isoDates == '1', nulls: nulls == '1', timestamps: true, typeField: '_type' },
+}
+
+const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+})
+const table = new Table({ client, name: tableName, schema, partial: false })
+
+// Tagged JSON in, plain JS values out.
+function revive(key, value) {
+    if (value && typeof value == 'object' && !Array.isArray(value)) {
+        if ('$date' in value) return new Date(value.$date)
+        if ('$bytes' in value) return Buffer.from(value.$bytes, 'base64')
+        if ('$set' in value) return new Set(value.$set)
+    }
+    return value
+}
+
+// Plain JS values in, tagged JSON out.
+function tag(value) {
+    if (value instanceof Date) return { $date: value.getTime() }
+    if (Buffer.isBuffer(value) || value instanceof Uint8Array) return { $bytes: Buffer.from(value).toString('base64') }
+    if (value instanceof Set) return { $set: [...value].sort() }
+    if (Array.isArray(value)) return value.map(tag)
+    if (value && typeof value == 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, tag(v)]))
+    return value
+}
+
+const args = JSON.parse(json || '{}', revive)
+const User = table.getModel('User')
+const Account = table.getModel('Account')
+
+const commands = {
+    'create-account': () => Account.create(args),
+    'create-user': () => User.create(args),
+    'get-user': () => User.get(args),
+    'find-users': () => User.find(args),
+    'find-by-email': () => User.find(args, { index: 'gs1' }),
+    'update-user': () => User.update(args),
+    'remove-user': () => User.remove(args),
+}
+
+try {
+    const result = await commands[command]()
+    console.log(JSON.stringify(tag(result ?? null)))
+} catch (err) {
+    console.log(JSON.stringify({ error: err.code || err.name, message: err.message }))
+}
