@@ -63,7 +63,7 @@ fn sample(id: &str, email: &str) -> User {
         email: email.into(),
         name: format!("Name {id} ✓ #:{{}}"),
         age: 42,
-        big: if id.len() % 2 == 0 { JS_MAX_SAFE } else { -JS_MAX_SAFE },
+        big: if id.len().is_multiple_of(2) { JS_MAX_SAFE } else { -JS_MAX_SAFE },
         ratio: 0.1,
         active: true,
         tags: vec!["a".into(), "b b".into(), String::new()],
