@@ -139,44 +139,24 @@ impl<C: Collection> FindCollection<'_, C> {
                 start: self.next.map(|c| c.to_key()).transpose()?,
                 cursor_attrs: cursor_attributes(table, index_name, hash_attr, sort_attr),
             };
-            let mut items = Vec::new();
-            loop {
-                let remaining = self.limit.map(|l| l - items.len());
-                let (page, last) = query.fetch(table, remaining).await?;
-                let page_len = page.len();
-                let mut taken = 0;
-                let mut last_returned = None;
-                for mut item in page {
-                    if Some(items.len()) == self.limit {
-                        break;
-                    }
-                    last_returned = Some(query.cursor_key(&item));
-                    taken += 1;
+            let unknown = self.unknown;
+            query
+                .collect(table, |mut item| {
                     let name = match item.remove(t.format.type_field) {
                         Some(AttributeValue::S(name)) => Some(name),
                         _ => None,
                     };
                     match name.as_deref().and_then(|n| C::from_item(n, item)) {
-                        Some(variant) => items.push(variant?),
-                        None if self.unknown == Unknown::Skip => {}
-                        None => {
-                            return Err(ErrorKind::WrongEntity {
-                                expected: "a member of the collection",
-                                found: name,
-                            }
-                            .into())
+                        Some(variant) => variant.map(Some),
+                        None if unknown == Unknown::Skip => Ok(None),
+                        None => Err(ErrorKind::WrongEntity {
+                            expected: "a member of the collection",
+                            found: name,
                         }
+                        .into()),
                     }
-                }
-                if Some(items.len()) == self.limit {
-                    let next = if taken < page_len { last_returned } else { last };
-                    return Ok(Page { items, next: next.as_ref().map(Cursor::from_key) });
-                }
-                match last {
-                    Some(last) => query.start = Some(last),
-                    None => return Ok(Page { items, next: None }),
-                }
-            }
+                })
+                .await
         }
         .instrument(span)
         .await

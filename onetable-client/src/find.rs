@@ -142,37 +142,7 @@ impl<'a, E: Entity> Find<'a, E> {
         let model = self.model;
         async move {
             let mut query = self.prepare()?;
-            let limit = query.limit;
-            let mut items = Vec::new();
-            if limit == Some(0) {
-                return Ok(Page { items, next: None });
-            }
-            loop {
-                let remaining = limit.map(|l| l - items.len());
-                let (page, last) = query.fetch(&model.table, remaining).await?;
-                let page_len = page.len();
-                let mut taken = 0;
-                let mut last_returned = None;
-                for item in page {
-                    if Some(items.len()) == limit {
-                        break;
-                    }
-                    last_returned = Some(query.cursor_key(&item));
-                    items.push(model.read(item)?);
-                    taken += 1;
-                }
-                if Some(items.len()) == limit {
-                    // Stopped inside a page: the next one starts after the last item
-                    // returned, so nothing is skipped. At a page's end: where DynamoDB
-                    // stopped reading.
-                    let next = if taken < page_len { last_returned } else { last };
-                    return Ok(Page { items, next: next.as_ref().map(Cursor::from_key) });
-                }
-                match last {
-                    Some(last) => query.start = Some(last),
-                    None => return Ok(Page { items, next: None }),
-                }
-            }
+            query.collect(&model.table, |item| model.read(item).map(Some)).await
         }
         .instrument(model.span("find"))
         .await
@@ -354,6 +324,48 @@ impl Query {
             .map_err(|e| sdk("find", &t.name, e))?;
         table.record_capacity(out.consumed_capacity());
         Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+    }
+
+    /// Fetches pages until the limit is reached or the results end; `convert` turns
+    /// each item into a result (or `None` to leave it out, which still counts as read).
+    pub(crate) async fn collect<T>(
+        &mut self,
+        table: &crate::Table,
+        mut convert: impl FnMut(Item) -> Result<Option<T>, Error>,
+    ) -> Result<Page<T>, Error> {
+        let limit = self.limit;
+        let mut items = Vec::new();
+        if limit == Some(0) {
+            return Ok(Page { items, next: None });
+        }
+        loop {
+            let remaining = limit.map(|l| l - items.len());
+            let (page, last) = self.fetch(table, remaining).await?;
+            let page_len = page.len();
+            let mut taken = 0;
+            let mut last_returned = None;
+            for item in page {
+                if Some(items.len()) == limit {
+                    break;
+                }
+                last_returned = Some(self.cursor_key(&item));
+                taken += 1;
+                if let Some(value) = convert(item)? {
+                    items.push(value);
+                }
+            }
+            if Some(items.len()) == limit {
+                // Stopped inside a page: the next one starts after the last item
+                // returned, so nothing is skipped. At a page's end: where DynamoDB
+                // stopped reading.
+                let next = if taken < page_len { last_returned } else { last };
+                return Ok(Page { items, next: next.as_ref().map(Cursor::from_key) });
+            }
+            match last {
+                Some(last) => self.start = Some(last),
+                None => return Ok(Page { items, next: None }),
+            }
+        }
     }
 
     pub(crate) fn cursor_key(&self, item: &Item) -> Item {
