@@ -524,3 +524,27 @@ fn tables_refuse_entities_that_could_collide_or_disagree() {
         .build()
         .is_ok());
 }
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Note", timestamps)]
+#[key(pk = "NOTE#${id}")]
+struct Note {
+    id: String,
+    text: String,
+    created: Option<SystemTime>,
+    updated: Option<SystemTime>,
+}
+
+#[tokio::test]
+async fn timestamps_read_back_and_put_keeps_created() {
+    let table = common::table(|t| t.entity::<Note>()).await;
+    let notes = table.model::<Note>();
+    notes.create(Note { id: "n".into(), text: "a".into(), created: None, updated: None }).await.unwrap();
+    let read = notes.get(Note::key("n")).await.unwrap().unwrap();
+    let created = read.created.expect("created is read into the field");
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    notes.put(Note { text: "b".into(), ..read }).await.unwrap();
+    let again = notes.get(Note::key("n")).await.unwrap().unwrap();
+    assert_eq!(again.created, Some(created), "a put of what was read keeps created");
+    assert!(again.updated.unwrap() > created, "updated moves");
+}

@@ -82,7 +82,7 @@ impl BatchWrite<'_> {
             Some(e) => Err(e),
             None => {
                 entity.generate_ids();
-                model.item_for_write(&entity, true)
+                model.item_for_write(&entity, false)
             }
         });
         match prepared {

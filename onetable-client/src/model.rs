@@ -55,7 +55,8 @@ impl<E: Entity> Model<E> {
     }
 
     /// Writes the entity's item, with `created`/`updated` when the entity has
-    /// timestamps; `create` also stamps `created`.
+    /// timestamps. `create` stamps `created` anew; a put keeps the `created` the entity
+    /// carries (read back into a field of that name) and stamps it only when absent.
     pub(crate) fn item_for_write(&self, entity: &E, create: bool) -> Result<Item, Error> {
         let t = &self.table.inner;
         let mut item = entity.to_item(&t.format)?;
@@ -327,7 +328,7 @@ impl<E: Entity> Put<'_, E> {
         model.check_registered()?;
         let mut entity = self.entity;
         entity.generate_ids();
-        let mut item = model.item_for_write(&entity, true)?;
+        let mut item = model.item_for_write(&entity, false)?;
         let expected = bump_version::<E>(&mut item);
         let key = key_of(&model.table, &item);
         let mut p = Placeholders::new();
