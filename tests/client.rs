@@ -548,3 +548,56 @@ async fn timestamps_read_back_and_put_keeps_created() {
     assert_eq!(again.created, Some(created), "a put of what was read keeps created");
     assert!(again.updated.unwrap() > created, "updated moves");
 }
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Order", timestamps)]
+#[key(pk = "CUSTOMER#${customer}", sk = "ORDER#${number}", pk_attr = "PK", sk_attr = "SK")]
+#[index(
+    name = "byStatus",
+    pk = "STATUS#${status}",
+    sk = "ORDER#${number}",
+    pk_attr = "GSI1PK",
+    sk_attr = "GSI1SK"
+)]
+struct Order {
+    customer: String,
+    number: u32,
+    status: String,
+}
+
+#[tokio::test]
+async fn key_attribute_names_timestamp_names_and_capacity_are_configurable() {
+    let table =
+        onetable::Table::builder(common::local().client(), onetable_local::unique_table_name("custom"))
+            .entity::<Order>()
+            .timestamp_names("createdAt", "updatedAt")
+            .build()
+            .unwrap();
+    let d = table.create_table().provisioned(5, 3).send().await.unwrap();
+    let keys: Vec<_> = d.key_schema().iter().map(|k| k.attribute_name()).collect();
+    assert_eq!(keys, ["PK", "SK"]);
+    let gsi = &d.global_secondary_indexes()[0];
+    assert_eq!(gsi.key_schema()[0].attribute_name(), "GSI1PK");
+    let throughput = d.provisioned_throughput().unwrap();
+    assert_eq!((throughput.read_capacity_units(), throughput.write_capacity_units()), (Some(5), Some(3)));
+
+    let orders = table.model::<Order>();
+    orders.create(Order { customer: "c".into(), number: 7, status: "open".into() }).await.unwrap();
+    let item = table
+        .client()
+        .get_item()
+        .table_name(table.name())
+        .key("PK", s("CUSTOMER#c"))
+        .key("SK", s("ORDER#7"))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert!(
+        item.contains_key("createdAt") && item.contains_key("updatedAt") && !item.contains_key("created")
+    );
+    assert_eq!(item["GSI1PK"], s("STATUS#open"));
+    assert_eq!(orders.find(Order::bystatus_partition("open")).await.unwrap().items.len(), 1);
+    assert_eq!(orders.get(Order::key("c", 7u32)).await.unwrap().unwrap().status, "open");
+}

@@ -214,3 +214,23 @@ async fn throttling_that_never_ends_fails_the_batch_with_every_item() {
     let source = std::error::Error::source(&err).map(|s| s.to_string()).unwrap_or_default();
     assert!(source.contains("throttled"), "{source}");
 }
+
+#[tokio::test]
+async fn a_cancelled_transaction_reports_a_reason_per_action() {
+    let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [None, TransactionConflict]","CancellationReasons":[{"Code":"None"},{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"}]}"#;
+    let (client, _) = client(400, body, 1);
+    let table = Table::builder(client, "app").entity::<User>().build().unwrap();
+    let users = table.model::<User>();
+    let err = table
+        .transaction()
+        .create(users.create(User { id: "a".into() }))
+        .create(users.create(User { id: "b".into() }))
+        .await
+        .unwrap_err();
+    let onetable::ErrorKind::TransactionCanceled { reasons } = err.kind() else { panic!("{err}") };
+    assert_eq!(
+        reasons,
+        &[None, Some("TransactionConflict: Transaction is ongoing for the item".to_string())]
+    );
+    assert!(err.to_string().contains("action 1: TransactionConflict"), "{err}");
+}
