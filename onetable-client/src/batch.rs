@@ -139,6 +139,7 @@ impl BatchWrite<'_> {
         if let Some(e) = self.error {
             return Err(e);
         }
+        self.table.check_writable("a batch write")?;
         // One request may not name a key twice; two writes of one key in one batch
         // would also race each other.
         let table = self.table;

@@ -10,6 +10,7 @@ mod cursor;
 mod error;
 mod find;
 mod manage;
+pub mod migrate;
 mod model;
 mod retry;
 mod table;

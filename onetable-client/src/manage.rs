@@ -50,6 +50,7 @@ impl Table {
     /// Turns on DynamoDB's TTL on the entities' `#[attr(ttl)]` attribute, so expired
     /// items are deleted (`create_table` does this itself).
     pub async fn enable_ttl(&self) -> Result<(), Error> {
+        self.check_writable("enable_ttl")?;
         let Some(attribute) = &self.inner.ttl else {
             return Err(ErrorKind::Schema(format!(
                 "no entity of table {} has an #[attr(ttl)] field",
@@ -74,6 +75,7 @@ impl Table {
 
     /// Deletes the table and everything in it.
     pub async fn delete_table(&self) -> Result<(), Error> {
+        self.check_writable("delete_table")?;
         self.client()
             .delete_table()
             .table_name(self.name())
@@ -111,6 +113,7 @@ impl CreateTable<'_> {
 
     /// Creates the table and waits until it and its indexes are ACTIVE.
     pub async fn send(self) -> Result<TableDescription, Error> {
+        self.table.check_writable("create_table")?;
         let t = &self.table.inner;
         let throughput = self.throughput.map(|(r, w)| {
             ProvisionedThroughput::builder()

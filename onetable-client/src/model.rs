@@ -581,6 +581,7 @@ pub(crate) fn sentinel_changes<E: Entity>(
 /// Returns the attributes DynamoDB sent back (the new item of an update, the old item
 /// of a removal) for a single request.
 pub(crate) async fn execute(table: &Table, mut writes: Vec<Write>) -> Result<Option<Item>, Error> {
+    table.check_writable("a write")?;
     if writes.len() != 1 {
         transact::run(table, writes, None).await?;
         return Ok(None);

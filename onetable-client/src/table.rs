@@ -15,7 +15,10 @@ pub struct Table {
     pub(crate) inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 pub(crate) struct Inner {
+    /// Refuses every write: the table a dry-run migration step is given.
+    pub read_only: bool,
     pub client: Client,
     pub name: String,
     pub format: Format,
@@ -86,6 +89,23 @@ impl Table {
     /// The registered entities' schemas.
     pub fn entities(&self) -> &[&'static EntitySchema] {
         &self.inner.entities
+    }
+
+    /// The same table, refusing every write (what a dry-run migration step gets).
+    pub fn read_only(&self) -> Table {
+        Table { inner: Arc::new(Inner { read_only: true, ..(*self.inner).clone() }) }
+    }
+
+    /// Fails for a write through a read-only table.
+    pub(crate) fn check_writable(&self, operation: &str) -> Result<(), Error> {
+        if !self.inner.read_only {
+            return Ok(());
+        }
+        Err(ErrorKind::Schema(format!(
+            "{operation} on table {}: this table is read-only (a dry run writes nothing; check ctx.is_dry_run() in the step)",
+            self.name()
+        ))
+        .into())
     }
 
     /// `ReturnConsumedCapacity` for a request.
@@ -267,6 +287,7 @@ impl TableBuilder {
         }
         Ok(Table {
             inner: Arc::new(Inner {
+                read_only: false,
                 client: self.client,
                 name: self.name,
                 format: self.format,

@@ -148,6 +148,7 @@ pub(crate) fn condition_error(table: &Table, role: &Role, old: Option<&Item>) ->
 /// Runs prepared writes as one transaction, turning a cancellation into the typed
 /// error of the write that caused it.
 pub(crate) async fn run(table: &Table, writes: Vec<Write>, token: Option<String>) -> Result<(), Error> {
+    table.check_writable("a transaction")?;
     let t = &table.inner;
     if writes.len() > MAX_ACTIONS {
         return Err(ErrorKind::Schema(format!(

@@ -260,6 +260,22 @@ pub enum ErrorKind {
         /// The version stored, if the item exists.
         found: Option<String>,
     },
+    /// Another migrator holds the migration lock.
+    #[error("another migrator ({owner}) holds the migration lock until {expires}; wait, or take it over once the lease expires")]
+    Locked {
+        /// The holder's name.
+        owner: String,
+        /// When its lease runs out (ISO-8601).
+        expires: String,
+    },
+    /// A migration cannot run or be undone as asked.
+    #[error("migration {version}: {message}")]
+    Migration {
+        /// The migration's version.
+        version: String,
+        /// What stops it, and what to do.
+        message: String,
+    },
     /// Any other failure reported by DynamoDB or the SDK.
     #[error("{operation} on table {table} failed: {source}")]
     Dynamo {
@@ -351,6 +367,16 @@ impl Error {
     /// True when an optimistic-locking version did not match.
     pub fn is_version_conflict(&self) -> bool {
         matches!(*self.kind, ErrorKind::VersionConflict { .. })
+    }
+
+    /// True when another migrator holds the migration lock.
+    pub fn is_locked(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Locked { .. })
+    }
+
+    /// True for a migration that failed, was edited after it ran, or cannot be undone.
+    pub fn is_migration(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Migration { .. })
     }
 
     /// The requests a batch could not process, if this is a batch error.

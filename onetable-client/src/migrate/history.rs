@@ -1,0 +1,190 @@
+//! The migration history, kept in the table as OneTable's `_Migration` items
+//! (pk `_migration`, sk `_migration:<version>:<date>`), with onetable's own attributes:
+//! checksum, duration and items processed, and the error of a failed run.
+
+use super::Version;
+use crate::error::sdk;
+use crate::table::Table;
+use onetable_core::{AttributeValue, Error, Item};
+use std::time::SystemTime;
+
+pub(crate) const PK: &str = "_migration";
+
+/// How a recorded migration ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It ran to the end.
+    Applied,
+    /// It failed (or its runner died): `up` refuses to go on until it is retried or
+    /// repaired.
+    Failed,
+}
+
+/// One migration in the history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The migration's version.
+    pub version: Version,
+    /// Its description.
+    pub description: String,
+    /// When it started (ISO-8601).
+    pub date: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The checksum of the migration as it ran.
+    pub checksum: String,
+    /// How long it ran, in milliseconds.
+    pub duration_ms: u64,
+    /// Items a data migration processed.
+    pub items: u64,
+    /// Why it failed.
+    pub error: Option<String>,
+    pub(crate) sort_key: String,
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+fn iso(t: SystemTime) -> String {
+    match (onetable_core::Format { iso_dates: true, ..onetable_core::Format::ONETABLE }).date(t) {
+        AttributeValue::S(s) => s,
+        _ => String::new(),
+    }
+}
+
+impl Record {
+    pub(crate) fn new(version: Version, description: &str, checksum: &str) -> Record {
+        let date = iso(SystemTime::now());
+        Record {
+            sort_key: format!("{PK}:{version}:{date}"),
+            version,
+            description: description.to_owned(),
+            date,
+            outcome: Outcome::Failed,
+            checksum: checksum.to_owned(),
+            duration_ms: 0,
+            items: 0,
+            error: None,
+        }
+    }
+
+    fn to_item(&self, table: &Table) -> Item {
+        let t = &table.inner;
+        let mut item = Item::new();
+        item.insert(t.hash.clone(), s(PK));
+        if let Some(sort) = &t.sort {
+            item.insert(sort.clone(), s(&self.sort_key));
+        }
+        item.insert(t.format.type_field.to_owned(), s("_Migration"));
+        item.insert("version".into(), s(&self.version.to_string()));
+        item.insert("date".into(), s(&self.date));
+        item.insert("path".into(), s(&format!("rust:{}", self.version)));
+        item.insert("description".into(), s(&self.description));
+        let status = match self.outcome {
+            Outcome::Applied => "applied",
+            Outcome::Failed => "failed",
+        };
+        item.insert("status".into(), s(status));
+        item.insert("checksum".into(), s(&self.checksum));
+        item.insert("duration".into(), AttributeValue::N(self.duration_ms.to_string()));
+        item.insert("items".into(), AttributeValue::N(self.items.to_string()));
+        if let Some(e) = &self.error {
+            item.insert("error".into(), s(e));
+        }
+        item
+    }
+
+    fn from_item(table: &Table, item: &Item) -> Option<Record> {
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let number =
+            |name: &str| item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
+        let sort_key =
+            table.inner.sort.as_ref().and_then(|s| item.get(s)).and_then(|v| v.as_s().ok()).cloned()?;
+        Some(Record {
+            version: Version::parse(&text("version")?).ok()?,
+            description: text("description").unwrap_or_default(),
+            date: text("date").unwrap_or_default(),
+            outcome: if text("status").as_deref() == Some("failed") {
+                Outcome::Failed
+            } else {
+                Outcome::Applied
+            },
+            checksum: text("checksum").unwrap_or_default(),
+            duration_ms: number("duration"),
+            items: number("items"),
+            error: text("error"),
+            sort_key,
+        })
+    }
+
+    pub(crate) async fn save(&self, table: &Table) -> Result<(), Error> {
+        let t = &table.inner;
+        t.client
+            .put_item()
+            .table_name(&t.name)
+            .set_item(Some(self.to_item(table)))
+            .send()
+            .await
+            .map_err(|e| sdk("migration history", &t.name, e))?;
+        Ok(())
+    }
+
+    pub(crate) async fn delete(&self, table: &Table) -> Result<(), Error> {
+        let t = &table.inner;
+        let mut key = Item::new();
+        key.insert(t.hash.clone(), s(PK));
+        if let Some(sort) = &t.sort {
+            key.insert(sort.clone(), s(&self.sort_key));
+        }
+        t.client
+            .delete_item()
+            .table_name(&t.name)
+            .set_key(Some(key))
+            .send()
+            .await
+            .map_err(|e| sdk("migration history", &t.name, e))?;
+        Ok(())
+    }
+}
+
+/// Every recorded migration, oldest version first (a version run twice: its latest
+/// record).
+pub(crate) async fn load(table: &Table) -> Result<Vec<Record>, Error> {
+    let t = &table.inner;
+    let Some(sort) = &t.sort else {
+        return Err(onetable_core::ErrorKind::Schema("migrations need a table with a sort key".into()).into());
+    };
+    let mut records: Vec<Record> = Vec::new();
+    let mut start = None;
+    loop {
+        let out = t
+            .client
+            .query()
+            .table_name(&t.name)
+            .key_condition_expression("#h = :h AND begins_with(#s, :p)")
+            .expression_attribute_names("#h", &t.hash)
+            .expression_attribute_names("#s", sort)
+            .expression_attribute_values(":h", s(PK))
+            .expression_attribute_values(":p", s(&format!("{PK}:")))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| sdk("migration history", &t.name, e))?;
+        records.extend(out.items().iter().filter_map(|i| Record::from_item(table, i)));
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    records.sort_by(|a, b| (&a.version, &a.date).cmp(&(&b.version, &b.date)));
+    let mut latest: Vec<Record> = Vec::new();
+    for r in records {
+        match latest.last_mut() {
+            Some(last) if last.version == r.version => *last = r,
+            _ => latest.push(r),
+        }
+    }
+    Ok(latest)
+}

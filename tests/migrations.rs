@@ -1,0 +1,306 @@
+//! The migration engine against DynamoDB Local: every command, up then down restoring
+//! the table exactly, dry runs writing nothing, two migrators kept apart by the lock,
+//! edited and failed migrations stopping `up`, and a data migration of 10,000 items
+//! killed midway that resumes and migrates every item exactly once.
+
+mod common;
+
+use onetable::migrate::{Migration, Migrator, Outcome};
+use onetable::{Entity, Table};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Account")]
+#[key(pk = "ACCOUNT#${id}", sk = "ACCOUNT")]
+struct Account {
+    id: String,
+    plan: String,
+    #[attr(default)]
+    seats: u32,
+}
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Counter")]
+#[key(pk = "COUNTER#${id}", sk = "COUNTER")]
+struct Counter {
+    id: u32,
+    passes: u32,
+}
+
+async fn app() -> Table {
+    common::table(|t| t.entity::<Account>().entity::<Counter>()).await
+}
+
+/// Every item of the table, by key, as text: to compare whole tables.
+async fn snapshot(table: &Table, with_history: bool) -> BTreeMap<String, String> {
+    let mut all = BTreeMap::new();
+    let mut start = None;
+    loop {
+        let out = table
+            .client()
+            .scan()
+            .table_name(table.name())
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for item in out.items() {
+            let pk = item["pk"].as_s().unwrap().clone();
+            if !with_history && pk == "_migration" {
+                continue;
+            }
+            let sk = item["sk"].as_s().unwrap();
+            let mut fields: Vec<String> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+            fields.sort();
+            all.insert(format!("{pk}|{sk}"), fields.join(";"));
+        }
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return all;
+        }
+    }
+}
+
+/// Three migrations: seed accounts; rewrite every account (data migration); an
+/// irreversible one.
+fn migrations(table: &Table) -> Migrator {
+    Migrator::new(table.clone())
+        .migration(
+            Migration::new("0.1.0", "seed accounts")
+                .up(|ctx| async move {
+                    let accounts = ctx.table().model::<Account>();
+                    for id in ["a", "b", "c"] {
+                        if !ctx.is_dry_run() {
+                            accounts.create(Account { id: id.into(), plan: "free".into(), seats: 1 }).await?;
+                        }
+                        ctx.count(1);
+                    }
+                    Ok(())
+                })
+                .down(|ctx| async move {
+                    let accounts = ctx.table().model::<Account>();
+                    for id in ["a", "b", "c"] {
+                        if !ctx.is_dry_run() {
+                            accounts.remove(Account::key(id)).await?;
+                        }
+                        ctx.count(1);
+                    }
+                    Ok(())
+                }),
+        )
+        .migration(
+            Migration::new("0.2.0", "plans get seats")
+                .up(|ctx| async move {
+                    ctx.transform("seats", |a: Account| {
+                        Some(Account { plan: format!("{}-v2", a.plan), seats: a.seats * 10, ..a })
+                    })
+                    .run()
+                    .await
+                    .map(|_| ())
+                })
+                .down(|ctx| async move {
+                    ctx.transform("seats", |a: Account| {
+                        Some(Account {
+                            plan: a.plan.trim_end_matches("-v2").to_owned(),
+                            seats: a.seats / 10,
+                            ..a
+                        })
+                    })
+                    .run()
+                    .await
+                    .map(|_| ())
+                }),
+        )
+}
+
+#[tokio::test]
+async fn every_command_and_up_then_down_restores_the_table_exactly() {
+    let table = app().await;
+    table
+        .model::<Account>()
+        .create(Account { id: "kept".into(), plan: "pro".into(), seats: 3 })
+        .await
+        .unwrap();
+    let before = snapshot(&table, false).await;
+    let migrator = migrations(&table);
+
+    let status = migrator.status().await.unwrap();
+    assert_eq!(status.current, None);
+    assert_eq!(status.outstanding.iter().map(ToString::to_string).collect::<Vec<_>>(), ["0.1.0", "0.2.0"]);
+
+    let ran = migrator.up(Some("0.1.0")).await.unwrap();
+    assert_eq!(ran.len(), 1);
+    assert_eq!(ran[0].items, 3);
+    let ran = migrator.up(None).await.unwrap();
+    assert_eq!((ran[0].version.to_string(), ran[0].items), ("0.2.0".into(), 4), "four accounts rewritten");
+    let status = migrator.status().await.unwrap();
+    assert_eq!(status.current.unwrap().to_string(), "0.2.0");
+    assert!(status.outstanding.is_empty() && status.failed.is_none() && status.edited.is_empty());
+    let kept = table.model::<Account>().get(Account::key("kept")).await.unwrap().unwrap();
+    assert_eq!((kept.plan.as_str(), kept.seats), ("pro-v2", 30));
+    // History in OneTable's _Migration format.
+    let history = table
+        .client()
+        .query()
+        .table_name(table.name())
+        .key_condition_expression("pk = :p AND begins_with(sk, :s)")
+        .expression_attribute_values(":p", onetable::AttributeValue::S("_migration".into()))
+        .expression_attribute_values(":s", onetable::AttributeValue::S("_migration:0.2.0:".into()))
+        .send()
+        .await
+        .unwrap();
+    let record = &history.items()[0];
+    assert_eq!(record["_type"].as_s().unwrap(), "_Migration");
+    assert_eq!(record["version"].as_s().unwrap(), "0.2.0");
+    assert_eq!(record["status"].as_s().unwrap(), "applied");
+    assert_eq!(record["items"].as_n().unwrap(), "4");
+
+    // repeat: down and up of the latest.
+    let ran = migrator.repeat().await.unwrap();
+    assert_eq!(ran.iter().map(|r| r.direction).collect::<Vec<_>>(), ["down", "up"]);
+    let kept = table.model::<Account>().get(Account::key("kept")).await.unwrap().unwrap();
+    assert_eq!(kept.seats, 30, "applied once again, not twice");
+
+    // reset is guarded; down everything restores the table exactly.
+    assert!(migrator.reset(false).await.unwrap_err().is_migration());
+    let ran = migrator.reset(true).await.unwrap();
+    assert_eq!(ran.iter().map(|r| r.version.to_string()).collect::<Vec<_>>(), ["0.2.0", "0.1.0"]);
+    assert_eq!(snapshot(&table, false).await, before);
+    assert_eq!(migrator.status().await.unwrap().current, None);
+}
+
+#[tokio::test]
+async fn a_dry_run_reports_the_plan_and_writes_nothing() {
+    let table = app().await;
+    let migrator = migrations(&table);
+    migrator.up(Some("0.1.0")).await.unwrap();
+    let before = snapshot(&table, true).await;
+    let plan = migrator.up_dry_run(None).await.unwrap();
+    assert_eq!(plan.len(), 1);
+    assert_eq!(
+        (plan[0].version.to_string(), plan[0].items),
+        ("0.2.0".into(), 3),
+        "three accounts would change"
+    );
+    let plan = migrator.down_dry_run(1).await.unwrap();
+    assert_eq!(plan[0].version.to_string(), "0.1.0");
+    assert_eq!(snapshot(&table, true).await, before, "not a single write, the lock included");
+
+    // A step that forgets to check for a dry run cannot write either: it fails.
+    let careless =
+        Migrator::new(table.clone()).migration(Migration::new("0.5.0", "careless").up(|ctx| async move {
+            ctx.table()
+                .model::<Account>()
+                .create(Account { id: "z".into(), plan: "x".into(), seats: 0 })
+                .await
+                .map(|_| ())
+        }));
+    let err = careless.up_dry_run(None).await.unwrap_err();
+    assert!(err.to_string().contains("read-only"), "{err}");
+    assert_eq!(snapshot(&table, true).await, before);
+}
+
+#[tokio::test]
+async fn two_migrators_started_together_one_runs_the_other_is_told_who_holds_the_lock() {
+    let table = app().await;
+    let slow = |owner: &str| {
+        Migrator::new(table.clone()).owner(owner).migration(Migration::new("0.1.0", "slow").up(|_| async {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            Ok(())
+        }))
+    };
+    let (a, b) = (slow("deploy-a"), slow("deploy-b"));
+    let (ra, rb) = tokio::join!(a.up(None), b.up(None));
+    let (ok, err) = match (ra, rb) {
+        (Ok(ran), Err(e)) | (Err(e), Ok(ran)) => (ran, e),
+        other => panic!("exactly one should run: {other:?}"),
+    };
+    assert_eq!(ok.len(), 1);
+    assert!(err.is_locked(), "{err}");
+    assert!(err.to_string().contains("deploy-"), "the holder is named: {err}");
+    // Released after the run: the next migrator goes ahead (nothing left to do).
+    assert!(slow("deploy-c").up(None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn edited_and_failed_migrations_stop_up_until_resolved() {
+    let table = app().await;
+    migrations(&table).up(Some("0.1.0")).await.unwrap();
+    // The same version with other code: reported before anything runs.
+    let edited = Migrator::new(table.clone())
+        .migration(Migration::new("0.1.0", "seed accounts").source("changed").up(|_| async { Ok(()) }));
+    assert_eq!(edited.status().await.unwrap().edited.len(), 1);
+    assert!(edited.up(None).await.unwrap_err().to_string().contains("edited"));
+
+    let failing = |fail: bool| {
+        migrations(&table).migration(Migration::new("0.3.0", "fails once").up(move |_| async move {
+            if fail {
+                Err(onetable::ErrorKind::Schema("boom".into()).into())
+            } else {
+                Ok(())
+            }
+        }))
+    };
+    let err = failing(true).up(None).await.unwrap_err();
+    assert!(err.is_migration() && err.to_string().contains("boom"), "{err}");
+    let status = failing(true).status().await.unwrap();
+    let failed = status.failed.expect("recorded as failed");
+    assert_eq!((failed.version.to_string(), failed.outcome), ("0.3.0".into(), Outcome::Failed));
+    assert!(failed.error.unwrap().contains("boom"));
+    // up refuses until retried (or repaired).
+    assert!(failing(false).up(None).await.unwrap_err().to_string().contains("retry"));
+    failing(false).retry(None).await.unwrap();
+    let status = failing(false).status().await.unwrap();
+    assert!(status.failed.is_none() && status.current.unwrap().to_string() == "0.3.0");
+
+    // An irreversible migration says so.
+    let irreversible =
+        migrations(&table).migration(Migration::new("0.3.0", "fails once").up(|_| async { Ok(()) }));
+    let err = irreversible.down(1).await.unwrap_err();
+    assert!(err.to_string().contains("irreversible"), "{err}");
+}
+
+#[tokio::test]
+async fn a_killed_data_migration_resumes_and_migrates_every_item_exactly_once() {
+    let table = app().await;
+    let mut batch = table.batch_write().concurrency(8);
+    for id in 0..10_000 {
+        batch = batch.put(Counter { id, passes: 0 });
+    }
+    batch.await.unwrap();
+    let bump = |owner: &str| {
+        Migrator::new(table.clone()).owner(owner).lease(Duration::from_secs(2)).migration(
+            Migration::new("0.1.0", "count a pass").up(|ctx| async move {
+                ctx.transform("pass", |c: Counter| Some(Counter { passes: c.passes + 1, ..c }))
+                    .segments(4)
+                    .run()
+                    .await
+                    .map(|_| ())
+            }),
+        )
+    };
+    // Killed midway: the run is dropped after a while.
+    let killed = tokio::time::timeout(Duration::from_millis(2500), bump("first").up(None)).await;
+    assert!(killed.is_err(), "the run was still going");
+    let counters = table.model::<Counter>().scan().segments(4).await.unwrap();
+    let done = counters.iter().filter(|c| c.passes == 1).count();
+    assert!(done > 0 && done < 10_000, "stopped midway: {done} done");
+
+    // Another process takes over once the dead one's lease ran out, and finishes.
+    let err = bump("second").up(None).await.unwrap_err();
+    assert!(err.is_locked(), "{err}");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let ran = bump("second").up(None).await.unwrap();
+    // Transactions already sent when the first run was dropped still committed.
+    assert!(
+        (ran[0].items as usize) <= 10_000 - done,
+        "only what was left: {} of {}",
+        ran[0].items,
+        10_000 - done
+    );
+    assert!(ran[0].items > 0);
+    let counters = table.model::<Counter>().scan().segments(4).await.unwrap();
+    assert_eq!(counters.len(), 10_000);
+    assert!(counters.iter().all(|c| c.passes == 1), "every item exactly once");
+}
