@@ -304,3 +304,51 @@ async fn a_killed_data_migration_resumes_and_migrates_every_item_exactly_once() 
     assert_eq!(counters.len(), 10_000);
     assert!(counters.iter().all(|c| c.passes == 1), "every item exactly once");
 }
+
+/// A product before and after the design gained an index by category.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Product")]
+#[key(pk = "PRODUCT#${id}", sk = "PRODUCT")]
+struct ProductV1 {
+    id: u32,
+    category: String,
+}
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Product")]
+#[key(pk = "PRODUCT#${id}", sk = "PRODUCT")]
+#[index(name = "gs1", pk = "CATEGORY#${category}", sk = "PRODUCT#${id}")]
+struct Product {
+    id: u32,
+    category: String,
+}
+
+#[tokio::test]
+async fn adding_a_global_index_creates_it_and_backfills_existing_items() {
+    let old = common::table(|t| t.entity::<ProductV1>()).await;
+    let mut batch = old.batch_write();
+    for id in 0..300 {
+        batch = batch.put(ProductV1 { id, category: format!("c{}", id % 3) });
+    }
+    batch.await.unwrap();
+    // The new code's view of the same table.
+    let new = Table::builder(old.client().clone(), old.name()).entity::<Product>().build().unwrap();
+    let migrator = Migrator::new(new.clone()).migration(
+        Migration::new("0.2.0", "products by category")
+            .up(|ctx| async move { ctx.add_global_index::<Product>("gs1").await.map(|_| ()) })
+            .down(|ctx| async move { ctx.drop_global_index("gs1").await }),
+    );
+    let plan = migrator.up_dry_run(None).await.unwrap();
+    assert_eq!(plan[0].items, 300, "the dry run counts the items to backfill");
+    assert!(new.describe().await.unwrap().global_secondary_indexes().is_empty(), "and creates nothing");
+
+    let ran = migrator.up(None).await.unwrap();
+    assert_eq!(ran[0].items, 300);
+    let products = new.model::<Product>();
+    for c in 0..3 {
+        let found = products.find(Product::gs1_partition(format!("c{c}"))).await.unwrap();
+        assert_eq!(found.items.len(), 100, "category c{c}");
+    }
+    migrator.down(1).await.unwrap();
+    assert!(new.describe().await.unwrap().global_secondary_indexes().is_empty());
+}

@@ -22,6 +22,7 @@
 
 mod history;
 mod lock;
+mod steps;
 mod transform;
 mod version;
 
