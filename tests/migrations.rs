@@ -352,3 +352,59 @@ async fn adding_a_global_index_creates_it_and_backfills_existing_items() {
     migrator.down(1).await.unwrap();
     assert!(new.describe().await.unwrap().global_secondary_indexes().is_empty());
 }
+
+#[tokio::test]
+async fn the_cli_runs_every_command() {
+    let table = app().await;
+    let endpoint = common::local().endpoint().to_owned();
+    let name = table.name().to_owned();
+    let config = std::env::temp_dir().join(format!("onetable-migrate-{}.json", std::process::id()));
+    std::fs::write(
+        &config,
+        format!(r#"{{"dev": {{"table": "{name}", "endpoint": "{endpoint}", "region": "us-east-1"}}}}"#),
+    )
+    .unwrap();
+    std::env::set_var("AWS_ACCESS_KEY_ID", "local");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "local");
+    let run = move |args: &[&str]| -> String {
+        let config = config.to_str().unwrap().to_owned();
+        let mut all = vec![
+            "migrations".to_owned(),
+            "--config".to_owned(),
+            config,
+            "--env".to_owned(),
+            "dev".to_owned(),
+        ];
+        all.extend(args.iter().map(|a| a.to_string()));
+        // The CLI runs its own runtime: give it a thread of its own.
+        std::thread::spawn(move || {
+            let code = onetable::migrate::cli::run_from(all, |client, table| {
+                let table = Table::builder(client, table).entity::<Account>().entity::<Counter>().build()?;
+                Ok(migrations(&table))
+            });
+            format!("{code:?}")
+        })
+        .join()
+        .unwrap()
+    };
+    let ok = format!("{:?}", std::process::ExitCode::SUCCESS);
+    for command in [
+        &["status"][..],
+        &["outstanding"],
+        &["up", "--dry-run"],
+        &["up", "--to", "0.1.0"],
+        &["up"],
+        &["list"],
+        &["repeat"],
+        &["down", "-n", "1"],
+        &["retry"],
+        &["down", "--dry-run", "-n", "2"],
+        &["generate", "add invoices"],
+        &["reset", "--yes"],
+    ] {
+        assert_eq!(run(command), ok, "{command:?}");
+    }
+    assert_ne!(run(&["reset"]), ok, "reset without --yes is refused");
+    assert_ne!(run(&["repair", "9.9.9"]), ok, "nothing failed to repair");
+    assert_eq!(migrations(&table).status().await.unwrap().current, None);
+}

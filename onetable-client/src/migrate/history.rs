@@ -171,7 +171,15 @@ pub(crate) async fn load(table: &Table) -> Result<Vec<Record>, Error> {
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(|e| sdk("migration history", &t.name, e))?;
+            .map_err(|e| sdk("migration history", &t.name, e));
+        let out = match out {
+            Ok(out) => out,
+            // The first migration usually creates the table: no table, no history yet.
+            Err(e) if matches!(e.kind(), onetable_core::ErrorKind::TableNotFound { .. }) => {
+                return Ok(Vec::new())
+            }
+            Err(e) => return Err(e),
+        };
         records.extend(out.items().iter().filter_map(|i| Record::from_item(table, i)));
         start = out.last_evaluated_key;
         if start.is_none() {

@@ -20,6 +20,8 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "cli")]
+pub mod cli;
 mod history;
 mod lock;
 mod steps;
@@ -369,11 +371,12 @@ impl Migrator {
         direction: &'static str,
         dry_run: bool,
     ) -> Result<Vec<Ran>, Error> {
-        let lock = if dry_run || plan.is_empty() {
-            None
-        } else {
-            Some(lock::Lock::acquire(&self.table, &self.owner, self.lease).await?)
-        };
+        // The lock lives in the table: until a first migration has created it, there
+        // is nothing to lock.
+        let mut lock = None;
+        if !dry_run && !plan.is_empty() && self.table.exists().await? {
+            lock = Some(lock::Lock::acquire(&self.table, &self.owner, self.lease).await?);
+        }
         let mut done = Vec::new();
         let mut result = Ok(());
         for m in plan {
@@ -394,6 +397,16 @@ impl Migrator {
             };
             let items = ctx.items.load(Ordering::Relaxed);
             if dry_run {
+                outcome?;
+                done.push(Ran { version, description: m.description.clone(), direction, items });
+                continue;
+            }
+            let exists = self.table.exists().await?;
+            if lock.is_none() && exists {
+                lock = Some(lock::Lock::acquire(&self.table, &self.owner, self.lease).await?);
+            }
+            if !exists {
+                // A down step removed the table, and its history with it.
                 outcome?;
                 done.push(Ran { version, description: m.description.clone(), direction, items });
                 continue;
@@ -427,7 +440,9 @@ impl Migrator {
             }
         }
         if let Some(lock) = lock {
-            lock.release().await?;
+            if self.table.exists().await? {
+                lock.release().await?;
+            }
         }
         result.map(|()| done)
     }

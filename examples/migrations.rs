@@ -1,0 +1,149 @@
+//! Evolving a single-table design with migrations: `cargo run --example migrations`.
+//!
+//! Three migrations change one schema while it holds data: 0.1.0 creates the table;
+//! 0.2.0 adds an index by email and backfills it; 0.3.0 re-keys users under their
+//! account. With no arguments the example starts DynamoDB Local and runs a scripted
+//! session through the migration CLI; with arguments it is that CLI
+//! (`cargo run --example migrations -- --endpoint http://localhost:8000 --table app status`).
+
+use onetable::migrate::{cli, Migration, Migrator};
+use onetable::{Entity, Table};
+use std::process::ExitCode;
+
+/// Users as the first version of the service stored them.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "User")]
+#[key(pk = "USER#${id}", sk = "USER")]
+struct UserV1 {
+    id: String,
+    account: String,
+    email: String,
+}
+
+/// Version 2: the same users, findable by email.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "User")]
+#[key(pk = "USER#${id}", sk = "USER")]
+#[index(name = "gs1", pk = "EMAIL#${email}", sk = "USER")]
+struct UserV2 {
+    id: String,
+    account: String,
+    email: String,
+}
+
+/// Version 3, today's code: users live in their account's partition.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "User")]
+#[key(pk = "ACCOUNT#${account}", sk = "USER#${id}")]
+#[index(name = "gs1", pk = "EMAIL#${email}", sk = "USER")]
+struct User {
+    id: String,
+    account: String,
+    email: String,
+}
+
+fn migrator(client: onetable::aws_sdk_dynamodb::Client, table: String) -> Result<Migrator, onetable::Error> {
+    let table = Table::builder(client, table).entity::<User>().build()?;
+    Ok(Migrator::new(table)
+        .migration(
+            Migration::new("0.1.0", "create the table")
+                .up(|ctx| async move {
+                    // The table as version 1 knew it: no index yet.
+                    let v1 = Table::builder(ctx.table().client().clone(), ctx.table().name())
+                        .entity::<UserV1>()
+                        .build()?;
+                    if !ctx.is_dry_run() && !v1.exists().await? {
+                        v1.create_table().send().await?;
+                    }
+                    Ok(())
+                })
+                .down(|ctx| async move {
+                    if !ctx.is_dry_run() {
+                        ctx.table().delete_table().await?;
+                    }
+                    Ok(())
+                }),
+        )
+        .migration(
+            Migration::new("0.2.0", "find users by email")
+                .up(|ctx| async move { ctx.add_global_index::<UserV2>("gs1").await.map(|_| ()) })
+                .down(|ctx| async move { ctx.drop_global_index("gs1").await }),
+        )
+        .migration(
+            Migration::new("0.3.0", "users move into their account's partition")
+                .up(|ctx| async move {
+                    let rekey = |u: UserV2| Some(User { id: u.id, account: u.account, email: u.email });
+                    ctx.transform("rekey", rekey).segments(2).run().await.map(|_| ())
+                })
+                .down(|ctx| async move {
+                    let back = |u: User| Some(UserV2 { id: u.id, account: u.account, email: u.email });
+                    ctx.transform("rekey", back).segments(2).run().await.map(|_| ())
+                }),
+        ))
+}
+
+fn cli(args: &[&str]) -> ExitCode {
+    println!("\n$ migrations {}", args.join(" "));
+    cli::run_from(std::iter::once("migrations").chain(args.iter().copied()), migrator)
+}
+
+fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
+    if std::env::args().len() > 1 {
+        return Ok(cli::run(migrator));
+    }
+    let local = onetable_local::DynamoDbLocal::start()?;
+    println!("DynamoDB Local started at {}", local.endpoint());
+    let endpoint = local.endpoint().to_owned();
+    // The CLI builds its client from the standard AWS chain; DynamoDB Local takes any
+    // credentials.
+    std::env::set_var("AWS_ACCESS_KEY_ID", "local");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "local");
+    let with = |rest: &[&str]| -> Vec<String> {
+        ["--endpoint", endpoint.as_str(), "--region", "us-east-1", "--table", "app"]
+            .iter()
+            .chain(rest)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let run = |rest: &[&str]| -> ExitCode {
+        let args = with(rest);
+        cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+
+    run(&["up", "--to", "0.1.0"]);
+    // Version 1 of the service writes its users.
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let v1 = Table::builder(local.client(), "app").entity::<UserV1>().build()?;
+        let users = v1.model::<UserV1>();
+        for i in 0..50 {
+            users
+                .create(UserV1 {
+                    id: format!("u{i}"),
+                    account: format!("a{}", i % 5),
+                    email: format!("u{i}@example.com"),
+                })
+                .await?;
+        }
+        println!("version 1 wrote 50 users under USER#<id>");
+        Ok::<_, onetable::Error>(())
+    })?;
+    run(&["status"]);
+    run(&["up", "--dry-run"]);
+    run(&["up"]);
+    runtime.block_on(async {
+        let table = Table::builder(local.client(), "app").entity::<User>().build()?;
+        let users = table.model::<User>();
+        let in_a3 = users.find(User::partition("a3")).await?;
+        let by_email = users.find(User::gs1_partition("u7@example.com")).await?;
+        println!(
+            "account a3 now holds {} users; u7 found by email in {}",
+            in_a3.items.len(),
+            by_email.items[0].account
+        );
+        Ok::<_, onetable::Error>(())
+    })?;
+    run(&["down", "-n", "1"]);
+    run(&["status"]);
+    Ok(ExitCode::SUCCESS)
+}

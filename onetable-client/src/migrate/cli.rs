@@ -1,0 +1,264 @@
+//! The migration CLI your own migration binary gets with one call:
+//!
+//! ```no_run
+//! use onetable_client::{migrate::{cli, Migration, Migrator}, Table};
+//!
+//! fn main() -> std::process::ExitCode {
+//!     cli::run(|client, table| {
+//!         let table = Table::builder(client, table).build()?;
+//!         Ok(Migrator::new(table).migration(Migration::new("0.1.0", "initial").up(|_| async { Ok(()) })))
+//!     })
+//! }
+//! ```
+//!
+//! `my-migrations status | list | outstanding | up [--to V] | down [-n N] | repeat |
+//! retry | repair V | reset --yes | generate "description"`, with `--dry-run` for every
+//! command that writes, and `--table`, `--endpoint`, `--profile`, `--region`, or a
+//! config file of named environments (`--config migrate.json --env prod`).
+
+use super::{Migrator, Ran, Status};
+use clap::{Parser, Subcommand};
+use onetable_core::Error;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(about = "Runs this service's onetable migrations")]
+struct Cli {
+    /// The DynamoDB table.
+    #[arg(long, global = true)]
+    table: Option<String>,
+    /// A DynamoDB endpoint (DynamoDB Local), instead of AWS's.
+    #[arg(long, global = true)]
+    endpoint: Option<String>,
+    /// The AWS profile.
+    #[arg(long, global = true)]
+    profile: Option<String>,
+    /// The AWS region.
+    #[arg(long, global = true)]
+    region: Option<String>,
+    /// A JSON file of named environments: {"prod": {"table": .., "region": .., "profile": .., "endpoint": ..}}.
+    #[arg(long, global = true, default_value = "migrate.json")]
+    config: PathBuf,
+    /// The environment of the config file to use.
+    #[arg(long, global = true)]
+    env: Option<String>,
+    /// Print what would run, with item counts, and write nothing.
+    #[arg(long, global = true)]
+    dry_run: bool,
+    /// Confirm a destructive command (reset).
+    #[arg(long, global = true)]
+    yes: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// The current version, applied, outstanding, failed and edited migrations.
+    Status,
+    /// Every migration and whether it is applied.
+    List,
+    /// The migrations `up` would run.
+    Outstanding,
+    /// Applies outstanding migrations, up to --to.
+    Up {
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Undoes the last -n applied migrations.
+    Down {
+        #[arg(short = 'n', long, default_value_t = 1)]
+        steps: usize,
+    },
+    /// Undoes and re-applies the latest migration.
+    Repeat,
+    /// Runs a failed migration again, then the rest.
+    Retry {
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Marks a failed migration as applied after fixing it by hand.
+    Repair { version: String },
+    /// Undoes every migration (development only; needs --yes).
+    Reset,
+    /// Prints the code of the next migration to add.
+    Generate { description: String },
+}
+
+/// Settings from the command line, completed by the config file's environment.
+struct Target {
+    table: String,
+    endpoint: Option<String>,
+    profile: Option<String>,
+    region: Option<String>,
+}
+
+fn target(cli: &Cli) -> Result<Target, String> {
+    let mut t = Target {
+        table: String::new(),
+        endpoint: cli.endpoint.clone(),
+        profile: cli.profile.clone(),
+        region: cli.region.clone(),
+    };
+    let mut table = cli.table.clone();
+    if let Some(env) = &cli.env {
+        let text = std::fs::read_to_string(&cli.config)
+            .map_err(|e| format!("cannot read {}: {e}", cli.config.display()))?;
+        let config: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", cli.config.display()))?;
+        let section =
+            config.get(env).ok_or_else(|| format!("{} has no environment {env:?}", cli.config.display()))?;
+        let field = |name: &str| section.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+        table = table.or_else(|| field("table"));
+        t.endpoint = t.endpoint.or_else(|| field("endpoint"));
+        t.profile = t.profile.or_else(|| field("profile"));
+        t.region = t.region.or_else(|| field("region"));
+    }
+    t.table = table.ok_or("no table: give --table, or --env with a config file that names one")?;
+    Ok(t)
+}
+
+async fn client(t: &Target) -> aws_sdk_dynamodb::Client {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(p) = &t.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(r) = &t.region {
+        loader = loader.region(aws_config::Region::new(r.clone()));
+    }
+    if let Some(e) = &t.endpoint {
+        loader = loader.endpoint_url(e);
+    }
+    aws_sdk_dynamodb::Client::new(&loader.load().await)
+}
+
+fn print_steps(steps: &[Ran], dry_run: bool) {
+    if steps.is_empty() {
+        println!("nothing to do");
+    }
+    for s in steps {
+        let verb = if dry_run { "would run" } else { "ran" };
+        println!("{verb} {} {} ({}): {} items", s.direction, s.version, s.description, s.items);
+    }
+}
+
+fn print_status(status: &Status) {
+    println!("current version: {}", status.current.as_ref().map_or("none".to_owned(), ToString::to_string));
+    for r in &status.applied {
+        println!(
+            "  {} {:?} {} ({} ms, {} items) {}",
+            r.version, r.outcome, r.description, r.duration_ms, r.items, r.date
+        );
+    }
+    for v in &status.outstanding {
+        println!("  {v} outstanding");
+    }
+    if let Some(f) = &status.failed {
+        println!("FAILED {}: {}", f.version, f.error.as_deref().unwrap_or(""));
+    }
+    for v in &status.edited {
+        println!("EDITED {v}: changed since it was applied");
+    }
+}
+
+/// The scaffold of the migration after the latest one.
+fn generate(migrator: &Migrator, description: &str) -> String {
+    let next = migrator
+        .migrations()
+        .iter()
+        .filter_map(|m| m.version.as_ref().ok())
+        .max()
+        .map_or("0.1.0".to_owned(), |v| format!("{}.{}.0", v.0[0], v.0[1] + 1));
+    format!(
+        "Migration::new(\"{next}\", \"{description}\")\n    .source(include_str!(file!()))\n    .up(|ctx| async move {{\n        // ctx.transform(\"..\", |old: Old| Some(New {{ .. }})).run().await?;\n        Ok(())\n    }})\n    .down(|ctx| async move {{\n        Ok(())\n    }})\n"
+    )
+}
+
+async fn execute(cli: Cli, migrator: Migrator) -> Result<(), Error> {
+    match cli.command {
+        Command::Status | Command::List => print_status(&migrator.status().await?),
+        Command::Outstanding => {
+            for v in migrator.status().await?.outstanding {
+                println!("{v}");
+            }
+        }
+        Command::Up { to } => {
+            let steps = if cli.dry_run {
+                migrator.up_dry_run(to.as_deref()).await?
+            } else {
+                migrator.up(to.as_deref()).await?
+            };
+            print_steps(&steps, cli.dry_run);
+        }
+        Command::Down { steps } => {
+            let done =
+                if cli.dry_run { migrator.down_dry_run(steps).await? } else { migrator.down(steps).await? };
+            print_steps(&done, cli.dry_run);
+        }
+        Command::Repeat if cli.dry_run => print_steps(&migrator.down_dry_run(1).await?, true),
+        Command::Repeat => print_steps(&migrator.repeat().await?, false),
+        Command::Retry { to } if cli.dry_run => print_steps(&migrator.up_dry_run(to.as_deref()).await?, true),
+        Command::Retry { to } => print_steps(&migrator.retry(to.as_deref()).await?, false),
+        Command::Repair { version } if cli.dry_run => println!("would mark {version} as applied"),
+        Command::Repair { version } => {
+            migrator.repair(&version).await?;
+            println!("{version} marked as applied");
+        }
+        Command::Reset if cli.dry_run => print_steps(&migrator.down_dry_run(usize::MAX).await?, true),
+        Command::Reset => print_steps(&migrator.reset(cli.yes).await?, false),
+        Command::Generate { description } => print!("{}", generate(&migrator, &description)),
+    }
+    Ok(())
+}
+
+/// Parses the command line and runs the command; `build` makes the migrator from a
+/// DynamoDB client and the table name chosen on the command line.
+pub fn run<F>(build: F) -> ExitCode
+where
+    F: FnOnce(aws_sdk_dynamodb::Client, String) -> Result<Migrator, Error>,
+{
+    run_from(std::env::args_os(), build)
+}
+
+/// [`run`] with the arguments given (the first is the program name).
+pub fn run_from<I, T, F>(args: I, build: F) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+    F: FnOnce(aws_sdk_dynamodb::Client, String) -> Result<Migrator, Error>,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let target = match target(&cli) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let client = client(&target).await;
+        let migrator = build(client, target.table.clone())?;
+        execute(cli, migrator).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
