@@ -21,6 +21,7 @@ use tracing::Instrument;
 /// The most actions DynamoDB takes in one transaction.
 pub const MAX_ACTIONS: usize = 100;
 
+#[derive(Clone)]
 pub(crate) enum Op {
     Put(Item),
     Update { key: Item, expression: String },
@@ -49,6 +50,7 @@ pub(crate) enum Role {
 }
 
 /// One prepared write.
+#[derive(Clone)]
 pub(crate) struct Write {
     pub op: Op,
     pub condition: Option<String>,
@@ -193,6 +195,41 @@ pub(crate) async fn run(table: &Table, writes: Vec<Write>, token: Option<String>
                     })
                     .collect();
                 return Err(ErrorKind::TransactionCanceled { reasons }.into());
+            }
+            Err(sdk("transaction", &t.name, e))
+        }
+    }
+}
+
+/// Runs writes as one transaction. When it is cancelled only because some conditions
+/// failed, returns the positions of those writes (`Ok(Err(..))`), so the caller can
+/// drop them and try again; any other failure is an error.
+pub(crate) async fn run_or_conflicts(
+    table: &Table,
+    writes: Vec<Write>,
+) -> Result<Result<(), Vec<usize>>, Error> {
+    table.check_writable("a transaction")?;
+    let t = &table.inner;
+    let items = writes.into_iter().map(|w| w.into_transact_item(&t.name)).collect::<Result<Vec<_>, _>>()?;
+    let result = t.client.transact_write_items().set_transact_items(Some(items)).send().await;
+    match result {
+        Ok(_) => Ok(Ok(())),
+        Err(e) => {
+            if let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = e.as_service_error()
+            {
+                let reasons = cancel.cancellation_reasons();
+                let failed: Vec<usize> = reasons
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                    .map(|(i, _)| i)
+                    .collect();
+                let only_conditions = reasons
+                    .iter()
+                    .all(|r| matches!(r.code(), None | Some("None" | "ConditionalCheckFailed")));
+                if !failed.is_empty() && only_conditions {
+                    return Ok(Err(failed));
+                }
             }
             Err(sdk("transaction", &t.name, e))
         }

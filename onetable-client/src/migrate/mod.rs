@@ -24,11 +24,13 @@
 pub mod cli;
 mod history;
 mod lock;
+mod rekey;
 mod steps;
 mod transform;
 mod version;
 
 pub use history::{Outcome, Record};
+pub use rekey::Rekey;
 pub use transform::Transform;
 pub use version::Version;
 

@@ -10,7 +10,7 @@ use crate::error::sdk;
 use crate::model::key_of;
 use crate::table::Table;
 use crate::transact::{self, Op, Role, Write};
-use onetable_core::{AttributeValue, Entity, Error, Item};
+use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item};
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -124,6 +124,7 @@ impl<Old: Entity, New: Entity> Transform<Old, New> {
         let started = Instant::now();
         let share = self.rate.map(|r| r / f64::from(self.segments));
         let new_model = table.model::<New>();
+        let version = Old::SCHEMA.fields.iter().find(|f| f.version);
         loop {
             let out = t
                 .client
@@ -141,8 +142,9 @@ impl<Old: Entity, New: Entity> Transform<Old, New> {
                 .await
                 .map_err(|e| sdk("migration scan", &t.name, e))?;
             let last = out.last_evaluated_key;
-            let mut writes = Vec::new();
-            let mut page_items = 0u64;
+            // The writes of each item, kept together: an item the application moved
+            // meanwhile is dropped as a whole.
+            let mut groups: Vec<Vec<Write>> = Vec::new();
             for mut item in out.items.unwrap_or_default() {
                 // An item already in the new key form (a re-key keeps the entity name)
                 // is not an Old item.
@@ -153,25 +155,45 @@ impl<Old: Entity, New: Entity> Transform<Old, New> {
                     continue;
                 }
                 let old_key = key_of(table, &item);
+                let old_version = version.and_then(|f| item.get(f.attribute).cloned());
                 item.remove(t.format.type_field);
                 let Some(new) = (self.f)(Old::from_item(item)?) else { continue };
-                page_items += 1;
                 if self.ctx.dry_run {
+                    groups.push(Vec::new());
                     continue;
                 }
                 let new_item = new_model.item_for_write(&new, false)?;
                 let new_key = key_of(table, &new_item);
-                writes.push(plain(Op::Put(new_item), New::SCHEMA.name, table, &new_key));
-                if new_key != old_key {
-                    writes.push(plain(Op::Delete(old_key.clone()), Old::SCHEMA.name, table, &old_key));
-                }
+                let group = if new_key != old_key {
+                    // A re-key: the new item must not exist yet (the application may
+                    // have written it) and the old one must still be there.
+                    vec![
+                        guarded(Op::Put(new_item), "attribute_not_exists", table, &new_key, New::SCHEMA.name),
+                        guarded(
+                            Op::Delete(old_key.clone()),
+                            "attribute_exists",
+                            table,
+                            &old_key,
+                            Old::SCHEMA.name,
+                        ),
+                    ]
+                } else if let (Some(field), Some(v)) = (version, old_version) {
+                    // In place, with a version: only over the version read.
+                    let mut w = plain(Op::Put(new_item), New::SCHEMA.name, table, &new_key);
+                    w.condition = Some("#v = :v".into());
+                    w.names = Some(HashMap::from([("#v".to_owned(), field.attribute.to_owned())]));
+                    w.values = Some(HashMap::from([(":v".to_owned(), v)]));
+                    vec![w]
+                } else {
+                    vec![plain(Op::Put(new_item), New::SCHEMA.name, table, &new_key)]
+                };
+                groups.push(group);
             }
-            processed += page_items;
+            let mut page_items = groups.len() as u64;
             if !self.ctx.dry_run && (page_items > 0 || last.is_none()) {
                 let mut checkpoint = checkpoint_key.clone();
                 checkpoint
                     .insert(t.format.type_field.to_owned(), AttributeValue::S("_MigrationCheckpoint".into()));
-                checkpoint.insert("items".into(), AttributeValue::N(processed.to_string()));
                 match &last {
                     Some(key) => {
                         checkpoint.insert(
@@ -183,9 +205,38 @@ impl<Old: Entity, New: Entity> Transform<Old, New> {
                         checkpoint.insert("done".into(), AttributeValue::Bool(true));
                     }
                 }
-                writes.push(plain(Op::Put(checkpoint), "_MigrationCheckpoint", table, &checkpoint_key));
-                transact::run(table, writes, None).await?;
+                loop {
+                    page_items = groups.len() as u64;
+                    let mut with_count = checkpoint.clone();
+                    with_count
+                        .insert("items".into(), AttributeValue::N((processed + page_items).to_string()));
+                    let owners: Vec<usize> =
+                        groups.iter().enumerate().flat_map(|(g, ws)| ws.iter().map(move |_| g)).collect();
+                    let mut writes: Vec<Write> = groups.iter().flatten().cloned().collect();
+                    writes.push(plain(Op::Put(with_count), "_MigrationCheckpoint", table, &checkpoint_key));
+                    match transact::run_or_conflicts(table, writes).await? {
+                        Ok(()) => break,
+                        Err(failed) => {
+                            // Items the application changed since this page was read:
+                            // its newer write stands; the rest of the page goes again.
+                            let dropped: std::collections::HashSet<usize> =
+                                failed.iter().filter_map(|i| owners.get(*i).copied()).collect();
+                            if dropped.is_empty() {
+                                return Err(
+                                    ErrorKind::Schema("a migration checkpoint write failed".into()).into()
+                                );
+                            }
+                            groups = groups
+                                .into_iter()
+                                .enumerate()
+                                .filter(|(g, _)| !dropped.contains(g))
+                                .map(|(_, w)| w)
+                                .collect();
+                        }
+                    }
+                }
             }
+            processed += page_items;
             tracing::info!(
                 migration = %self.ctx.version, transform = %self.name, segment, items = processed,
                 rate = (processed - resumed_at) as f64 / started.elapsed().as_secs_f64().max(1e-3),
@@ -203,6 +254,13 @@ impl<Old: Entity, New: Entity> Transform<Old, New> {
             }
         }
     }
+}
+
+fn guarded(op: Op, function: &str, table: &Table, key: &Item, entity: &'static str) -> Write {
+    let mut w = plain(op, entity, table, key);
+    w.condition = Some(format!("{function}(#h)"));
+    w.names = Some(HashMap::from([("#h".to_owned(), table.inner.hash.clone())]));
+    w
 }
 
 fn plain(op: Op, entity: &'static str, table: &Table, key: &Item) -> Write {
