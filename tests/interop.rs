@@ -333,3 +333,37 @@ async fn kept_nulls_match_onetables_nulls_setting() {
     let got = users.get(User::key("acme", "js")).await.unwrap().unwrap();
     assert_eq!(got.nick, None);
 }
+
+#[tokio::test]
+async fn onetable_reads_the_migration_history_and_schema_that_onetable_rust_writes() {
+    use onetable::migrate::{Migration, Migrator};
+    let (table, js) = setup(false, false).await;
+    let migrator = Migrator::new(table.clone())
+        .migration(Migration::new("0.1.0", "initial").up(|_| async { Ok(()) }).down(|_| async { Ok(()) }))
+        .migration(Migration::new("0.2.0", "second").up(|_| async { Ok(()) }).down(|_| async { Ok(()) }));
+    migrator.up(None).await.unwrap();
+
+    let history = js.run("list-migrations", json!({}));
+    let versions: Vec<&str> =
+        history.as_array().expect("a list").iter().filter_map(|m| m["version"].as_str()).collect();
+    assert_eq!(versions, ["0.1.0", "0.2.0"], "{history}");
+    assert_eq!(history[1]["description"], "second");
+    assert!(history[1]["date"]["$date"].is_i64(), "a Date to OneTable: {history}");
+
+    let schema = js.run("read-schema", json!({}));
+    assert!(schema.get("error").is_none(), "{schema}");
+    assert_eq!(schema["version"], "0.2.0");
+    assert_eq!(schema["format"], "onetable:1.1.0");
+    assert_eq!(schema["indexes"]["gs1"]["hash"], "gs1pk");
+    let user = &schema["models"]["User"];
+    assert_eq!(user["pk"]["value"], "ACCOUNT#${accountId}", "templates name OneTable properties");
+    assert_eq!(user["sk"]["value"], "USER#${id}");
+    assert_eq!(user["email"]["unique"], true);
+    assert_eq!(user["name"]["map"], "data.name");
+    assert_eq!(user["born"]["type"], "date");
+    assert_eq!(user["expires"]["ttl"], true);
+    assert_eq!(user["roles"]["type"], "set");
+    assert_eq!(user["avatar"]["type"], "binary");
+    assert_eq!(user["nick"].get("required"), None);
+    assert_eq!(schema["params"]["isoDates"], false);
+}

@@ -49,6 +49,7 @@ mod uuid_impls {
     use aws_sdk_dynamodb::types::AttributeValue;
 
     impl Value for ::uuid::Uuid {
+        const ONETABLE_TYPE: &'static str = "string";
         fn to_attr(&self, _: &crate::Format) -> Result<Option<AttributeValue>, ValueError> {
             Ok(Some(AttributeValue::S(self.to_string())))
         }
@@ -72,6 +73,7 @@ mod ulid_impls {
     use aws_sdk_dynamodb::types::AttributeValue;
 
     impl Value for ::ulid::Ulid {
+        const ONETABLE_TYPE: &'static str = "string";
         fn to_attr(&self, _: &crate::Format) -> Result<Option<AttributeValue>, ValueError> {
             Ok(Some(AttributeValue::S(self.to_string())))
         }

@@ -113,8 +113,10 @@ pub struct FieldSchema {
     pub attribute: &'static str,
     /// The map attribute this field is packed into (OneTable's `map: 'data.x'`).
     pub map: Option<&'static str>,
-    /// The Rust type as written, for diagnostics and the `_Schema` item.
+    /// The Rust type as written, for diagnostics.
     pub rust_type: &'static str,
+    /// The type OneTable's schema gives the field (`string`, `number`, `date`, ...).
+    pub onetable_type: &'static str,
     /// Whether reading an item without the attribute fails.
     pub required: bool,
     /// `#[attr(unique)]`: at most one item of the entity has a given value.

@@ -76,6 +76,10 @@ impl Default for Format {
     note = "derive `onetable::Value` for your own enums (stored as strings) and structs (stored as maps)"
 )]
 pub trait Value: Sized {
+    /// The type OneTable's schema names for this value (`string`, `number`, `boolean`,
+    /// `date`, `binary`, `array`, `object`, `set`), for the `_Schema` item.
+    const ONETABLE_TYPE: &'static str = "object";
+
     /// The attribute for this value, or `None` to leave the attribute out (an absent
     /// `Option`, an empty set).
     fn to_attr(&self, format: &Format) -> Result<Option<AttributeValue>, ValueError>;
@@ -128,6 +132,7 @@ pub(crate) fn absent(format: &Format) -> Option<AttributeValue> {
 }
 
 impl<T: Value> Value for Option<T> {
+    const ONETABLE_TYPE: &'static str = T::ONETABLE_TYPE;
     #[inline]
     fn to_attr(&self, format: &Format) -> Result<Option<AttributeValue>, ValueError> {
         match self {
@@ -157,6 +162,7 @@ impl<T: Value> Value for Option<T> {
 impl<T: Value> ListElement for Option<T> {}
 
 impl<T: Value> Value for Box<T> {
+    const ONETABLE_TYPE: &'static str = T::ONETABLE_TYPE;
     #[inline]
     fn to_attr(&self, format: &Format) -> Result<Option<AttributeValue>, ValueError> {
         (**self).to_attr(format)

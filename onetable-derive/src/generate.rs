@@ -153,9 +153,11 @@ fn field_schema(stored: &Stored<'_>) -> TokenStream {
         Some(Generate::Uuid) => quote!(::core::option::Option::Some(::onetable::Generate::Uuid)),
         None => quote!(::core::option::Option::None),
     };
+    // TTLs are dates to OneTable, whatever Rust type holds the seconds.
+    let onetable_type = if ttl { quote!("date") } else { quote!(<#ty as ::onetable::Value>::ONETABLE_TYPE) };
     quote! {
         ::onetable::FieldSchema {
-            name: #name, attribute: #attribute, map: #map, rust_type: #rust_type,
+            name: #name, attribute: #attribute, map: #map, rust_type: #rust_type, onetable_type: #onetable_type,
             required: #required, unique: #unique, ttl: #ttl, version: #version, generate: #generate,
         }
     }

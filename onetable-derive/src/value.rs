@@ -157,6 +157,7 @@ fn enumeration(
 
         #[automatically_derived]
         impl ::onetable::Value for #ident {
+            const ONETABLE_TYPE: &'static str = "string";
             fn to_attr(&self, _: &::onetable::Format) -> ::core::result::Result<::core::option::Option<::onetable::AttributeValue>, ::onetable::ValueError> {
                 ::core::result::Result::Ok(::core::option::Option::Some(::onetable::AttributeValue::S(self.as_stored_str().to_owned())))
             }

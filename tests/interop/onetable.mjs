@@ -87,6 +87,8 @@ const commands = {
     'find-by-email': () => User.find(args, { index: 'gs1' }),
     'update-user': () => User.update(args),
     'remove-user': () => User.remove(args),
+    'read-schema': () => table.readSchema(),
+    'list-migrations': () => table.getModel('_Migration').find({}),
 }
 
 try {

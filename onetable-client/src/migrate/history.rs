@@ -78,7 +78,10 @@ impl Record {
         }
         item.insert(t.format.type_field.to_owned(), s("_Migration"));
         item.insert("version".into(), s(&self.version.to_string()));
-        item.insert("date".into(), s(&self.date));
+        // A Date to OneTable: written as the table writes dates.
+        let started = <SystemTime as onetable_core::Value>::from_attr(s(&self.date))
+            .unwrap_or_else(|_| SystemTime::now());
+        item.insert("date".into(), table.format().date(started));
         item.insert("path".into(), s(&format!("rust:{}", self.version)));
         item.insert("description".into(), s(&self.description));
         let status = match self.outcome {
@@ -104,7 +107,11 @@ impl Record {
         Some(Record {
             version: Version::parse(&text("version")?).ok()?,
             description: text("description").unwrap_or_default(),
-            date: text("date").unwrap_or_default(),
+            date: item
+                .get("date")
+                .and_then(|d| <SystemTime as onetable_core::Value>::from_attr(d.clone()).ok())
+                .map(iso)
+                .unwrap_or_default(),
             outcome: if text("status").as_deref() == Some("failed") {
                 Outcome::Failed
             } else {

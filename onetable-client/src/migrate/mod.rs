@@ -25,6 +25,7 @@ pub mod cli;
 mod history;
 mod lock;
 mod rekey;
+mod schema_item;
 mod steps;
 mod transform;
 mod version;
@@ -443,6 +444,10 @@ impl Migrator {
         }
         if let Some(lock) = lock {
             if self.table.exists().await? {
+                // The design as this code knows it, for OneTable's tools.
+                if let Some(current) = self.status().await?.current {
+                    schema_item::save(&self.table, &current).await?;
+                }
                 lock.release().await?;
             }
         }

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{BuildHasher, Hash};
 
 impl<T: ListElement> Value for Vec<T> {
+    const ONETABLE_TYPE: &'static str = "array";
     #[inline]
     fn to_attr(&self, format: &Format) -> Result<Option<AttributeValue>, ValueError> {
         let mut list = Vec::with_capacity(self.len());
@@ -191,6 +192,7 @@ fn set_from_attr<T: SetElement, C: FromIterator<T>>(attr: AttributeValue) -> Res
 }
 
 impl<T: SetElement + Eq + Hash, S: BuildHasher + Default> Value for HashSet<T, S> {
+    const ONETABLE_TYPE: &'static str = "set";
     #[inline]
     fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(set_to_attr(self.iter()))
@@ -207,6 +209,7 @@ impl<T: SetElement + Eq + Hash, S: BuildHasher + Default> Value for HashSet<T, S
 impl<T: SetElement + Eq + Hash, S: BuildHasher + Default> ListElement for HashSet<T, S> {}
 
 impl<T: SetElement + Ord> Value for BTreeSet<T> {
+    const ONETABLE_TYPE: &'static str = "set";
     #[inline]
     fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(set_to_attr(self.iter()))

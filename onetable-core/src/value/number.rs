@@ -17,6 +17,7 @@ pub(crate) fn number_text(attr: AttributeValue) -> Result<String, ValueError> {
 macro_rules! integer {
     ($($t:ty),*) => {$(
         impl Value for $t {
+            const ONETABLE_TYPE: &'static str = "number";
             #[inline]
             fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
                 let text = itoa::Buffer::new().format(*self).to_owned();
@@ -47,6 +48,7 @@ macro_rules! integer {
 integer!(i8, i16, i32, i64, i128, isize, u16, u32, u64, u128, usize);
 
 impl Value for u8 {
+    const ONETABLE_TYPE: &'static str = "number";
     #[inline]
     fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(AttributeValue::N(itoa::Buffer::new().format(*self).to_owned())))
@@ -76,6 +78,7 @@ fn parse_integer<T: std::str::FromStr + TryFrom<i128>>(text: &str) -> Option<T> 
 macro_rules! float {
     ($($t:ty),*) => {$(
         impl Value for $t {
+            const ONETABLE_TYPE: &'static str = "number";
             #[inline]
             fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
                 float_text(*self as f64, ryu::Buffer::new().format(*self)).map(|t| Some(AttributeValue::N(t)))

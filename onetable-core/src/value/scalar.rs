@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 impl Value for String {
+    const ONETABLE_TYPE: &'static str = "string";
     #[inline]
     fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(AttributeValue::S(self.clone())))
@@ -25,6 +26,7 @@ impl Value for String {
 impl ListElement for String {}
 
 impl Value for bool {
+    const ONETABLE_TYPE: &'static str = "boolean";
     #[inline]
     fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(AttributeValue::Bool(*self)))
@@ -40,6 +42,7 @@ impl Value for bool {
 impl ListElement for bool {}
 
 impl Value for char {
+    const ONETABLE_TYPE: &'static str = "string";
     #[inline]
     fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(AttributeValue::S(self.to_string())))
@@ -58,6 +61,7 @@ impl ListElement for char {}
 
 /// Binary: DynamoDB `B`. (OneTable JS sees it as a base64 string or a Buffer.)
 impl Value for Vec<u8> {
+    const ONETABLE_TYPE: &'static str = "binary";
     #[inline]
     fn to_attr(&self, _: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(AttributeValue::B(Blob::new(self.clone()))))

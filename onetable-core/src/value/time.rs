@@ -131,6 +131,7 @@ pub(crate) fn millis_to_attr(ms: i64, format: &Format) -> AttributeValue {
 }
 
 impl Value for SystemTime {
+    const ONETABLE_TYPE: &'static str = "date";
     #[inline]
     fn to_attr(&self, format: &Format) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(millis_to_attr(to_millis(*self), format)))
@@ -245,6 +246,7 @@ mod chrono_impls {
     }
 
     impl Value for DateTime<Utc> {
+        const ONETABLE_TYPE: &'static str = "date";
         #[inline]
         fn to_attr(&self, format: &Format) -> Result<Option<AttributeValue>, ValueError> {
             Ok(Some(millis_to_attr(self.timestamp_millis(), format)))
