@@ -47,18 +47,31 @@ async fn snapshot(table: &Table, with_history: bool) -> BTreeMap<String, String>
             .unwrap();
         for item in out.items() {
             let pk = item["pk"].as_s().unwrap().clone();
-            if !with_history && pk == "_migration" {
+            if !with_history && (pk == "_migration" || pk == "_schema") {
                 continue;
             }
             let sk = item["sk"].as_s().unwrap();
-            let mut fields: Vec<String> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
-            fields.sort();
-            all.insert(format!("{pk}|{sk}"), fields.join(";"));
+            all.insert(format!("{pk}|{sk}"), canonical(&onetable::AttributeValue::M(item.clone())));
         }
         start = out.last_evaluated_key;
         if start.is_none() {
             return all;
         }
+    }
+}
+
+/// An attribute value as text, maps in key order (their iteration order varies).
+fn canonical(value: &onetable::AttributeValue) -> String {
+    match value {
+        onetable::AttributeValue::M(m) => {
+            let mut fields: Vec<String> = m.iter().map(|(k, v)| format!("{k}={}", canonical(v))).collect();
+            fields.sort();
+            format!("{{{}}}", fields.join(";"))
+        }
+        onetable::AttributeValue::L(l) => {
+            format!("[{}]", l.iter().map(canonical).collect::<Vec<_>>().join(","))
+        }
+        other => format!("{other:?}"),
     }
 }
 

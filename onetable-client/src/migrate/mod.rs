@@ -445,8 +445,9 @@ impl Migrator {
         if let Some(lock) = lock {
             if self.table.exists().await? {
                 // The design as this code knows it, for OneTable's tools.
-                if let Some(current) = self.status().await?.current {
-                    schema_item::save(&self.table, &current).await?;
+                match self.status().await?.current {
+                    Some(current) => schema_item::save(&self.table, &current).await?,
+                    None => schema_item::remove(&self.table).await?,
                 }
                 lock.release().await?;
             }

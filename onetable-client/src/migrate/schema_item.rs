@@ -122,3 +122,21 @@ pub(crate) async fn save(table: &Table, version: &Version) -> Result<(), Error> 
         .map_err(|e| sdk("schema", &t.name, e))?;
     Ok(())
 }
+
+/// Removes the `_Schema` item once no migration is applied.
+pub(crate) async fn remove(table: &Table) -> Result<(), Error> {
+    let t = &table.inner;
+    let mut key = Item::new();
+    key.insert(t.hash.clone(), s("_schema"));
+    if let Some(sort) = &t.sort {
+        key.insert(sort.clone(), s("_schema:Current"));
+    }
+    t.client
+        .delete_item()
+        .table_name(&t.name)
+        .set_key(Some(key))
+        .send()
+        .await
+        .map_err(|e| sdk("schema", &t.name, e))?;
+    Ok(())
+}
