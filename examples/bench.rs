@@ -254,6 +254,23 @@ async fn run_scale(client: Client, table: &str, kind: &str, n: usize) -> serde_j
     if kind == "batch" {
         return serde_json::json!({ "items": n, "items_s": n as f64 / write, "seconds": write });
     }
+    if kind == "migrate" {
+        // Every item rewritten by a data migration: 4 segments, pages checkpointed.
+        let migrator = onetable::migrate::Migrator::new(table.clone()).migration(
+            onetable::migrate::Migration::new("0.1.0", "one more year").up(|ctx| async move {
+                ctx.transform("age", |u: User| Some(User { age: u.age + 1, ..u }))
+                    .segments(4)
+                    .run()
+                    .await
+                    .map(|_| ())
+            }),
+        );
+        let start = Instant::now();
+        let ran = migrator.up(None).await.expect("migration");
+        let seconds = start.elapsed().as_secs_f64();
+        assert_eq!(ran[0].items as usize, n);
+        return serde_json::json!({ "items": n, "items_s": n as f64 / seconds, "seconds": seconds });
+    }
     let (_, before) = usage();
     let start = Instant::now();
     let count = users
@@ -352,6 +369,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("batch write of {n:>6} items: {figures}");
             report.insert(format!("batch_{n}"), figures);
         }
+        let n = 100_000;
+        let figures = rust(&format!("scale:migrate:{n}"), &new_table("migrate")?);
+        println!("data migration of {n} items: {figures}");
+        report.insert(format!("migrate_{n}"), figures);
     } else {
         // DynamoDB Local runs on a JVM that keeps compiling hot code for a while, so
         // a later run meets a faster server. Two discarded runs warm it, then the Rust

@@ -169,6 +169,12 @@ async fn every_command_and_up_then_down_restores_the_table_exactly() {
     assert_eq!(record["status"].as_s().unwrap(), "applied");
     assert_eq!(record["items"].as_n().unwrap(), "4");
 
+    // down --to: back to 0.1.0, and up again.
+    let ran = migrator.down_to("0.1.0", false).await.unwrap();
+    assert_eq!(ran.iter().map(|r| r.version.to_string()).collect::<Vec<_>>(), ["0.2.0"]);
+    assert_eq!(migrator.status().await.unwrap().current.unwrap().to_string(), "0.1.0");
+    migrator.up(None).await.unwrap();
+
     // repeat: down and up of the latest.
     let ran = migrator.repeat().await.unwrap();
     assert_eq!(ran.iter().map(|r| r.direction).collect::<Vec<_>>(), ["down", "up"]);
@@ -412,6 +418,8 @@ async fn the_cli_runs_every_command() {
         &["down", "-n", "1"],
         &["retry"],
         &["down", "--dry-run", "-n", "2"],
+        &["down", "--to", "0.1.0"],
+        &["up"],
         &["generate", "add invoices"],
         &["reset", "--yes"],
     ] {

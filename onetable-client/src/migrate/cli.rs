@@ -11,7 +11,7 @@
 //! }
 //! ```
 //!
-//! `my-migrations status | list | outstanding | up [--to V] | down [-n N] | repeat |
+//! `my-migrations status | list | outstanding | up [--to V] | down [-n N | --to V] | repeat |
 //! retry | repair V | reset --yes | generate "description"`, with `--dry-run` for every
 //! command that writes, and `--table`, `--endpoint`, `--profile`, `--region`, or a
 //! config file of named environments (`--config migrate.json --env prod`).
@@ -66,10 +66,12 @@ enum Command {
         #[arg(long)]
         to: Option<String>,
     },
-    /// Undoes the last -n applied migrations.
+    /// Undoes the last -n applied migrations, or those above --to.
     Down {
         #[arg(short = 'n', long, default_value_t = 1)]
         steps: usize,
+        #[arg(long, conflicts_with = "steps")]
+        to: Option<String>,
     },
     /// Undoes and re-applies the latest migration.
     Repeat,
@@ -191,7 +193,10 @@ async fn execute(cli: Cli, migrator: Migrator) -> Result<(), Error> {
             };
             print_steps(&steps, cli.dry_run);
         }
-        Command::Down { steps } => {
+        Command::Down { to: Some(to), .. } => {
+            print_steps(&migrator.down_to(&to, cli.dry_run).await?, cli.dry_run)
+        }
+        Command::Down { steps, to: None } => {
             let done =
                 if cli.dry_run { migrator.down_dry_run(steps).await? } else { migrator.down(steps).await? };
             print_steps(&done, cli.dry_run);

@@ -320,6 +320,20 @@ impl Migrator {
         self.run_down(steps, true).await
     }
 
+    /// Undoes the applied migrations above version `to`, newest first, so that `to`
+    /// is the current version afterwards.
+    pub async fn down_to(&self, to: &str, dry_run: bool) -> Result<Vec<Ran>, Error> {
+        let to = Version::parse(to)?;
+        let steps = self
+            .status()
+            .await?
+            .applied
+            .iter()
+            .filter(|r| r.outcome == Outcome::Applied && r.version > to)
+            .count();
+        self.run_down(steps, dry_run).await
+    }
+
     async fn run_down(&self, steps: usize, dry_run: bool) -> Result<Vec<Ran>, Error> {
         let status = self.status().await?;
         let migrations = self.check_versions()?;
