@@ -545,3 +545,30 @@ async fn a_rekey_of_10000_items_under_live_traffic_fails_no_request_and_loses_no
         assert_eq!(m.team, team(m.id));
     }
 }
+
+#[tokio::test]
+async fn the_onetable_tool_reads_any_tables_history_and_schema() {
+    let table = app().await;
+    migrations(&table).up(None).await.unwrap();
+    std::env::set_var("AWS_ACCESS_KEY_ID", "local");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "local");
+    let endpoint = common::local().endpoint().to_owned();
+    let run = |table: String, command: &'static str| {
+        let endpoint = endpoint.clone();
+        std::thread::spawn(move || {
+            let args =
+                ["onetable", "--endpoint", &endpoint, "--region", "us-east-1", "--table", &table, command];
+            format!("{:?}", onetable::migrate::cli::inspect_from(args))
+        })
+        .join()
+        .unwrap()
+    };
+    let ok = format!("{:?}", std::process::ExitCode::SUCCESS);
+    assert_eq!(run(table.name().to_owned(), "status"), ok);
+    assert_eq!(run(table.name().to_owned(), "schema"), ok);
+    assert_ne!(run("no-such-table".to_owned(), "status"), ok);
+    // Tables described by DynamoDB, whatever their key names.
+    let described = Table::from_description(table.client().clone(), table.name()).await.unwrap();
+    let status = Migrator::new(described).status().await.unwrap();
+    assert_eq!(status.current.unwrap().to_string(), "0.2.0");
+}

@@ -21,6 +21,27 @@ pub struct CreateTable<'a> {
 }
 
 impl Table {
+    /// A table with no registered entities whose key attribute names are read from
+    /// DynamoDB: for tools that inspect any table (its migration history and schema).
+    pub async fn from_description(
+        client: aws_sdk_dynamodb::Client,
+        name: impl Into<String>,
+    ) -> Result<Table, Error> {
+        let table = Table::builder(client, name).build()?;
+        let description = table.describe().await?;
+        let key = |kind: KeyType| {
+            description
+                .key_schema()
+                .iter()
+                .find(|k| *k.key_type() == kind)
+                .map(|k| k.attribute_name().to_owned())
+        };
+        let mut inner = (*table.inner).clone();
+        inner.hash = key(KeyType::Hash).unwrap_or(inner.hash);
+        inner.sort = key(KeyType::Range);
+        Ok(Table { inner: std::sync::Arc::new(inner) })
+    }
+
     /// Creates the table from the schema; see [`CreateTable`].
     pub fn create_table(&self) -> CreateTable<'_> {
         CreateTable { table: self, throughput: None, timeout: Duration::from_secs(300) }

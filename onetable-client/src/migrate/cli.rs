@@ -25,6 +25,21 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(about = "Runs this service's onetable migrations")]
 struct Cli {
+    #[command(flatten)]
+    connection: Connection,
+    /// Print what would run, with item counts, and write nothing.
+    #[arg(long, global = true)]
+    dry_run: bool,
+    /// Confirm a destructive command (reset).
+    #[arg(long, global = true)]
+    yes: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the table is.
+#[derive(clap::Args, Debug)]
+struct Connection {
     /// The DynamoDB table.
     #[arg(long, global = true)]
     table: Option<String>,
@@ -43,14 +58,6 @@ struct Cli {
     /// The environment of the config file to use.
     #[arg(long, global = true)]
     env: Option<String>,
-    /// Print what would run, with item counts, and write nothing.
-    #[arg(long, global = true)]
-    dry_run: bool,
-    /// Confirm a destructive command (reset).
-    #[arg(long, global = true)]
-    yes: bool,
-    #[command(subcommand)]
-    command: Command,
 }
 
 #[derive(Subcommand, Debug)]
@@ -96,7 +103,7 @@ struct Target {
     region: Option<String>,
 }
 
-fn target(cli: &Cli) -> Result<Target, String> {
+fn target(cli: &Connection) -> Result<Target, String> {
     let mut t = Target {
         table: String::new(),
         endpoint: cli.endpoint.clone(),
@@ -240,7 +247,7 @@ where
             return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
-    let target = match target(&cli) {
+    let target = match target(&cli.connection) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");
@@ -258,6 +265,110 @@ where
         let client = client(&target).await;
         let migrator = build(client, target.table.clone())?;
         execute(cli, migrator).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The generic `onetable` tool: `onetable status | schema` with the connection flags
+/// shows the migration history and the `_Schema` item of any table.
+#[derive(Parser, Debug)]
+#[command(
+    name = "onetable",
+    about = "Shows the migration history and schema of a onetable or OneTable table"
+)]
+struct Inspect {
+    #[command(flatten)]
+    connection: Connection,
+    #[command(subcommand)]
+    command: InspectCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum InspectCommand {
+    /// The current version and the recorded migrations.
+    Status,
+    /// The `_Schema` item, as JSON.
+    Schema,
+}
+
+fn json(value: &onetable_core::AttributeValue) -> serde_json::Value {
+    use onetable_core::AttributeValue as A;
+    match value {
+        A::S(s) => serde_json::Value::String(s.clone()),
+        A::N(n) => n
+            .parse::<f64>()
+            .map(serde_json::Value::from)
+            .unwrap_or_else(|_| serde_json::Value::String(n.clone())),
+        A::Bool(b) => serde_json::Value::Bool(*b),
+        A::L(l) => serde_json::Value::Array(l.iter().map(json).collect()),
+        A::M(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), json(v))).collect()),
+        A::Ss(v) | A::Ns(v) => {
+            serde_json::Value::Array(v.iter().cloned().map(serde_json::Value::String).collect())
+        }
+        _ => serde_json::Value::Null,
+    }
+}
+
+/// Runs the generic `onetable` tool on the process's arguments.
+pub fn inspect() -> ExitCode {
+    inspect_from(std::env::args_os())
+}
+
+/// [`inspect`] with the arguments given (the first is the program name).
+pub fn inspect_from<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Inspect::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let target = match target(&cli.connection) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Ok(runtime) = tokio::runtime::Builder::new_multi_thread().enable_all().build() else {
+        eprintln!("error: cannot start the async runtime");
+        return ExitCode::FAILURE;
+    };
+    let result: Result<(), Error> = runtime.block_on(async {
+        let table = crate::Table::from_description(client(&target).await, target.table.clone()).await?;
+        match cli.command {
+            InspectCommand::Status => print_status(&Migrator::new(table).status().await?),
+            InspectCommand::Schema => {
+                let t = &table.inner;
+                let mut request = t
+                    .client
+                    .get_item()
+                    .table_name(&t.name)
+                    .key(&t.hash, onetable_core::AttributeValue::S("_schema".into()));
+                if let Some(sort) = &t.sort {
+                    request = request.key(sort, onetable_core::AttributeValue::S("_schema:Current".into()));
+                }
+                let item = request.send().await.map_err(|e| crate::error::sdk("schema", &t.name, e))?.item;
+                match item {
+                    Some(item) => {
+                        let value = json(&onetable_core::AttributeValue::M(item));
+                        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+                    }
+                    None => println!("no _Schema item in {}", t.name),
+                }
+            }
+        }
+        Ok(())
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

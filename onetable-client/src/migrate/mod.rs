@@ -24,6 +24,7 @@
 pub mod cli;
 mod history;
 mod lock;
+mod progress;
 mod rekey;
 mod schema_item;
 mod steps;

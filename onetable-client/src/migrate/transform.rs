@@ -70,11 +70,16 @@ impl<Old: Entity, New: Entity> Transform<Old, New> {
     /// would be rewritten, writing nothing).
     pub async fn run(self) -> Result<u64, Error> {
         let this = Arc::new(self);
+        let label = format!("migration {} {}", this.ctx.version, this.name);
+        let progress =
+            Arc::new(super::progress::Progress::start(&this.ctx.table, label, this.ctx.dry_run).await);
         let segments = (0..this.segments).map(|segment| {
-            let this = this.clone();
-            async move { this.segment(segment).await }
+            let (this, progress) = (this.clone(), progress.clone());
+            async move { this.segment(segment, &progress).await }
         });
-        let counts = futures_util::future::try_join_all(segments).await?;
+        let counts = futures_util::future::try_join_all(segments).await;
+        progress.finish();
+        let counts = counts?;
         let total: u64 = counts.iter().sum();
         this.ctx.count(total);
         Ok(total)
@@ -94,7 +99,7 @@ impl<Old: Entity, New: Entity> Transform<Old, New> {
         key
     }
 
-    async fn segment(&self, segment: u32) -> Result<u64, Error> {
+    async fn segment(&self, segment: u32, progress: &super::progress::Progress) -> Result<u64, Error> {
         let table = &self.ctx.table;
         let t = &table.inner;
         let checkpoint_key = self.checkpoint_key(segment);
@@ -237,6 +242,7 @@ impl<Old: Entity, New: Entity> Transform<Old, New> {
                 }
             }
             processed += page_items;
+            progress.advance(page_items);
             tracing::info!(
                 migration = %self.ctx.version, transform = %self.name, segment, items = processed,
                 rate = (processed - resumed_at) as f64 / started.elapsed().as_secs_f64().max(1e-3),
