@@ -108,6 +108,35 @@ impl Table {
         .into())
     }
 
+    /// The key of one of the table's own bookkeeping items (migration history, lock,
+    /// checkpoints, schema): `hash` in the partition key, `sort` in the sort key.
+    pub(crate) fn raw_key(&self, hash: &str, sort: &str) -> onetable_core::Item {
+        let t = &self.inner;
+        let mut key = onetable_core::Item::with_capacity(2);
+        key.insert(t.hash.clone(), onetable_core::AttributeValue::S(hash.to_owned()));
+        if let Some(s) = &t.sort {
+            key.insert(s.clone(), onetable_core::AttributeValue::S(sort.to_owned()));
+        }
+        key
+    }
+
+    /// Deletes the item with `key`, unconditionally.
+    pub(crate) async fn delete_raw(
+        &self,
+        key: onetable_core::Item,
+        operation: &'static str,
+    ) -> Result<(), Error> {
+        let t = &self.inner;
+        t.client
+            .delete_item()
+            .table_name(&t.name)
+            .set_key(Some(key))
+            .send()
+            .await
+            .map_err(|e| crate::error::sdk(operation, &t.name, e))?;
+        Ok(())
+    }
+
     /// `ReturnConsumedCapacity` for a request.
     pub(crate) fn capacity_request(&self) -> Option<aws_sdk_dynamodb::types::ReturnConsumedCapacity> {
         self.inner.capacity.then_some(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)

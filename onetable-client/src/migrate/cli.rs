@@ -247,26 +247,27 @@ where
             return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
-    let target = match target(&cli.connection) {
+    let connection = match target(&cli.connection) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(async {
-        let client = client(&target).await;
-        let migrator = build(client, target.table.clone())?;
+    block_on(async {
+        let client = client(&connection).await;
+        let migrator = build(client, connection.table.clone())?;
         execute(cli, migrator).await
-    });
-    match result {
+    })
+}
+
+/// Runs `work` on a runtime of its own, turning its outcome into an exit code.
+fn block_on(work: impl std::future::Future<Output = Result<(), Error>>) -> ExitCode {
+    let Ok(runtime) = tokio::runtime::Builder::new_multi_thread().enable_all().build() else {
+        eprintln!("error: cannot start the async runtime");
+        return ExitCode::FAILURE;
+    };
+    match runtime.block_on(work) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -340,25 +341,21 @@ where
             return ExitCode::from(2);
         }
     };
-    let Ok(runtime) = tokio::runtime::Builder::new_multi_thread().enable_all().build() else {
-        eprintln!("error: cannot start the async runtime");
-        return ExitCode::FAILURE;
-    };
-    let result: Result<(), Error> = runtime.block_on(async {
+    block_on(async {
         let table = crate::Table::from_description(client(&target).await, target.table.clone()).await?;
         match cli.command {
             InspectCommand::Status => print_status(&Migrator::new(table).status().await?),
             InspectCommand::Schema => {
                 let t = &table.inner;
-                let mut request = t
+                let item = t
                     .client
                     .get_item()
                     .table_name(&t.name)
-                    .key(&t.hash, onetable_core::AttributeValue::S("_schema".into()));
-                if let Some(sort) = &t.sort {
-                    request = request.key(sort, onetable_core::AttributeValue::S("_schema:Current".into()));
-                }
-                let item = request.send().await.map_err(|e| crate::error::sdk("schema", &t.name, e))?.item;
+                    .set_key(Some(table.raw_key("_schema", "_schema:Current")))
+                    .send()
+                    .await
+                    .map_err(|e| crate::error::sdk("schema", &t.name, e))?
+                    .item;
                 match item {
                     Some(item) => {
                         let value = json(&onetable_core::AttributeValue::M(item));
@@ -369,12 +366,5 @@ where
             }
         }
         Ok(())
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }

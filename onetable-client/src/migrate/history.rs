@@ -71,11 +71,7 @@ impl Record {
 
     fn to_item(&self, table: &Table) -> Item {
         let t = &table.inner;
-        let mut item = Item::new();
-        item.insert(t.hash.clone(), s(PK));
-        if let Some(sort) = &t.sort {
-            item.insert(sort.clone(), s(&self.sort_key));
-        }
+        let mut item = table.raw_key(PK, &self.sort_key);
         item.insert(t.format.type_field.to_owned(), s("_Migration"));
         item.insert("version".into(), s(&self.version.to_string()));
         // A Date to OneTable: written as the table writes dates.
@@ -138,20 +134,7 @@ impl Record {
     }
 
     pub(crate) async fn delete(&self, table: &Table) -> Result<(), Error> {
-        let t = &table.inner;
-        let mut key = Item::new();
-        key.insert(t.hash.clone(), s(PK));
-        if let Some(sort) = &t.sort {
-            key.insert(sort.clone(), s(&self.sort_key));
-        }
-        t.client
-            .delete_item()
-            .table_name(&t.name)
-            .set_key(Some(key))
-            .send()
-            .await
-            .map_err(|e| sdk("migration history", &t.name, e))?;
-        Ok(())
+        table.delete_raw(table.raw_key(PK, &self.sort_key), "migration history").await
     }
 }
 

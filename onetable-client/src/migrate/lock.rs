@@ -13,13 +13,7 @@ fn now_ms() -> i64 {
 }
 
 fn key(table: &Table) -> Item {
-    let t = &table.inner;
-    let mut key = Item::new();
-    key.insert(t.hash.clone(), AttributeValue::S(PK.into()));
-    if let Some(sort) = &t.sort {
-        key.insert(sort.clone(), AttributeValue::S("_lock".into()));
-    }
-    key
+    table.raw_key(PK, "_lock")
 }
 
 /// A held lock; [`Lock::release`] gives it up. Its heartbeat stops when it is dropped.

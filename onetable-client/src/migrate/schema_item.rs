@@ -4,7 +4,7 @@
 use super::Version;
 use crate::error::sdk;
 use crate::table::Table;
-use onetable_core::{AttributeValue, EntitySchema, Error, IndexKind, Item, Part, Template};
+use onetable_core::{AttributeValue, EntitySchema, Error, IndexKind, Part, Template};
 use std::collections::HashMap;
 
 fn s(v: &str) -> AttributeValue {
@@ -99,11 +99,7 @@ pub(crate) async fn save(table: &Table, version: &Version) -> Result<(), Error> 
         ("createdField".into(), s(&t.created)),
         ("updatedField".into(), s(&t.updated)),
     ]);
-    let mut item = Item::new();
-    item.insert(t.hash.clone(), s("_schema"));
-    if let Some(sort) = &t.sort {
-        item.insert(sort.clone(), s("_schema:Current"));
-    }
+    let mut item = table.raw_key("_schema", "_schema:Current");
     item.insert(t.format.type_field.to_owned(), s("_Schema"));
     item.insert("format".into(), s("onetable:1.1.0"));
     item.insert("name".into(), s("Current"));
@@ -125,18 +121,5 @@ pub(crate) async fn save(table: &Table, version: &Version) -> Result<(), Error> 
 
 /// Removes the `_Schema` item once no migration is applied.
 pub(crate) async fn remove(table: &Table) -> Result<(), Error> {
-    let t = &table.inner;
-    let mut key = Item::new();
-    key.insert(t.hash.clone(), s("_schema"));
-    if let Some(sort) = &t.sort {
-        key.insert(sort.clone(), s("_schema:Current"));
-    }
-    t.client
-        .delete_item()
-        .table_name(&t.name)
-        .set_key(Some(key))
-        .send()
-        .await
-        .map_err(|e| sdk("schema", &t.name, e))?;
-    Ok(())
+    table.delete_raw(table.raw_key("_schema", "_schema:Current"), "schema").await
 }

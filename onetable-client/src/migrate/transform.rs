@@ -86,17 +86,11 @@ impl<Old: Entity, New: Entity> Transform<Old, New> {
     }
 
     fn checkpoint_key(&self, segment: u32) -> Item {
-        let t = &self.ctx.table.inner;
-        let mut key = Item::new();
-        key.insert(t.hash.clone(), AttributeValue::S(PK.into()));
-        if let Some(sort) = &t.sort {
-            let sk = format!(
-                "_checkpoint:{}:{}:{}:{segment}/{}",
-                self.ctx.version, self.ctx.direction, self.name, self.segments
-            );
-            key.insert(sort.clone(), AttributeValue::S(sk));
-        }
-        key
+        let sk = format!(
+            "_checkpoint:{}:{}:{}:{segment}/{}",
+            self.ctx.version, self.ctx.direction, self.name, self.segments
+        );
+        self.ctx.table.raw_key(PK, &sk)
     }
 
     async fn segment(&self, segment: u32, progress: &super::progress::Progress) -> Result<u64, Error> {
@@ -297,14 +291,7 @@ pub(crate) async fn clear_checkpoints(table: &Table, version: &Version) -> Resul
         .await
         .map_err(|e| sdk("migration checkpoint", &t.name, e))?;
     for item in out.items.unwrap_or_default() {
-        let key: HashMap<String, AttributeValue> = key_of(table, &item);
-        t.client
-            .delete_item()
-            .table_name(&t.name)
-            .set_key(Some(key))
-            .send()
-            .await
-            .map_err(|e| sdk("migration checkpoint", &t.name, e))?;
+        table.delete_raw(key_of(table, &item), "migration checkpoint").await?;
     }
     Ok(())
 }
