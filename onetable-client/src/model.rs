@@ -485,7 +485,7 @@ fn has_unique<E: Entity>() -> bool {
     E::SCHEMA.fields.iter().any(|f| f.unique)
 }
 
-fn version_field<E: Entity>() -> Option<&'static onetable_core::FieldSchema> {
+pub(crate) fn version_field<E: Entity>() -> Option<&'static onetable_core::FieldSchema> {
     E::SCHEMA.fields.iter().find(|f| f.version)
 }
 

@@ -3,7 +3,7 @@
 
 use crate::model::{
     execute, into_future, key_text, sentinel_changes, unique_guard, unique_values, version_condition,
-    KeyValues, Model,
+    version_field, KeyValues, Model,
 };
 use crate::transact::{Op, Role, Write};
 use futures_util::future::BoxFuture;
@@ -363,10 +363,6 @@ impl<E: Entity> Update<'_, E> {
     }
 }
 into_future!(Update, E);
-
-fn version_field<E: Entity>() -> Option<&'static onetable_core::FieldSchema> {
-    E::SCHEMA.fields.iter().find(|f| f.version)
-}
 
 fn invalid(entity: &'static str, message: String) -> Error {
     ErrorKind::Invalid { entity, message }.into()
