@@ -67,6 +67,9 @@ impl<E: Entity> Model<E> {
             }
             item.insert(t.updated.clone(), now);
         }
+        if let Some(design) = &t.design {
+            item.insert(crate::migrate::DESIGN_ATTRIBUTE.to_owned(), AttributeValue::S(design.clone()));
+        }
         check_size(E::SCHEMA.name, &item)?;
         Ok(item)
     }

@@ -32,6 +32,8 @@ pub(crate) struct Inner {
     /// The table's TTL attribute, from the entities' `#[attr(ttl)]` fields.
     pub ttl: Option<String>,
     pub hide_expired: bool,
+    /// The design version this code writes: stamped on every whole item it writes.
+    pub design: Option<String>,
 }
 
 /// A secondary index of the table, as the registered entities declare it.
@@ -63,6 +65,7 @@ impl Table {
             entities: Vec::new(),
             capacity: false,
             hide_expired: false,
+            design: None,
         }
     }
 
@@ -120,23 +123,6 @@ impl Table {
         key
     }
 
-    /// Deletes the item with `key`, unconditionally.
-    pub(crate) async fn delete_raw(
-        &self,
-        key: onetable_core::Item,
-        operation: &'static str,
-    ) -> Result<(), Error> {
-        let t = &self.inner;
-        t.client
-            .delete_item()
-            .table_name(&t.name)
-            .set_key(Some(key))
-            .send()
-            .await
-            .map_err(|e| crate::error::sdk(operation, &t.name, e))?;
-        Ok(())
-    }
-
     /// `ReturnConsumedCapacity` for a request.
     pub(crate) fn capacity_request(&self) -> Option<aws_sdk_dynamodb::types::ReturnConsumedCapacity> {
         self.inner.capacity.then_some(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
@@ -189,6 +175,7 @@ pub struct TableBuilder {
     entities: Vec<&'static EntitySchema>,
     capacity: bool,
     hide_expired: bool,
+    design: Option<String>,
 }
 
 impl TableBuilder {
@@ -238,12 +225,30 @@ impl TableBuilder {
         self
     }
 
+    /// The version of the design this code writes (`MAJOR.MINOR.PATCH`, the version of
+    /// the latest migration it is written for). Every whole item it writes (`create`,
+    /// `put`, batch puts, puts in transactions, `Rekey`) then carries it in the
+    /// [`DESIGN_ATTRIBUTE`](crate::migrate::DESIGN_ATTRIBUTE), so a data migration
+    /// leaves alone the items that are already in its form, and transforms those that
+    /// older code (or a writer that does not stamp it) wrote. Partial updates keep
+    /// the marker the item has: they do not change which form the item is in.
+    ///
+    /// Set it when code for a new design ships before the migration to that design
+    /// runs (expand/contract), in both the old and the new deployment.
+    pub fn design_version(mut self, version: &str) -> Self {
+        self.design = Some(version.to_owned());
+        self
+    }
+
     /// Checks the entities against each other and builds the table. Refused: two
     /// entities with one name, entities that disagree on the table's key attributes or
     /// on an index, a field stored under the type attribute, and two entities whose
     /// primary keys could collide.
     pub fn build(self) -> Result<Table, Error> {
         let schema_error = |message: String| -> Error { ErrorKind::Schema(message).into() };
+        if let Some(v) = &self.design {
+            crate::migrate::Version::parse(v)?;
+        }
         let mut hash: Option<(&str, &str)> = None;
         let mut sort: Option<(Option<&str>, &str)> = None;
         let mut indexes: Vec<(SecondaryIndex, &str)> = Vec::new();
@@ -329,6 +334,7 @@ impl TableBuilder {
                 capacity: self.capacity,
                 ttl: ttl.map(|(a, _)| a.to_owned()),
                 hide_expired: self.hide_expired,
+                design: self.design,
             }),
         })
     }

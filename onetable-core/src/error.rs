@@ -268,6 +268,15 @@ pub enum ErrorKind {
         /// When its lease runs out (ISO-8601).
         expires: String,
     },
+    /// This migrator's lease on the migration lock ran out and another migrator took
+    /// the lock (a newer epoch): it stopped, wrote nothing more and recorded nothing.
+    #[error("the migration lock was lost (held as {owner} under epoch {epoch}): another migrator took over, so this one stopped and recorded nothing")]
+    LockLost {
+        /// The name this migrator held the lock under.
+        owner: String,
+        /// The epoch it held; the lock is now under a newer one.
+        epoch: u64,
+    },
     /// A migration cannot run or be undone as asked.
     #[error("migration {version}: {message}")]
     Migration {
@@ -372,6 +381,12 @@ impl Error {
     /// True when another migrator holds the migration lock.
     pub fn is_locked(&self) -> bool {
         matches!(*self.kind, ErrorKind::Locked { .. })
+    }
+
+    /// True when a migrator lost its lease on the migration lock to another migrator
+    /// and stopped (see [`ErrorKind::LockLost`]).
+    pub fn is_lock_lost(&self) -> bool {
+        matches!(*self.kind, ErrorKind::LockLost { .. })
     }
 
     /// True for a migration that failed, was edited after it ran, or cannot be undone.

@@ -2,9 +2,11 @@
 //! (pk `_migration`, sk `_migration:<version>:<date>`), with onetable's own attributes:
 //! checksum, duration and items processed, and the error of a failed run.
 
+use super::lock::Fence;
 use super::Version;
 use crate::error::sdk;
 use crate::table::Table;
+use crate::transact::Op;
 use onetable_core::{AttributeValue, Error, Item};
 use std::time::SystemTime;
 
@@ -37,6 +39,8 @@ pub struct Record {
     pub duration_ms: u64,
     /// Items a data migration processed.
     pub items: u64,
+    /// Items a data migration's final pass found already in the new form.
+    pub verified: u64,
     /// Why it failed.
     pub error: Option<String>,
     pub(crate) sort_key: String,
@@ -65,6 +69,7 @@ impl Record {
             checksum: checksum.to_owned(),
             duration_ms: 0,
             items: 0,
+            verified: 0,
             error: None,
         }
     }
@@ -88,6 +93,7 @@ impl Record {
         item.insert("checksum".into(), s(&self.checksum));
         item.insert("duration".into(), AttributeValue::N(self.duration_ms.to_string()));
         item.insert("items".into(), AttributeValue::N(self.items.to_string()));
+        item.insert("verified".into(), AttributeValue::N(self.verified.to_string()));
         if let Some(e) = &self.error {
             item.insert("error".into(), s(e));
         }
@@ -116,25 +122,31 @@ impl Record {
             checksum: text("checksum").unwrap_or_default(),
             duration_ms: number("duration"),
             items: number("items"),
+            verified: number("verified"),
             error: text("error"),
             sort_key,
         })
     }
 
-    pub(crate) async fn save(&self, table: &Table) -> Result<(), Error> {
+    /// Writes the record; under a lock, only while the lock is still held.
+    pub(crate) async fn save(&self, table: &Table, fence: Option<&Fence>) -> Result<(), Error> {
+        let item = self.to_item(table);
+        if let Some(fence) = fence {
+            return fence.write(Op::Put(item), "_Migration").await;
+        }
         let t = &table.inner;
         t.client
             .put_item()
             .table_name(&t.name)
-            .set_item(Some(self.to_item(table)))
+            .set_item(Some(item))
             .send()
             .await
             .map_err(|e| sdk("migration history", &t.name, e))?;
         Ok(())
     }
 
-    pub(crate) async fn delete(&self, table: &Table) -> Result<(), Error> {
-        table.delete_raw(table.raw_key(PK, &self.sort_key), "migration history").await
+    pub(crate) async fn delete(&self, table: &Table, fence: &Fence) -> Result<(), Error> {
+        fence.write(Op::Delete(table.raw_key(PK, &self.sort_key)), "_Migration").await
     }
 }
 

@@ -20,12 +20,14 @@
 //! # Ok(()) }
 //! ```
 
+mod budget;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod history;
 mod lock;
 mod progress;
 mod rekey;
+mod rewrite;
 mod schema_item;
 mod steps;
 mod transform;
@@ -33,7 +35,7 @@ mod version;
 
 pub use history::{Outcome, Record};
 pub use rekey::Rekey;
-pub use transform::Transform;
+pub use transform::{Transform, DESIGN_ATTRIBUTE};
 pub use version::Version;
 
 use crate::table::Table;
@@ -42,7 +44,7 @@ use futures_util::FutureExt;
 use onetable_core::{Error, ErrorKind};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 type Step = Arc<dyn Fn(Context) -> BoxFuture<'static, Result<(), Error>> + Send + Sync>;
@@ -120,15 +122,46 @@ impl Migration {
     }
 }
 
+/// Which way a migration runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Applying it.
+    Up,
+    /// Undoing it.
+    Down,
+}
+
+impl Direction {
+    /// `up` or `down`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        }
+    }
+}
+
+impl std::fmt::Display for Direction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
 /// What a migration step is given: the table, whether this is a dry run, and a count
 /// of the items it processes.
 #[derive(Clone)]
 pub struct Context {
     table: Table,
     version: Version,
+    /// Going down: the applied version below this one, the design items return to.
+    below: Option<Version>,
     dry_run: bool,
-    direction: &'static str,
+    direction: Direction,
+    fence: Option<Arc<lock::Fence>>,
     items: Arc<AtomicU64>,
+    verified: Arc<AtomicU64>,
+    milli_units: Arc<AtomicU64>,
+    transformed: Arc<Mutex<Vec<&'static str>>>,
 }
 
 impl Context {
@@ -147,9 +180,34 @@ impl Context {
         &self.version
     }
 
+    /// Which way the migration runs.
+    pub fn direction(&self) -> Direction {
+        self.direction
+    }
+
     /// Adds to the items processed, as recorded in the history.
     pub fn count(&self, items: u64) {
         self.items.fetch_add(items, Ordering::Relaxed);
+    }
+
+    /// Fails with [`Error::is_lock_lost`] once this migrator's lease on the lock is
+    /// lost: a step that writes by itself calls it before each write.
+    pub fn check_lock(&self) -> Result<(), Error> {
+        self.fence.as_deref().map_or(Ok(()), lock::Fence::check)
+    }
+
+    /// Refuses a second transform of one entity in one migration (see
+    /// [`Context::transform`]).
+    fn claim_entity(&self, entity: &'static str) -> Result<(), Error> {
+        let mut seen = self.transformed.lock().map_err(|_| migration_error(&self.version, "poisoned"))?;
+        if seen.contains(&entity) {
+            return Err(migration_error(
+                &self.version,
+                format!("it transforms {entity} twice: one transform per entity per migration (split it into two migrations)"),
+            ));
+        }
+        seen.push(entity);
+        Ok(())
     }
 }
 
@@ -175,10 +233,14 @@ pub struct Ran {
     pub version: Version,
     /// Its description.
     pub description: String,
-    /// `up` or `down`.
-    pub direction: &'static str,
+    /// Up or down.
+    pub direction: Direction,
     /// Items it processed (or would).
     pub items: u64,
+    /// Items a data migration's final pass found already in the new form.
+    pub verified: u64,
+    /// Write units its data migrations consumed (as DynamoDB reports them).
+    pub write_units: f64,
 }
 
 /// Runs migrations against a table. See the [module](self) documentation.
@@ -308,7 +370,7 @@ impl Migrator {
             .filter(|(_, v)| status.outstanding.contains(v) && target.as_ref().is_none_or(|t| v <= t))
             .map(|(m, _)| m)
             .collect();
-        self.run(plan, "up", dry_run).await
+        self.run(plan, Direction::Up, dry_run).await
     }
 
     /// Undoes the last `steps` applied migrations, newest first.
@@ -351,7 +413,7 @@ impl Migrator {
             }
             plan.push(*m);
         }
-        self.run(plan, "down", dry_run).await
+        self.run(plan, Direction::Down, dry_run).await
     }
 
     /// Undoes and re-applies the latest applied migration.
@@ -380,13 +442,13 @@ impl Migrator {
         };
         record.outcome = Outcome::Applied;
         record.error = None;
-        record.save(&self.table).await
+        record.save(&self.table, None).await
     }
 
     async fn run(
         &self,
         plan: Vec<&Migration>,
-        direction: &'static str,
+        direction: Direction,
         dry_run: bool,
     ) -> Result<Vec<Ran>, Error> {
         // The lock lives in the table: until a first migration has created it, there
@@ -395,63 +457,102 @@ impl Migrator {
         if !dry_run && !plan.is_empty() && self.table.exists().await? {
             lock = Some(lock::Lock::acquire(&self.table, &self.owner, self.lease).await?);
         }
+        // Going down, items return to the design of the applied version below.
+        let mut applied: Vec<Version> = history::load(&self.table)
+            .await?
+            .into_iter()
+            .filter(|r| r.outcome == Outcome::Applied)
+            .map(|r| r.version)
+            .collect();
         let mut done = Vec::new();
         let mut result = Ok(());
         for m in plan {
             let version = m.version.clone().map_err(|v| migration_error(v, "bad version"))?;
+            let below = applied.iter().filter(|v| **v < version).max().cloned();
             let ctx = Context {
                 table: if dry_run { self.table.read_only() } else { self.table.clone() },
                 version: version.clone(),
+                below,
                 dry_run,
                 direction,
-                items: Arc::new(AtomicU64::new(0)),
+                fence: lock.as_ref().map(lock::Lock::fence),
+                items: Arc::default(),
+                verified: Arc::default(),
+                milli_units: Arc::default(),
+                transformed: Arc::default(),
             };
-            let step = if direction == "up" { m.up.clone() } else { m.down.clone() };
+            let step = match direction {
+                Direction::Up => m.up.clone(),
+                Direction::Down => m.down.clone(),
+            };
             let started = Instant::now();
-            tracing::info!(version = %version, direction, dry_run, description = %m.description, "migration");
+            tracing::info!(version = %version, %direction, dry_run, description = %m.description, "migration");
             let outcome = match step {
                 Some(step) => step(ctx.clone()).await,
                 None => Ok(()),
             };
-            let items = ctx.items.load(Ordering::Relaxed);
+            let ran = Ran {
+                version: version.clone(),
+                description: m.description.clone(),
+                direction,
+                items: ctx.items.load(Ordering::Relaxed),
+                verified: ctx.verified.load(Ordering::Relaxed),
+                write_units: ctx.milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
+            };
             if dry_run {
                 outcome?;
-                done.push(Ran { version, description: m.description.clone(), direction, items });
+                done.push(ran);
                 continue;
+            }
+            if let Err(e) = &outcome {
+                // Another migrator holds the lock now: record nothing, release nothing.
+                if e.is_lock_lost() || ctx.check_lock().is_err() {
+                    tracing::error!(version = %version, error = %e, "migration lock lost: stopping");
+                    return Err(outcome.err().unwrap_or_else(|| migration_error(&version, "lock lost")));
+                }
             }
             let exists = self.table.exists().await?;
             if lock.is_none() && exists {
                 lock = Some(lock::Lock::acquire(&self.table, &self.owner, self.lease).await?);
             }
-            if !exists {
-                // A down step removed the table, and its history with it.
-                outcome?;
-                done.push(Ran { version, description: m.description.clone(), direction, items });
-                continue;
-            }
+            let fence = match (&lock, exists) {
+                (Some(lock), true) => lock.fence(),
+                _ => {
+                    // A down step removed the table, and its history with it.
+                    outcome?;
+                    done.push(ran);
+                    continue;
+                }
+            };
             let mut record = history::Record::new(version.clone(), &m.description, &m.checksum());
             record.duration_ms = started.elapsed().as_millis() as u64;
-            record.items = items;
+            record.items = ran.items;
+            record.verified = ran.verified;
             match outcome {
                 Ok(()) => {
-                    if direction == "up" {
-                        record.outcome = Outcome::Applied;
-                        record.save(&self.table).await?;
-                        transform::clear_checkpoints(&self.table, &version).await?;
-                    } else {
-                        for r in
-                            history::load(&self.table).await?.into_iter().filter(|r| r.version == version)
-                        {
-                            r.delete(&self.table).await?;
+                    match direction {
+                        Direction::Up => {
+                            record.outcome = Outcome::Applied;
+                            record.save(&self.table, Some(&fence)).await?;
+                            applied.push(version.clone());
                         }
-                        transform::clear_checkpoints(&self.table, &version).await?;
+                        Direction::Down => {
+                            for r in
+                                history::load(&self.table).await?.into_iter().filter(|r| r.version == version)
+                            {
+                                r.delete(&self.table, &fence).await?;
+                            }
+                            applied.retain(|v| *v != version);
+                        }
                     }
-                    done.push(Ran { version, description: m.description.clone(), direction, items });
+                    transform::clear_checkpoints(&self.table, &version, &fence).await?;
+                    tracing::info!(version = %version, %direction, items = ran.items, verified = ran.verified, "migration done");
+                    done.push(ran);
                 }
                 Err(e) => {
                     record.outcome = Outcome::Failed;
                     record.error = Some(format!("{direction}: {e}"));
-                    record.save(&self.table).await?;
+                    record.save(&self.table, Some(&fence)).await?;
                     result = Err(migration_error(&version, format!("{direction} failed: {e}")));
                     break;
                 }
@@ -460,9 +561,10 @@ impl Migrator {
         if let Some(lock) = lock {
             if self.table.exists().await? {
                 // The design as this code knows it, for OneTable's tools.
+                let fence = lock.fence();
                 match self.status().await?.current {
-                    Some(current) => schema_item::save(&self.table, &current).await?,
-                    None => schema_item::remove(&self.table).await?,
+                    Some(current) => schema_item::save(&self.table, &current, &fence).await?,
+                    None => schema_item::remove(&self.table, &fence).await?,
                 }
                 lock.release().await?;
             }

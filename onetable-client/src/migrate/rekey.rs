@@ -2,10 +2,13 @@
 //! to the old one, and writes the new form (removing the old) — so it keeps working
 //! before, during and after the migration that moves every item.
 
+use super::rewrite::{self, Written};
 use crate::model::KeyValues;
 use crate::table::Table;
 use crate::transact::{self, Op, Role, Write};
+use crate::Update;
 use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item, Key};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The application's view of an entity being re-keyed from `Old` to `New` (same
@@ -17,6 +20,15 @@ use std::sync::Arc;
 /// 2. run the migration (`ctx.transform::<Old, New>`): it moves the items the
 ///    application has not moved, and leaves alone those it has;
 /// 3. deploy code that uses `New` alone.
+///
+/// Code that writes whole new-form items outside `Rekey` while the migration runs
+/// (batches, transactions) removes the old key in the same request, as
+/// [`Rekey::put`] does: where both forms exist, the new one is what `get` returns
+/// and what the migration keeps.
+///
+/// Optimistic locking works as with [`Model`](crate::Model): a `put` of an entity
+/// read at version `n` succeeds only while the item, in whichever form, is still at
+/// `n`, and writes `n + 1`.
 pub struct Rekey<Old, New> {
     table: Table,
     convert: Arc<dyn Fn(Old) -> New + Send + Sync>,
@@ -28,23 +40,12 @@ impl<Old: Entity, New: Entity> Rekey<Old, New> {
         Rekey { table: table.clone(), convert: Arc::new(convert) }
     }
 
-    async fn raw(&self, key: Item) -> Result<Option<Item>, Error> {
-        let t = &self.table.inner;
-        let out = t
-            .client
-            .get_item()
-            .table_name(&t.name)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| crate::error::sdk("get", &t.name, e))?;
-        Ok(out.item)
-    }
-
     fn entity<E: Entity>(&self, mut item: Item) -> Result<E, Error> {
         match item.remove(self.table.format().type_field) {
-            Some(AttributeValue::S(name)) if name == E::SCHEMA.name => E::from_item(item),
+            Some(AttributeValue::S(name)) if name == E::SCHEMA.name => {
+                item.remove(super::DESIGN_ATTRIBUTE);
+                E::from_item(item)
+            }
             other => Err(ErrorKind::WrongEntity {
                 expected: E::SCHEMA.name,
                 found: other.and_then(|v| v.as_s().ok().cloned()),
@@ -58,33 +59,102 @@ impl<Old: Entity, New: Entity> Rekey<Old, New> {
     /// transaction, so an item moved between the first two reads is found by the third.
     pub async fn get(&self, new_key: Key<New>, old_key: Key<Old>) -> Result<Option<New>, Error> {
         let new_key = new_key.into_attrs()?;
-        if let Some(item) = self.raw(new_key.clone()).await? {
+        if let Some(item) = rewrite::reread(&self.table, new_key.clone()).await? {
             return self.entity::<New>(item).map(Some);
         }
-        if let Some(item) = self.raw(old_key.into_attrs()?).await? {
+        if let Some(item) = rewrite::reread(&self.table, old_key.into_attrs()?).await? {
             return self.entity::<Old>(item).map(|old| Some((self.convert)(old)));
         }
-        self.raw(new_key).await?.map(|item| self.entity::<New>(item)).transpose()
+        rewrite::reread(&self.table, new_key).await?.map(|item| self.entity::<New>(item)).transpose()
     }
 
-    /// Writes the item in its new form and removes its old form, in one transaction.
+    /// Writes the item in its new form and removes its old form, in one transaction
+    /// (with the item's unique-field sentinels and version check).
     pub async fn put(&self, entity: New, old_key: Key<Old>) -> Result<New, Error> {
-        let item = self.table.model::<New>().item_for_write(&entity, false)?;
+        let model = self.table.model::<New>();
+        let (entity, mut writes) = model.put(entity).prepare().await?;
         let old_key = old_key.into_attrs()?;
-        let role = |key: &Item| Role::Item {
-            entity: New::SCHEMA.name,
-            operation: "put",
-            key: KeyValues::of(&self.table, key),
-            version: None,
-            create: false,
+        let version = match &writes[0].role {
+            Role::Item { version, .. } => version.clone(),
+            _ => None,
         };
-        let new_role = role(&item);
-        let old_role = role(&old_key);
-        let writes = vec![
-            Write { op: Op::Put(item), condition: None, names: None, values: None, role: new_role },
-            Write { op: Op::Delete(old_key), condition: None, names: None, values: None, role: old_role },
-        ];
+        let mut delete = Write {
+            role: Role::Item {
+                entity: Old::SCHEMA.name,
+                operation: "put",
+                key: KeyValues::of(&self.table, &old_key),
+                version: version.clone(),
+                create: false,
+            },
+            op: Op::Delete(old_key),
+            condition: None,
+            names: None,
+            values: None,
+        };
+        if let Some((attribute, expected)) = version.filter(|(_, v)| v != "0") {
+            // The entity was read at `expected` from one of the two forms: each form
+            // that exists must still be at it.
+            let hash = self.table.inner.hash.clone();
+            let new = &mut writes[0];
+            let condition = new.condition.take().unwrap_or_default();
+            new.condition = Some(format!("attribute_not_exists(#rekey_h) OR ({condition})"));
+            new.names.get_or_insert_with(HashMap::new).insert("#rekey_h".into(), hash.clone());
+            delete.condition = Some("attribute_not_exists(#rekey_h) OR #rekey_v = :rekey_v".into());
+            delete.names = Some(HashMap::from([
+                ("#rekey_h".to_owned(), hash),
+                ("#rekey_v".to_owned(), attribute.to_owned()),
+            ]));
+            delete.values = Some(HashMap::from([(":rekey_v".to_owned(), AttributeValue::N(expected))]));
+        }
+        writes.push(delete);
         transact::run(&self.table, writes, None).await?;
         Ok(entity)
+    }
+
+    /// Updates the item in its new form. An item still in the old form is moved first
+    /// (as the migration would move it, on condition that it did not change), then
+    /// updated; `build` adds the update's actions and conditions.
+    pub async fn update<F>(&self, new_key: Key<New>, old_key: Key<Old>, build: F) -> Result<New, Error>
+    where
+        F: for<'m> FnOnce(Update<'m, New>) -> Update<'m, New>,
+    {
+        let old_key = old_key.into_attrs()?;
+        let known = super::transform::known(&self.table, &[Old::SCHEMA, New::SCHEMA]);
+        let mut found = rewrite::reread(&self.table, old_key).await?;
+        while let Some(read) = found.take() {
+            let old = self.entity::<Old>(read.clone())?;
+            let mut new = self.table.model::<New>().item_for_write(&(self.convert)(old), false)?;
+            for (attribute, value) in &read {
+                if !known.contains(attribute) && !new.contains_key(attribute) {
+                    new.insert(attribute.clone(), value.clone());
+                }
+            }
+            match rewrite::moved(&self.table, &read, new, &known).await?.0 {
+                Written::Done | Written::Gone => {}
+                Written::NewExists => {
+                    if let Written::Changed(now) = rewrite::superseded(&self.table, &read, &known).await?.0 {
+                        found = Some(now);
+                    }
+                }
+                Written::Changed(now) => found = Some(now),
+                Written::Conflict => {
+                    found = rewrite::reread(&self.table, crate::model::key_of(&self.table, &read)).await?
+                }
+            }
+        }
+        let model = self.table.model::<New>();
+        build(model.update(new_key)).send().await
+    }
+
+    /// Removes the item in both forms, in one transaction (with its unique-field
+    /// sentinels). Returns nothing: either form may have been there.
+    pub async fn remove(&self, new_key: Key<New>, old_key: Key<Old>) -> Result<(), Error> {
+        let (new_model, old_model) = (self.table.model::<New>(), self.table.model::<Old>());
+        self.table
+            .transaction()
+            .remove(new_model.remove(new_key))
+            .remove(old_model.remove(old_key))
+            .send()
+            .await
     }
 }

@@ -1,9 +1,10 @@
 //! The current schema, written after each migration as OneTable's `_Schema` item
 //! (pk `_schema`, sk `_schema:Current`), so OneTable's tools can load this design.
 
+use super::lock::Fence;
 use super::Version;
-use crate::error::sdk;
 use crate::table::Table;
+use crate::transact::Op;
 use onetable_core::{AttributeValue, EntitySchema, Error, IndexKind, Part, Template};
 use std::collections::HashMap;
 
@@ -69,7 +70,7 @@ fn model(entity: &EntitySchema) -> AttributeValue {
 }
 
 /// Writes the `_Schema` item for the table's registered entities.
-pub(crate) async fn save(table: &Table, version: &Version) -> Result<(), Error> {
+pub(crate) async fn save(table: &Table, version: &Version, fence: &Fence) -> Result<(), Error> {
     let t = &table.inner;
     let mut indexes: HashMap<String, AttributeValue> = HashMap::new();
     let mut primary = vec![("hash".to_owned(), s(&t.hash))];
@@ -109,17 +110,10 @@ pub(crate) async fn save(table: &Table, version: &Version) -> Result<(), Error> 
     item.insert("params".into(), params);
     item.insert("queries".into(), AttributeValue::M(HashMap::new()));
     item.insert("process".into(), AttributeValue::M(HashMap::new()));
-    t.client
-        .put_item()
-        .table_name(&t.name)
-        .set_item(Some(item))
-        .send()
-        .await
-        .map_err(|e| sdk("schema", &t.name, e))?;
-    Ok(())
+    fence.write(Op::Put(item), "_Schema").await
 }
 
 /// Removes the `_Schema` item once no migration is applied.
-pub(crate) async fn remove(table: &Table) -> Result<(), Error> {
-    table.delete_raw(table.raw_key("_schema", "_schema:Current"), "schema").await
+pub(crate) async fn remove(table: &Table, fence: &Fence) -> Result<(), Error> {
+    fence.write(Op::Delete(table.raw_key("_schema", "_schema:Current")), "_Schema").await
 }

@@ -1,24 +1,50 @@
-//! Data migrations: every item of an entity rewritten as another, read in parallel
-//! segments. Each page's writes and the segment's checkpoint (where its scan stands)
-//! are committed in one transaction, so a killed migration resumes exactly where it
-//! stopped and no item is written twice.
+//! Data migrations: every item of an entity rewritten as another while the
+//! application keeps writing, read in parallel scan segments, many writes in flight.
+//!
+//! Three rules make it safe under live traffic (see `rewrite.rs` and `lock.rs`):
+//! - every write is conditional on the item being exactly what was read; when someone
+//!   changed it meanwhile, the item as it now is gets transformed instead, so both
+//!   the application's write and the migration's change stand;
+//! - every item records the design version it is in (the [`DESIGN_ATTRIBUTE`]):
+//!   a replayed page, a resumed run, a second migrator or a woken one finds the
+//!   item migrated and leaves it, so a transform runs once per item even when it is
+//!   not idempotent;
+//! - checkpoints (where each segment's scan stands) are written through the lock's
+//!   fence, so a migrator that lost its lease records nothing.
+//!
+//! After the scan a final pass reads the entity again and migrates what was written
+//! in the old form behind the scan (an old deployment still running), until a pass
+//! finds nothing left.
 
+use super::budget::Budget;
 use super::history::PK;
-use super::{Context, Version};
+use super::lock::Fence;
+use super::rewrite::{self, Known, Written};
+use super::{Context, Direction, Version};
 use crate::cursor::Cursor;
 use crate::error::sdk;
-use crate::model::key_of;
+use crate::model::{key_of, key_text};
 use crate::table::Table;
-use crate::transact::{self, Op, Role, Write};
-use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item};
-use std::collections::HashMap;
+use crate::transact::Op;
+use futures_util::{StreamExt, TryStreamExt};
+use onetable_core::{AttributeValue, Entity, EntitySchema, Error, ErrorKind, Item};
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// At most this many items a page: each may need a put and a delete, and the checkpoint
-/// takes one more action of the transaction's 100.
-const PAGE: i32 = 48;
+/// The attribute in which every item a migration writes records the design version
+/// it conforms to (OneTable JS ignores it; a JS `put` drops it, which marks the item
+/// as written by code that does not stamp it — see [`crate::TableBuilder::design_version`]).
+pub const DESIGN_ATTRIBUTE: &str = "_design";
+
+/// Items read a scan page: enough to keep the writes in flight busy, few enough that
+/// a replay after a crash costs little.
+const PAGE: i32 = 200;
+
+/// How many final passes at most look for items written in the old form behind the
+/// scan.
+const FINAL_PASSES: u32 = 3;
 
 /// Rewrites every `Old` item as a `New` (see [`Context::transform`]).
 #[must_use = "call .run().await"]
@@ -27,15 +53,22 @@ pub struct Transform<Old, New> {
     name: String,
     f: Arc<dyn Fn(Old) -> Option<New> + Send + Sync>,
     segments: u32,
+    concurrency: usize,
     rate: Option<f64>,
+    verify: bool,
     marker: PhantomData<fn() -> (Old, New)>,
 }
 
 impl Context {
     /// Rewrites every item of entity `Old` as what `f` returns (`None` leaves the item
     /// as it is). When the key changes (a re-key), the new item is written and the old
-    /// one removed in the same transaction. `name` tells this transform's checkpoints
-    /// apart from others of the same migration.
+    /// one removed in one transaction; otherwise the item is updated in place. `name`
+    /// tells this transform's checkpoints apart from others of the same migration.
+    ///
+    /// One transform per entity per migration: the design marker says an item is in
+    /// this migration's form once it ran, so a second transform of the same entity
+    /// in the same migration would find nothing to do (and is refused). Split such a
+    /// change into two migrations.
     pub fn transform<Old: Entity, New: Entity>(
         &self,
         name: &str,
@@ -46,71 +79,237 @@ impl Context {
             name: name.to_owned(),
             f: Arc::new(f),
             segments: 4,
+            concurrency: 16,
             rate: None,
+            verify: true,
             marker: PhantomData,
         }
     }
 }
 
+/// What a run saw, over every segment and pass.
+#[derive(Default)]
+struct Counts {
+    migrated: AtomicU64,
+    verified: AtomicU64,
+    /// Write units consumed, in thousandths.
+    milli_units: AtomicU64,
+}
+
+/// One item's fate.
+enum Fate {
+    Migrated,
+    /// Already in the form this migration writes.
+    Current,
+    /// Gone, not this entity any more, or left as it is by the transform.
+    Left,
+}
+
 impl<Old: Entity, New: Entity> Transform<Old, New> {
-    /// How many segments are read in parallel (4 by default).
+    /// How many scan segments are read in parallel (4 by default).
     pub fn segments(mut self, n: u32) -> Self {
         self.segments = n.max(1);
         self
     }
 
-    /// At most `items` items a second over all segments, to leave capacity to the
-    /// application's own traffic.
-    pub fn rate_limit(mut self, items: f64) -> Self {
-        self.rate = Some(items.max(1.0));
+    /// How many writes each segment keeps in flight (16 by default).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
         self
     }
 
-    /// Runs every segment to its end; returns the items rewritten (in a dry run: that
-    /// would be rewritten, writing nothing).
+    /// At most `write_units` write units a second over all segments (what DynamoDB
+    /// charges: an item of up to 1 KB costs one, a re-key's transaction four), to
+    /// leave capacity to the application's own traffic.
+    pub fn rate_limit(mut self, write_units: f64) -> Self {
+        self.rate = Some(write_units.max(1.0));
+        self
+    }
+
+    /// Whether a final pass looks for items written in the old form after the scan
+    /// passed them (on by default; it reads the entity's items once more).
+    pub fn verify(mut self, verify: bool) -> Self {
+        self.verify = verify;
+        self
+    }
+
+    /// Runs every segment to its end, then the final passes; returns the items
+    /// migrated (in a dry run: that would be, writing nothing).
     pub async fn run(self) -> Result<u64, Error> {
-        let this = Arc::new(self);
-        let label = format!("migration {} {}", this.ctx.version, this.name);
-        let progress =
-            Arc::new(super::progress::Progress::start(&this.ctx.table, label, this.ctx.dry_run).await);
-        let segments = (0..this.segments).map(|segment| {
-            let (this, progress) = (this.clone(), progress.clone());
+        self.ctx.claim_entity(Old::SCHEMA.name)?;
+        let budget = Budget::new(self.rate);
+        let this = Arc::new(Run {
+            known: known(self.ctx.table(), &[Old::SCHEMA, New::SCHEMA]),
+            rekey: !same_keys(Old::SCHEMA, New::SCHEMA),
+            counts: Counts::default(),
+            budget,
+            job: self,
+        });
+        let label = format!("migration {} {}", this.job.ctx.version, this.job.name);
+        let progress = Arc::new(
+            super::progress::Progress::start(&this.job.ctx.table, label, this.job.ctx.dry_run).await,
+        );
+        let result = this.all(&progress).await;
+        progress.finish();
+        result?;
+        let migrated = this.counts.migrated.load(Ordering::Relaxed);
+        let ctx = &this.job.ctx;
+        ctx.count(migrated);
+        ctx.verified.fetch_add(this.counts.verified.load(Ordering::Relaxed), Ordering::Relaxed);
+        ctx.milli_units.fetch_add(this.counts.milli_units.load(Ordering::Relaxed), Ordering::Relaxed);
+        Ok(migrated)
+    }
+}
+
+/// Every attribute the entities can write: the condition requires those an item
+/// lacked to be still absent, and an in-place rewrite removes those the transform
+/// dropped (attributes no entity knows are left alone).
+pub(crate) fn known(table: &Table, schemas: &[&EntitySchema]) -> Known {
+    let t = &table.inner;
+    let mut known: Known = [t.format.type_field.to_owned(), DESIGN_ATTRIBUTE.to_owned()].into();
+    for schema in schemas {
+        known.extend(schema.fields.iter().map(|f| f.top_attribute().to_owned()));
+        known.extend(schema.indexes.iter().flat_map(|i| i.key_attributes()).map(|k| k.attribute.to_owned()));
+        if schema.timestamps {
+            known.extend([t.created.clone(), t.updated.clone()]);
+        }
+    }
+    known
+}
+
+fn same_keys(a: &EntitySchema, b: &EntitySchema) -> bool {
+    let templates = |s: &EntitySchema| -> Vec<(&str, &str)> {
+        s.primary().key_attributes().map(|k| (k.attribute, k.template.source)).collect()
+    };
+    templates(a) == templates(b)
+}
+
+/// One run of a transform: the job and what it shares between segments.
+struct Run<Old, New> {
+    job: Transform<Old, New>,
+    known: Known,
+    /// The key templates change: an item is due while its key has the old form.
+    rekey: bool,
+    counts: Counts,
+    budget: Budget,
+}
+
+impl<Old: Entity, New: Entity> Run<Old, New> {
+    fn table(&self) -> &Table {
+        &self.job.ctx.table
+    }
+
+    fn fence(&self) -> Option<&Fence> {
+        self.job.ctx.fence.as_deref()
+    }
+
+    fn check_fence(&self) -> Result<(), Error> {
+        self.fence().map_or(Ok(()), Fence::check)
+    }
+
+    /// The design marker this run writes: the migration's version going up, the
+    /// version below it going down (none: the marker is removed).
+    fn target(&self) -> Option<&Version> {
+        match self.job.ctx.direction {
+            Direction::Up => Some(&self.job.ctx.version),
+            Direction::Down => self.job.ctx.below.as_ref(),
+        }
+    }
+
+    /// True when the item is still to be migrated by this run.
+    fn due(&self, item: &Item) -> bool {
+        if self.rekey {
+            return Old::SCHEMA.primary().key_attributes().all(
+                |k| matches!(item.get(k.attribute), Some(AttributeValue::S(v)) if k.template.matches(v)),
+            );
+        }
+        let marker = match item.get(DESIGN_ATTRIBUTE) {
+            Some(AttributeValue::S(v)) => Version::parse(v).ok(),
+            _ => None,
+        };
+        let version = &self.job.ctx.version;
+        match self.job.ctx.direction {
+            Direction::Up => marker.as_ref().is_none_or(|m| m < version),
+            Direction::Down => marker.as_ref().is_some_and(|m| m >= version),
+        }
+    }
+
+    async fn all(self: &Arc<Self>, progress: &Arc<super::progress::Progress>) -> Result<(), Error> {
+        let segments = (0..self.job.segments).map(|segment| {
+            let (this, progress) = (self.clone(), progress.clone());
             async move { this.segment(segment, &progress).await }
         });
-        let counts = futures_util::future::try_join_all(segments).await;
-        progress.finish();
-        let counts = counts?;
-        let total: u64 = counts.iter().sum();
-        this.ctx.count(total);
-        Ok(total)
+        futures_util::future::try_join_all(segments).await?;
+        if !self.job.verify || self.job.ctx.dry_run {
+            return Ok(());
+        }
+        for pass in 1..=FINAL_PASSES {
+            let before = self.counts.migrated.load(Ordering::Relaxed);
+            self.counts.verified.store(0, Ordering::Relaxed);
+            let segments = (0..self.job.segments).map(|segment| {
+                let (this, progress) = (self.clone(), progress.clone());
+                async move { this.pass(segment, &progress).await }
+            });
+            futures_util::future::try_join_all(segments).await?;
+            let found = self.counts.migrated.load(Ordering::Relaxed) - before;
+            tracing::info!(
+                migration = %self.job.ctx.version, transform = %self.job.name, pass, migrated = found,
+                verified = self.counts.verified.load(Ordering::Relaxed), "data migration final pass"
+            );
+            if found == 0 {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn checkpoint_key(&self, segment: u32) -> Item {
+        let ctx = &self.job.ctx;
         let sk = format!(
             "_checkpoint:{}:{}:{}:{segment}/{}",
-            self.ctx.version, self.ctx.direction, self.name, self.segments
+            ctx.version,
+            ctx.direction.label(),
+            self.job.name,
+            self.job.segments
         );
-        self.ctx.table.raw_key(PK, &sk)
+        ctx.table.raw_key(PK, &sk)
     }
 
-    async fn segment(&self, segment: u32, progress: &super::progress::Progress) -> Result<u64, Error> {
-        let table = &self.ctx.table;
-        let t = &table.inner;
-        let checkpoint_key = self.checkpoint_key(segment);
-        // Where this segment stands, from a previous run that was stopped.
-        let saved = t
+    async fn scan(&self, segment: u32, start: Option<Item>) -> Result<(Vec<Item>, Option<Item>), Error> {
+        let t = &self.table().inner;
+        let out = t
             .client
-            .get_item()
+            .scan()
             .table_name(&t.name)
-            .set_key(Some(checkpoint_key.clone()))
+            .segment(segment as i32)
+            .total_segments(self.job.segments as i32)
+            .filter_expression("#t = :t")
+            .expression_attribute_names("#t", t.format.type_field)
+            .expression_attribute_values(":t", AttributeValue::S(Old::SCHEMA.name.to_owned()))
+            .set_exclusive_start_key(start)
+            .limit(PAGE)
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| sdk("migration checkpoint", &t.name, e))?
-            .item
-            .unwrap_or_default();
+            .map_err(|e| sdk("migration scan", &t.name, e))?;
+        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+    }
+
+    /// Migrates a page's items, many in flight; returns how many were migrated.
+    async fn page(&self, items: Vec<Item>) -> Result<u64, Error> {
+        futures_util::stream::iter(items.into_iter().map(|item| self.item(item)))
+            .buffer_unordered(self.job.concurrency)
+            .try_fold(0u64, |n, fate| async move { Ok(n + u64::from(matches!(fate, Fate::Migrated))) })
+            .await
+    }
+
+    async fn segment(&self, segment: u32, progress: &super::progress::Progress) -> Result<(), Error> {
+        let t = &self.table().inner;
+        let checkpoint_key = self.checkpoint_key(segment);
+        // Where this segment stands, from a previous run that was stopped.
+        let saved = rewrite::reread(self.table(), checkpoint_key.clone()).await?.unwrap_or_default();
         if saved.get("done") == Some(&AttributeValue::Bool(true)) {
-            return Ok(0);
+            return Ok(());
         }
         let mut start = match saved.get("cursor") {
             Some(AttributeValue::S(c)) => Some(Cursor::from(c.clone()).to_key()?),
@@ -118,164 +317,191 @@ impl<Old: Entity, New: Entity> Transform<Old, New> {
         };
         let mut processed: u64 =
             saved.get("items").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
-        let resumed_at = processed;
-        let old_templates: Vec<_> = Old::SCHEMA.primary().key_attributes().collect();
         let started = Instant::now();
-        let share = self.rate.map(|r| r / f64::from(self.segments));
-        let new_model = table.model::<New>();
-        let version = Old::SCHEMA.fields.iter().find(|f| f.version);
+        let resumed_at = processed;
+        self.check_fence()?;
+        let mut page = self.scan(segment, start.take()).await?;
         loop {
-            let out = t
-                .client
-                .scan()
-                .table_name(&t.name)
-                .segment(segment as i32)
-                .total_segments(self.segments as i32)
-                .filter_expression("#t = :t")
-                .expression_attribute_names("#t", t.format.type_field)
-                .expression_attribute_values(":t", AttributeValue::S(Old::SCHEMA.name.to_owned()))
-                .set_exclusive_start_key(start.clone())
-                .limit(PAGE)
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| sdk("migration scan", &t.name, e))?;
-            let last = out.last_evaluated_key;
-            // The writes of each item, kept together: an item the application moved
-            // meanwhile is dropped as a whole.
-            let mut groups: Vec<Vec<Write>> = Vec::new();
-            for mut item in out.items.unwrap_or_default() {
-                // An item already in the new key form (a re-key keeps the entity name)
-                // is not an Old item.
-                let old_form = old_templates.iter().all(
-                    |k| matches!(item.get(k.attribute), Some(AttributeValue::S(v)) if k.template.matches(v)),
-                );
-                if !old_form {
-                    continue;
+            let (items, last) = page;
+            // The next page is read while this one is written.
+            let next = async {
+                match &last {
+                    Some(key) => Some(self.scan(segment, Some(key.clone())).await),
+                    None => None,
                 }
-                let old_key = key_of(table, &item);
-                let old_version = version.and_then(|f| item.get(f.attribute).cloned());
-                item.remove(t.format.type_field);
-                let Some(new) = (self.f)(Old::from_item(item)?) else { continue };
-                if self.ctx.dry_run {
-                    groups.push(Vec::new());
-                    continue;
-                }
-                let new_item = new_model.item_for_write(&new, false)?;
-                let new_key = key_of(table, &new_item);
-                let group = if new_key != old_key {
-                    // A re-key: the new item must not exist yet (the application may
-                    // have written it) and the old one must still be there.
-                    vec![
-                        guarded(Op::Put(new_item), "attribute_not_exists", table, &new_key, New::SCHEMA.name),
-                        guarded(
-                            Op::Delete(old_key.clone()),
-                            "attribute_exists",
-                            table,
-                            &old_key,
-                            Old::SCHEMA.name,
-                        ),
-                    ]
-                } else if let (Some(field), Some(v)) = (version, old_version) {
-                    // In place, with a version: only over the version read.
-                    let mut w = plain(Op::Put(new_item), New::SCHEMA.name, table, &new_key);
-                    w.condition = Some("#v = :v".into());
-                    w.names = Some(HashMap::from([("#v".to_owned(), field.attribute.to_owned())]));
-                    w.values = Some(HashMap::from([(":v".to_owned(), v)]));
-                    vec![w]
-                } else {
-                    vec![plain(Op::Put(new_item), New::SCHEMA.name, table, &new_key)]
-                };
-                groups.push(group);
-            }
-            let mut page_items = groups.len() as u64;
-            if !self.ctx.dry_run && (page_items > 0 || last.is_none()) {
+            };
+            let (migrated, next) = futures_util::future::join(self.page(items), next).await;
+            let migrated = migrated?;
+            processed += migrated;
+            progress.advance(migrated);
+            if !self.job.ctx.dry_run {
                 let mut checkpoint = checkpoint_key.clone();
                 checkpoint
                     .insert(t.format.type_field.to_owned(), AttributeValue::S("_MigrationCheckpoint".into()));
+                checkpoint.insert("items".into(), AttributeValue::N(processed.to_string()));
                 match &last {
-                    Some(key) => {
-                        checkpoint.insert(
-                            "cursor".into(),
-                            AttributeValue::S(Cursor::from_key(key).as_str().to_owned()),
-                        );
-                    }
-                    None => {
-                        checkpoint.insert("done".into(), AttributeValue::Bool(true));
-                    }
+                    Some(key) => checkpoint.insert(
+                        "cursor".into(),
+                        AttributeValue::S(Cursor::from_key(key).as_str().to_owned()),
+                    ),
+                    None => checkpoint.insert("done".into(), AttributeValue::Bool(true)),
+                };
+                if let Some(epoch) = self.fence().map(Fence::epoch) {
+                    checkpoint.insert("epoch".into(), AttributeValue::N(epoch.to_string()));
                 }
-                loop {
-                    page_items = groups.len() as u64;
-                    let mut with_count = checkpoint.clone();
-                    with_count
-                        .insert("items".into(), AttributeValue::N((processed + page_items).to_string()));
-                    let owners: Vec<usize> =
-                        groups.iter().enumerate().flat_map(|(g, ws)| ws.iter().map(move |_| g)).collect();
-                    let mut writes: Vec<Write> = groups.iter().flatten().cloned().collect();
-                    writes.push(plain(Op::Put(with_count), "_MigrationCheckpoint", table, &checkpoint_key));
-                    match transact::run_or_conflicts(table, writes).await? {
-                        Ok(()) => break,
-                        Err(failed) => {
-                            // Items the application changed since this page was read:
-                            // its newer write stands; the rest of the page goes again.
-                            let dropped: std::collections::HashSet<usize> =
-                                failed.iter().filter_map(|i| owners.get(*i).copied()).collect();
-                            if dropped.is_empty() {
-                                return Err(
-                                    ErrorKind::Schema("a migration checkpoint write failed".into()).into()
-                                );
-                            }
-                            groups = groups
-                                .into_iter()
-                                .enumerate()
-                                .filter(|(g, _)| !dropped.contains(g))
-                                .map(|(_, w)| w)
-                                .collect();
-                        }
-                    }
-                }
+                self.save_checkpoint(checkpoint).await?;
             }
-            processed += page_items;
-            progress.advance(page_items);
-            tracing::info!(
-                migration = %self.ctx.version, transform = %self.name, segment, items = processed,
+            tracing::debug!(
+                migration = %self.job.ctx.version, transform = %self.job.name, segment, items = processed,
                 rate = (processed - resumed_at) as f64 / started.elapsed().as_secs_f64().max(1e-3),
                 "data migration progress"
             );
+            match next {
+                Some(next) => page = next?,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    async fn save_checkpoint(&self, item: Item) -> Result<(), Error> {
+        if let Some(fence) = self.fence() {
+            return fence.write(Op::Put(item), "_MigrationCheckpoint").await;
+        }
+        let t = &self.table().inner;
+        t.client
+            .put_item()
+            .table_name(&t.name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| sdk("migration checkpoint", &t.name, e))?;
+        Ok(())
+    }
+
+    /// A final pass over one segment: items still due are migrated, the others
+    /// counted as verified.
+    async fn pass(&self, segment: u32, progress: &super::progress::Progress) -> Result<(), Error> {
+        let mut start = None;
+        loop {
+            self.check_fence()?;
+            let (items, last) = self.scan(segment, start).await?;
+            let migrated = self.page(items).await?;
+            progress.advance(migrated);
             match last {
                 Some(key) => start = Some(key),
-                None => return Ok(processed - resumed_at),
+                None => return Ok(()),
             }
-            if let Some(rate) = share {
-                let due = Duration::from_secs_f64((processed - resumed_at) as f64 / rate);
-                if let Some(wait) = due.checked_sub(started.elapsed()) {
-                    tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Migrates one item: transforms the item read and writes it on condition that it
+    /// did not change; if it did, transforms it as it is now, and so on.
+    async fn item(&self, mut read: Item) -> Result<Fate, Error> {
+        let table = self.table();
+        let type_field = table.inner.format.type_field;
+        let mut throttled = 0u32;
+        loop {
+            if read.get(type_field).and_then(|v| v.as_s().ok()).map(String::as_str) != Some(Old::SCHEMA.name)
+            {
+                return Ok(Fate::Left);
+            }
+            if !self.due(&read) {
+                self.counts.verified.fetch_add(1, Ordering::Relaxed);
+                return Ok(Fate::Current);
+            }
+            let mut fields = read.clone();
+            fields.remove(type_field);
+            fields.remove(DESIGN_ATTRIBUTE);
+            let old = Old::from_item(fields).map_err(|e| self.unreadable(&read, e))?;
+            let Some(new) = (self.job.f)(old) else { return Ok(Fate::Left) };
+            if self.job.ctx.dry_run {
+                self.counts.migrated.fetch_add(1, Ordering::Relaxed);
+                return Ok(Fate::Migrated);
+            }
+            let mut new_item = table.model::<New>().item_for_write(&new, false)?;
+            match self.target() {
+                Some(v) => new_item.insert(DESIGN_ATTRIBUTE.to_owned(), AttributeValue::S(v.to_string())),
+                None => new_item.remove(DESIGN_ATTRIBUTE),
+            };
+            // What no entity knows (another service's attributes) goes along.
+            for (attribute, value) in &read {
+                if !self.known.contains(attribute) && !new_item.contains_key(attribute) {
+                    new_item.insert(attribute.clone(), value.clone());
+                }
+            }
+            self.check_fence()?;
+            self.budget.wait().await;
+            let (written, units) = if key_of(table, &new_item) == key_of(table, &read) {
+                rewrite::in_place(table, &read, &new_item, &self.known).await
+            } else {
+                match rewrite::moved(table, &read, new_item, &self.known).await {
+                    // The application wrote the new form already: it stands, and the
+                    // old form goes.
+                    Ok((Written::NewExists, spent)) => {
+                        self.budget.spend(spent);
+                        self.add_units(spent);
+                        rewrite::superseded(table, &read, &self.known).await.map(|(w, u)| match w {
+                            Written::Done => (Written::NewExists, u),
+                            other => (other, u),
+                        })
+                    }
+                    other => other,
+                }
+            }
+            .or_else(|e| if e.is_throttled() { Ok((Written::Conflict, 0.0)) } else { Err(e) })?;
+            self.budget.spend(units);
+            self.add_units(units);
+            match written {
+                Written::Done => {
+                    self.counts.migrated.fetch_add(1, Ordering::Relaxed);
+                    return Ok(Fate::Migrated);
+                }
+                Written::NewExists | Written::Gone => return Ok(Fate::Left),
+                Written::Changed(now) => read = now,
+                Written::Conflict => {
+                    throttled += 1;
+                    if throttled > 12 {
+                        return Err(ErrorKind::Migration {
+                            version: self.job.ctx.version.to_string(),
+                            message: format!(
+                                "{} item {}: still throttled or in conflict after {throttled} tries",
+                                Old::SCHEMA.name,
+                                key_text(&key_of(table, &read))
+                            ),
+                        }
+                        .into());
+                    }
+                    let backoff = Duration::from_millis(25 << throttled.min(8));
+                    tokio::time::sleep(backoff.mul_f64(0.5 + fastrand::f64())).await;
+                    match rewrite::reread(table, key_of(table, &read)).await? {
+                        Some(now) => read = now,
+                        None => return Ok(Fate::Left),
+                    }
                 }
             }
         }
     }
-}
 
-fn guarded(op: Op, function: &str, table: &Table, key: &Item, entity: &'static str) -> Write {
-    let mut w = plain(op, entity, table, key);
-    w.condition = Some(format!("{function}(#h)"));
-    w.names = Some(HashMap::from([("#h".to_owned(), table.inner.hash.clone())]));
-    w
-}
+    fn add_units(&self, units: f64) {
+        self.counts.milli_units.fetch_add((units * 1000.0) as u64, Ordering::Relaxed);
+    }
 
-fn plain(op: Op, entity: &'static str, table: &Table, key: &Item) -> Write {
-    let role = Role::Item {
-        entity,
-        operation: "migrate",
-        key: crate::model::KeyValues::of(table, key),
-        version: None,
-        create: false,
-    };
-    Write { op, condition: None, names: None, values: None, role }
+    fn unreadable(&self, item: &Item, e: Error) -> Error {
+        ErrorKind::Migration {
+            version: self.job.ctx.version.to_string(),
+            message: format!(
+                "the {} item {} does not read as {}: {e} (fix the item or the entity; nothing of it was written)",
+                Old::SCHEMA.name,
+                key_text(&key_of(self.table(), item)),
+                Old::SCHEMA.name
+            ),
+        }
+        .into()
+    }
 }
 
 /// Removes a migration's checkpoints once it has run (so that it can run again).
-pub(crate) async fn clear_checkpoints(table: &Table, version: &Version) -> Result<(), Error> {
+pub(crate) async fn clear_checkpoints(table: &Table, version: &Version, fence: &Fence) -> Result<(), Error> {
     let t = &table.inner;
     let Some(sort) = &t.sort else { return Ok(()) };
     let out = t
@@ -287,11 +513,12 @@ pub(crate) async fn clear_checkpoints(table: &Table, version: &Version) -> Resul
         .expression_attribute_names("#s", sort)
         .expression_attribute_values(":h", AttributeValue::S(PK.into()))
         .expression_attribute_values(":p", AttributeValue::S(format!("_checkpoint:{version}:")))
+        .consistent_read(true)
         .send()
         .await
         .map_err(|e| sdk("migration checkpoint", &t.name, e))?;
     for item in out.items.unwrap_or_default() {
-        table.delete_raw(key_of(table, &item), "migration checkpoint").await?;
+        fence.write(Op::Delete(key_of(table, &item)), "_MigrationCheckpoint").await?;
     }
     Ok(())
 }
