@@ -429,8 +429,9 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
                     new_item.insert(attribute.clone(), value.clone());
                 }
             }
-            self.check_fence()?;
             self.budget.wait().await;
+            // After any wait: a migrator that was paused meanwhile stops here.
+            self.check_fence()?;
             let (written, units) = if key_of(table, &new_item) == key_of(table, &read) {
                 rewrite::in_place(table, &read, &new_item, &self.known).await
             } else {

@@ -1,0 +1,169 @@
+//! Fencing, with real processes: a migrator stopped with SIGSTOP past its lease while
+//! another takes the lock over and finishes. When it is continued, nothing it writes
+//! lands (the whole table, history and lock included, is unchanged) and it fails with
+//! the typed lock-lost error.
+
+mod common;
+
+use onetable::migrate::{Migration, Migrator};
+use onetable::{AttributeValue, Entity, Item, Table};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Set in the child process: `endpoint|table`.
+const CHILD: &str = "ONETABLE_FENCING_CHILD";
+const ITEMS: u32 = 3_000;
+const LEASE: Duration = Duration::from_secs(3);
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Counter")]
+#[key(pk = "COUNTER#${id}", sk = "COUNTER")]
+struct Counter {
+    id: u32,
+    passes: u32,
+}
+
+fn counting(table: &Table, owner: &str) -> Migrator {
+    Migrator::new(table.clone()).owner(owner).lease(LEASE).migration(
+        Migration::new("0.2.0", "count a pass").up(|ctx| async move {
+            ctx.transform("passes", |c: Counter| Some(Counter { passes: c.passes + 1, ..c }))
+                .segments(2)
+                .concurrency(4)
+                // Slow enough to be stopped midway.
+                .rate_limit(300.0)
+                .run()
+                .await
+                .map(|_| ())
+        }),
+    )
+}
+
+/// The migrator that gets stopped: this test binary, run again as a child process.
+#[tokio::test]
+#[ignore = "run as a child process by a_migrator_stopped_past_its_lease_writes_nothing_and_fails_with_lock_lost"]
+async fn fencing_child() {
+    let Ok(spec) = std::env::var(CHILD) else { return };
+    let (endpoint, name) = spec.split_once('|').expect("endpoint|table");
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "test"))
+        .endpoint_url(endpoint)
+        .build();
+    let table =
+        Table::builder(aws_sdk_dynamodb::Client::from_conf(config), name).entity::<Counter>().build().unwrap();
+    match counting(&table, "stalled").up(None).await {
+        Ok(ran) => println!("CHILD-RESULT ok {ran:?}"),
+        Err(e) if e.is_lock_lost() => println!("CHILD-RESULT lock-lost: {e}"),
+        Err(e) => println!("CHILD-RESULT error: {e}"),
+    }
+}
+
+async fn everything(table: &Table) -> BTreeMap<String, String> {
+    let mut all = BTreeMap::new();
+    let mut start = None;
+    loop {
+        let out = table
+            .client()
+            .scan()
+            .table_name(table.name())
+            .set_exclusive_start_key(start)
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        for item in out.items() {
+            all.insert(key(item), canonical(&AttributeValue::M(item.clone())));
+        }
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return all;
+        }
+    }
+}
+
+/// An attribute value as text, maps in key order (their iteration order varies).
+fn canonical(value: &AttributeValue) -> String {
+    match value {
+        AttributeValue::M(m) => {
+            let mut fields: Vec<String> = m.iter().map(|(k, v)| format!("{k}={}", canonical(v))).collect();
+            fields.sort();
+            format!("{{{}}}", fields.join(";"))
+        }
+        AttributeValue::L(l) => format!("[{}]", l.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        other => format!("{other:?}"),
+    }
+}
+
+fn key(item: &Item) -> String {
+    format!("{}|{}", item["pk"].as_s().unwrap(), item["sk"].as_s().unwrap())
+}
+
+fn signal(pid: u32, signal: i32) {
+    // SAFETY: kill(2) with a child's pid; no memory is shared.
+    assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0, "kill {pid}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migrator_stopped_past_its_lease_writes_nothing_and_fails_with_lock_lost() {
+    let table = common::table(|t| t.entity::<Counter>()).await;
+    let mut batch = table.batch_write().concurrency(8);
+    for id in 0..ITEMS {
+        batch = batch.put(Counter { id, passes: 0 });
+    }
+    batch.await.unwrap();
+
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["fencing_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env(CHILD, format!("{}|{}", common::local().endpoint(), table.name()))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stopped midway through its data migration.
+    let counters = table.model::<Counter>();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let done = counters.scan().await.unwrap().iter().filter(|c| c.passes == 1).count();
+        if done >= 300 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the child migrated {done} items in two minutes");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    signal(child.id(), libc::SIGSTOP);
+    let stopped_at = counters.scan().await.unwrap().iter().filter(|c| c.passes == 1).count();
+    assert!(stopped_at < ITEMS as usize, "stopped midway: {stopped_at}");
+
+    // Past its lease, another migrator takes over and finishes.
+    let second = counting(&table, "second");
+    let err = second.up(None).await.unwrap_err();
+    assert!(err.is_locked(), "{err}");
+    tokio::time::sleep(LEASE + Duration::from_millis(500)).await;
+    let ran = second.up(None).await.unwrap();
+    assert!(ran[0].items > 0 && ran[0].items <= u64::from(ITEMS));
+    let finished = everything(&table).await;
+
+    // The stalled one wakes up.
+    signal(child.id(), libc::SIGCONT);
+    let status = child.wait().unwrap();
+    let mut output = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut output).unwrap();
+    assert!(status.success(), "{output}");
+    let result = output.find("CHILD-RESULT").map_or("no result", |at| output[at..].lines().next().unwrap_or(""));
+    eprintln!("stalled migrator: {result}");
+    assert!(output.contains("CHILD-RESULT lock-lost"), "the stalled migrator fails with the typed error: {output}");
+
+    // Nothing it wrote landed: not an item, a checkpoint, a history record, the lock.
+    let after = everything(&table).await;
+    let changed: Vec<_> = after.iter().filter(|(k, v)| finished.get(*k) != Some(v)).collect();
+    assert!(changed.is_empty() && after.len() == finished.len(), "the stalled migrator changed {changed:?}");
+    let counters = counters.scan().await.unwrap();
+    assert_eq!(counters.len(), ITEMS as usize);
+    assert!(counters.iter().all(|c| c.passes == 1), "every item migrated exactly once");
+    let status = second.status().await.unwrap();
+    assert_eq!(status.applied.len(), 1);
+    assert!(status.failed.is_none() && status.outstanding.is_empty());
+    assert!(!finished.keys().any(|k| k.contains("_checkpoint")), "checkpoints cleared");
+}
