@@ -49,11 +49,15 @@ async fn fencing_child() {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "test"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "test",
+        ))
         .endpoint_url(endpoint)
         .build();
-    let table =
-        Table::builder(aws_sdk_dynamodb::Client::from_conf(config), name).entity::<Counter>().build().unwrap();
+    let table = Table::builder(aws_sdk_dynamodb::Client::from_conf(config), name)
+        .entity::<Counter>()
+        .build()
+        .unwrap();
     match counting(&table, "stalled").up(None).await {
         Ok(ran) => println!("CHILD-RESULT ok {ran:?}"),
         Err(e) if e.is_lock_lost() => println!("CHILD-RESULT lock-lost: {e}"),
@@ -151,9 +155,13 @@ async fn a_migrator_stopped_past_its_lease_writes_nothing_and_fails_with_lock_lo
     let mut output = String::new();
     child.stdout.take().unwrap().read_to_string(&mut output).unwrap();
     assert!(status.success(), "{output}");
-    let result = output.find("CHILD-RESULT").map_or("no result", |at| output[at..].lines().next().unwrap_or(""));
+    let result =
+        output.find("CHILD-RESULT").map_or("no result", |at| output[at..].lines().next().unwrap_or(""));
     eprintln!("stalled migrator: {result}");
-    assert!(output.contains("CHILD-RESULT lock-lost"), "the stalled migrator fails with the typed error: {output}");
+    assert!(
+        output.contains("CHILD-RESULT lock-lost"),
+        "the stalled migrator fails with the typed error: {output}"
+    );
 
     // Nothing it wrote landed: not an item, a checkpoint, a history record, the lock.
     let after = everything(&table).await;

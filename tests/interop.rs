@@ -367,3 +367,92 @@ async fn onetable_reads_the_migration_history_and_schema_that_onetable_rust_writ
     assert_eq!(user["nick"].get("required"), None);
     assert_eq!(schema["params"]["isoDates"], false);
 }
+
+/// The live-migration counters (see tests/interop/onetable.mjs).
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Counter")]
+#[key(pk = "COUNTER#${id}", sk = "COUNTER")]
+struct Counter {
+    id: u32,
+    passes: u32,
+    hits: u32,
+}
+
+/// OneTable JS increments counters (its `update` with `add`, which also stamps the
+/// `updated` attribute onetable's `Counter` does not know) while a Rust migration
+/// rewrites every counter in place: every acknowledged JS increment stands, every
+/// counter is migrated once, and the attribute only JS knows is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onetable_js_updates_during_an_in_place_migration_are_all_kept() {
+    const N: u32 = 3_000;
+    let table = common::table(|t| t.entity::<Counter>()).await;
+    let mut batch = table.batch_write().concurrency(8);
+    for id in 0..N {
+        batch = batch.put(Counter { id, passes: 0, hits: 0 });
+    }
+    batch.await.unwrap();
+
+    let stop = std::env::temp_dir().join(format!("onetable-stop-{}", table.name()));
+    let _ = std::fs::remove_file(&stop);
+    let args = json!({ "ids": (0..N).collect::<Vec<_>>(), "stop": stop.to_string_lossy() });
+    let js = Command::new("node")
+        .arg("onetable.mjs")
+        .args([common::local().endpoint(), table.name(), "0", "0", "bump-counters", &args.to_string()])
+        .current_dir(js_dir())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    // Let OneTable JS get going, then migrate beside it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while table.model::<Counter>().scan().await.unwrap().iter().all(|c| c.hits == 0) {
+        assert!(std::time::Instant::now() < deadline, "OneTable JS did not start writing");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let migrator = onetable::migrate::Migrator::new(table.clone()).migration(
+        onetable::migrate::Migration::new("0.2.0", "count a pass").up(|ctx| async move {
+            ctx.transform("passes", |c: Counter| {
+                Some(Counter { passes: c.passes + 1, hits: c.hits + 1000, ..c })
+            })
+            .run()
+            .await
+            .map(|_| ())
+        }),
+    );
+    let ran = migrator.up(None).await.unwrap();
+    std::fs::write(&stop, b"stop").unwrap();
+    let out = js.wait_with_output().unwrap();
+    let _ = std::fs::remove_file(&stop);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let counts: Json = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|_| panic!("OneTable JS printed {stdout}"));
+    assert!(counts.get("error").is_none(), "no OneTable JS request failed: {counts}");
+    let increments: u64 = counts.as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert!(increments > 100, "OneTable JS kept writing: {increments} increments");
+
+    let counters = table.model::<Counter>().scan().await.unwrap();
+    assert_eq!(counters.len(), N as usize);
+    let mut lost = Vec::new();
+    for c in &counters {
+        let acknowledged = counts.get(c.id.to_string()).and_then(Json::as_u64).unwrap_or(0) as u32;
+        assert_eq!(c.passes, 1, "counter {} migrated once", c.id);
+        if c.hits != 1000 + acknowledged {
+            lost.push(format!("{}: {} != 1000 + {acknowledged}", c.id, c.hits));
+        }
+    }
+    assert!(lost.is_empty(), "OneTable JS increments lost: {lost:?}");
+    // The attribute only OneTable JS knows survived the rewrite of the items it touched.
+    let raw = table
+        .client()
+        .get_item()
+        .table_name(table.name())
+        .key(
+            "pk",
+            AttributeValue::S(format!("COUNTER#{}", counts.as_object().unwrap().keys().next().unwrap())),
+        )
+        .key("sk", AttributeValue::S("COUNTER".into()))
+        .send()
+        .await
+        .unwrap();
+    assert!(raw.item().unwrap().contains_key("updated"), "{:?}", raw.item());
+    eprintln!("OneTable JS: {increments} increments beside {} migrated items", ran[0].items);
+}

@@ -44,6 +44,15 @@ const schema = {
             expires: { type: Date, ttl: true },
             nick: { type: String },
         },
+        // The live-migration test's counters: OneTable JS increments them while a
+        // Rust migration rewrites them.
+        Counter: {
+            pk: { type: String, value: 'COUNTER#${id}' },
+            sk: { type: String, value: 'COUNTER' },
+            id: { type: Number, required: true },
+            passes: { type: Number },
+            hits: { type: Number },
+        },
     },
     params: { isoDates: isoDates == '1', nulls: nulls == '1', timestamps: true, typeField: '_type' },
 }
@@ -78,6 +87,25 @@ function tag(value) {
 const args = JSON.parse(json || '{}', revive)
 const User = table.getModel('User')
 const Account = table.getModel('Account')
+const Counter = table.getModel('Counter')
+
+// Increments random counters of `ids` (4 in flight) until the file `stop` exists;
+// returns the acknowledged increments per id.
+async function bumpCounters({ ids, stop }) {
+    const fs = await import('node:fs')
+    const counts = {}
+    const worker = async (seed) => {
+        let n = seed
+        while (!fs.existsSync(stop)) {
+            n = (n * 1103515245 + 12345) % 2147483648
+            const id = ids[n % ids.length]
+            await Counter.update({ id }, { add: { hits: 1 } })
+            counts[id] = (counts[id] || 0) + 1
+        }
+    }
+    await Promise.all([1, 2, 3, 4].map(worker))
+    return counts
+}
 
 const commands = {
     'create-account': () => Account.create(args),
@@ -89,6 +117,7 @@ const commands = {
     'remove-user': () => User.remove(args),
     'read-schema': () => table.readSchema(),
     'list-migrations': () => table.getModel('_Migration').find({}),
+    'bump-counters': () => bumpCounters(args),
 }
 
 try {
