@@ -1,5 +1,6 @@
 //! End-to-end benchmark against DynamoDB Local:
-//! `cargo run --release --example bench` (add `-- --scale` for the scale runs).
+//! `cargo run --release --example bench` (add `-- --scale` for the scale runs,
+//! `-- --migrations` for their data migrations alone).
 //!
 //! The same workload — 2,000 creates over 20 partitions, 2,000 gets and 200 finds
 //! returning 100 items, 16 requests in flight — through onetable, hand-written
@@ -394,13 +395,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let mut report = serde_json::Map::new();
-    if std::env::args().any(|a| a == "--scale") {
-        for n in [10, 100, 1_000, 10_000] {
+    let migrations_only = std::env::args().any(|a| a == "--migrations");
+    if std::env::args().any(|a| a == "--scale") || migrations_only {
+        for n in [10, 100, 1_000, 10_000].into_iter().filter(|_| !migrations_only) {
             let figures = rust(&format!("scale:find:{n}"), &new_table(&format!("find-{n}"))?);
             println!("find (streamed) of {n:>6} items: {figures}");
             report.insert(format!("find_{n}"), figures);
         }
-        for n in [25, 1_000, 10_000] {
+        for n in [25, 1_000, 10_000].into_iter().filter(|_| !migrations_only) {
             let figures = rust(&format!("scale:batch:{n}"), &new_table(&format!("batch-{n}"))?);
             println!("batch write of {n:>6} items: {figures}");
             report.insert(format!("batch_{n}"), figures);

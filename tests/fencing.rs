@@ -105,11 +105,6 @@ fn key(item: &Item) -> String {
     format!("{}|{}", item["pk"].as_s().unwrap(), item["sk"].as_s().unwrap())
 }
 
-fn signal(pid: u32, signal: i32) {
-    // SAFETY: kill(2) with a child's pid; no memory is shared.
-    assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0, "kill {pid}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_migrator_stopped_past_its_lease_writes_nothing_and_fails_with_lock_lost() {
     let table = common::table(|t| t.entity::<Counter>()).await;
@@ -136,7 +131,7 @@ async fn a_migrator_stopped_past_its_lease_writes_nothing_and_fails_with_lock_lo
         assert!(Instant::now() < deadline, "the child migrated {done} items in two minutes");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    signal(child.id(), libc::SIGSTOP);
+    common::signal(child.id(), libc::SIGSTOP);
     let stopped_at = counters.scan().await.unwrap().iter().filter(|c| c.passes == 1).count();
     assert!(stopped_at < ITEMS as usize, "stopped midway: {stopped_at}");
 
@@ -150,7 +145,7 @@ async fn a_migrator_stopped_past_its_lease_writes_nothing_and_fails_with_lock_lo
     let finished = everything(&table).await;
 
     // The stalled one wakes up.
-    signal(child.id(), libc::SIGCONT);
+    common::signal(child.id(), libc::SIGCONT);
     let status = child.wait().unwrap();
     let mut output = String::new();
     child.stdout.take().unwrap().read_to_string(&mut output).unwrap();

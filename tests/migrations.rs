@@ -313,6 +313,8 @@ async fn a_killed_data_migration_resumes_and_migrates_every_item_exactly_once() 
             Migration::new("0.1.0", "count a pass").up(|ctx| async move {
                 ctx.transform("pass", |c: Counter| Some(Counter { passes: c.passes + 1, ..c }))
                     .segments(4)
+                    // About five seconds: slow enough to be killed midway.
+                    .rate_limit(2_000.0)
                     .run()
                     .await
                     .map(|_| ())

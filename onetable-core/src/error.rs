@@ -268,10 +268,13 @@ pub enum ErrorKind {
         /// When its lease runs out (ISO-8601).
         expires: String,
     },
-    /// This migrator's lease on the migration lock ran out and another migrator took
-    /// the lock (a newer epoch): it stopped, wrote nothing more and recorded nothing.
-    #[error("the migration lock was lost (held as {owner} under epoch {epoch}): another migrator took over, so this one stopped and recorded nothing")]
+    /// This migrator's lease (on the migration lock, or on a segment of a data
+    /// migration shared by several workers) ran out and another process took it (a
+    /// newer epoch): it stopped, wrote nothing more and recorded nothing.
+    #[error("{lease} was lost (held as {owner} under epoch {epoch}): another process took it over, so this one stopped and recorded nothing")]
     LockLost {
+        /// Which lease: the migration lock, or a data migration's segment.
+        lease: String,
         /// The name this migrator held the lock under.
         owner: String,
         /// The epoch it held; the lock is now under a newer one.

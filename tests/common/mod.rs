@@ -74,3 +74,23 @@ impl aws_sdk_dynamodb::config::Intercept for Requests {
         Ok(())
     }
 }
+
+/// A client for a DynamoDB Local at `endpoint`: how a child process the test started
+/// reaches the parent's instance.
+pub fn client_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "test",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// Sends `signal` to process `pid` (a child of the test).
+pub fn signal(pid: u32, signal: i32) {
+    // SAFETY: kill(2) with a child's pid; no memory is shared.
+    assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0, "kill {pid}");
+}

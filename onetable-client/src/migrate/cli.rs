@@ -72,6 +72,10 @@ enum Command {
     Up {
         #[arg(long)]
         to: Option<String>,
+        /// When another migrator holds the lock: wait up to this many seconds for it,
+        /// taking part in its data migrations as one worker of many meanwhile.
+        #[arg(long, value_name = "SECONDS")]
+        wait: Option<u64>,
     },
     /// Undoes the last -n applied migrations, or those above --to.
     Down {
@@ -147,7 +151,11 @@ fn print_steps(steps: &[Ran], dry_run: bool) {
         println!("nothing to do");
     }
     for s in steps {
-        let verb = if dry_run { "would run" } else { "ran" };
+        let verb = match (dry_run, s.worker) {
+            (true, _) => "would run",
+            (false, true) => "took part as a worker in",
+            (false, false) => "ran",
+        };
         println!("{verb} {} {} ({}): {} items", s.direction, s.version, s.description, s.items);
     }
 }
@@ -192,7 +200,11 @@ async fn execute(cli: Cli, migrator: Migrator) -> Result<(), Error> {
                 println!("{v}");
             }
         }
-        Command::Up { to } => {
+        Command::Up { to, wait } => {
+            let migrator = match wait {
+                Some(seconds) => migrator.wait(std::time::Duration::from_secs(seconds)),
+                None => migrator,
+            };
             let steps = if cli.dry_run {
                 migrator.up_dry_run(to.as_deref()).await?
             } else {

@@ -2,7 +2,7 @@
 //! (pk `_migration`, sk `_migration:<version>:<date>`), with onetable's own attributes:
 //! checksum, duration and items processed, and the error of a failed run.
 
-use super::lock::Fence;
+use super::lease::Fence;
 use super::Version;
 use crate::error::sdk;
 use crate::table::Table;

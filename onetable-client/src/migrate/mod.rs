@@ -24,11 +24,13 @@ mod budget;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod history;
+mod lease;
 mod lock;
 mod progress;
 mod rekey;
 mod rewrite;
 mod schema_item;
+mod segments;
 mod steps;
 mod transform;
 mod version;
@@ -156,9 +158,15 @@ pub struct Context {
     /// Going down: the applied version below this one, the design items return to.
     below: Option<Version>,
     dry_run: bool,
+    /// Taking part in another migrator's run: data migrations share its segments,
+    /// everything else is a dry run.
+    worker: bool,
     direction: Direction,
-    fence: Option<Arc<lock::Fence>>,
+    fence: Option<Arc<lease::Fence>>,
+    owner: String,
+    lease: Duration,
     items: Arc<AtomicU64>,
+    total: Arc<AtomicU64>,
     verified: Arc<AtomicU64>,
     milli_units: Arc<AtomicU64>,
     transformed: Arc<Mutex<Vec<&'static str>>>,
@@ -170,9 +178,17 @@ impl Context {
         &self.table
     }
 
-    /// True in a dry run: steps count what they would do and write nothing.
+    /// True in a dry run, and in a worker taking part in another migrator's run:
+    /// steps count what they would do and write nothing (a worker's data migrations
+    /// do their share of the writes).
     pub fn is_dry_run(&self) -> bool {
         self.dry_run
+    }
+
+    /// True in a worker taking part in another migrator's run (see
+    /// [`Migrator::wait`]).
+    pub fn is_worker(&self) -> bool {
+        self.worker
     }
 
     /// The version of the migration running.
@@ -193,7 +209,7 @@ impl Context {
     /// Fails with [`Error::is_lock_lost`] once this migrator's lease on the lock is
     /// lost: a step that writes by itself calls it before each write.
     pub fn check_lock(&self) -> Result<(), Error> {
-        self.fence.as_deref().map_or(Ok(()), lock::Fence::check)
+        self.fence.as_deref().map_or(Ok(()), lease::Fence::check)
     }
 
     /// Refuses a second transform of one entity in one migration (see
@@ -241,6 +257,9 @@ pub struct Ran {
     pub verified: u64,
     /// Write units its data migrations consumed (as DynamoDB reports them).
     pub write_units: f64,
+    /// True when this process took part in another migrator's run of it (as a
+    /// worker of its data migrations): `items` are the ones this process migrated.
+    pub worker: bool,
 }
 
 /// Runs migrations against a table. See the [module](self) documentation.
@@ -249,6 +268,7 @@ pub struct Migrator {
     migrations: Vec<Migration>,
     owner: String,
     lease: Duration,
+    wait: Duration,
 }
 
 fn migration_error(version: impl ToString, message: impl Into<String>) -> Error {
@@ -264,6 +284,7 @@ impl Migrator {
             migrations: Vec::new(),
             owner: format!("{host}:{}", std::process::id()),
             lease: Duration::from_secs(60),
+            wait: Duration::ZERO,
         }
     }
 
@@ -287,6 +308,17 @@ impl Migrator {
     /// third of it while running).
     pub fn lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
+        self
+    }
+
+    /// How long `up` waits for a lock another migrator holds (none by default: it
+    /// fails with [`Error::is_locked`] at once). While it waits it takes part in the
+    /// other migrator's data migrations as a worker (their segments are leases any
+    /// process can take), then finds the migrations applied, or takes the lock over
+    /// if the other migrator died. Run the same migrations from several processes or
+    /// hosts with a wait to share one migration's work.
+    pub fn wait(mut self, timeout: Duration) -> Self {
+        self.wait = timeout;
         self
     }
 
@@ -350,6 +382,98 @@ impl Migrator {
     }
 
     async fn run_up(&self, to: Option<&str>, dry_run: bool, retry: bool) -> Result<Vec<Ran>, Error> {
+        let deadline = Instant::now() + self.wait;
+        let mut joined: Vec<Ran> = Vec::new();
+        loop {
+            match self.run_up_once(to, dry_run, retry).await {
+                Err(e) if e.is_locked() && !dry_run && Instant::now() < deadline => {
+                    for ran in self.join(to).await? {
+                        match joined.iter_mut().find(|r| r.version == ran.version) {
+                            Some(r) => r.items += ran.items,
+                            None => joined.push(ran),
+                        }
+                    }
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    tokio::time::sleep((self.lease / 4).min(Duration::from_secs(1)).min(left)).await;
+                }
+                Ok(ran) => {
+                    joined.retain(|j| j.items > 0);
+                    joined.extend(ran);
+                    return Ok(joined);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Takes part in the data migrations of another migrator's run: each outstanding
+    /// migration's `up` step runs as a worker (see [`Context::is_worker`]).
+    async fn join(&self, to: Option<&str>) -> Result<Vec<Ran>, Error> {
+        let target = to.map(Version::parse).transpose()?;
+        let status = self.status().await?;
+        let mut ran = Vec::new();
+        for (m, version) in self.check_versions()? {
+            if !status.outstanding.contains(&version) || target.as_ref().is_some_and(|t| &version > t) {
+                continue;
+            }
+            let Some(step) = m.up.clone() else { continue };
+            let ctx = self.context(&version, None, Direction::Up, true, true, None);
+            match step(ctx.clone()).await {
+                Ok(()) => {}
+                // The step writes outside its data migrations (a worker's table is
+                // read-only), or this worker's segment was taken over: the migrator
+                // holding the lock does the rest.
+                Err(e) if e.is_lock_lost() || matches!(e.kind(), ErrorKind::Schema(_)) => {
+                    tracing::debug!(version = %version, error = %e, "worker: step left to the lock holder");
+                }
+                Err(e) => return Err(e),
+            }
+            let items = ctx.items.load(Ordering::Relaxed);
+            if items > 0 {
+                tracing::info!(version = %version, items, owner = %self.owner, "worker: took part in a data migration");
+            }
+            ran.push(Ran {
+                version,
+                description: m.description.clone(),
+                direction: Direction::Up,
+                items,
+                verified: 0,
+                write_units: ctx.milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
+                worker: true,
+            });
+        }
+        Ok(ran)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn context(
+        &self,
+        version: &Version,
+        below: Option<Version>,
+        direction: Direction,
+        dry_run: bool,
+        worker: bool,
+        fence: Option<Arc<lease::Fence>>,
+    ) -> Context {
+        Context {
+            table: if dry_run { self.table.read_only() } else { self.table.clone() },
+            version: version.clone(),
+            below,
+            dry_run,
+            worker,
+            direction,
+            fence,
+            owner: self.owner.clone(),
+            lease: self.lease,
+            items: Arc::default(),
+            total: Arc::default(),
+            verified: Arc::default(),
+            milli_units: Arc::default(),
+            transformed: Arc::default(),
+        }
+    }
+
+    async fn run_up_once(&self, to: Option<&str>, dry_run: bool, retry: bool) -> Result<Vec<Ran>, Error> {
         let target = to.map(Version::parse).transpose()?;
         let status = self.status().await?;
         if let Some(v) = status.edited.first() {
@@ -469,18 +593,14 @@ impl Migrator {
         for m in plan {
             let version = m.version.clone().map_err(|v| migration_error(v, "bad version"))?;
             let below = applied.iter().filter(|v| **v < version).max().cloned();
-            let ctx = Context {
-                table: if dry_run { self.table.read_only() } else { self.table.clone() },
-                version: version.clone(),
+            let ctx = self.context(
+                &version,
                 below,
-                dry_run,
                 direction,
-                fence: lock.as_ref().map(lock::Lock::fence),
-                items: Arc::default(),
-                verified: Arc::default(),
-                milli_units: Arc::default(),
-                transformed: Arc::default(),
-            };
+                dry_run,
+                false,
+                lock.as_ref().map(lock::Lock::fence),
+            );
             let step = match direction {
                 Direction::Up => m.up.clone(),
                 Direction::Down => m.down.clone(),
@@ -498,6 +618,7 @@ impl Migrator {
                 items: ctx.items.load(Ordering::Relaxed),
                 verified: ctx.verified.load(Ordering::Relaxed),
                 write_units: ctx.milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
+                worker: false,
             };
             if dry_run {
                 outcome?;
@@ -526,7 +647,8 @@ impl Migrator {
             };
             let mut record = history::Record::new(version.clone(), &m.description, &m.checksum());
             record.duration_ms = started.elapsed().as_millis() as u64;
-            record.items = ran.items;
+            // Every worker's items, when data migrations were shared.
+            record.items = ran.items.max(ctx.total.load(Ordering::Relaxed));
             record.verified = ran.verified;
             match outcome {
                 Ok(()) => {

@@ -1,7 +1,7 @@
 //! The current schema, written after each migration as OneTable's `_Schema` item
 //! (pk `_schema`, sk `_schema:Current`), so OneTable's tools can load this design.
 
-use super::lock::Fence;
+use super::lease::Fence;
 use super::Version;
 use crate::table::Table;
 use crate::transact::Op;

@@ -9,8 +9,11 @@
 //!   a replayed page, a resumed run, a second migrator or a woken one finds the
 //!   item migrated and leaves it, so a transform runs once per item even when it is
 //!   not idempotent;
-//! - checkpoints (where each segment's scan stands) are written through the lock's
-//!   fence, so a migrator that lost its lease records nothing.
+//! - the scan segments are leases in the table (`segments.rs`): the migrator that
+//!   holds the lock and any number of workers (other processes running `up` with
+//!   [`Migrator::wait`](super::Migrator::wait)) share them, a dead or stalled
+//!   worker's segments are taken over, and every checkpoint is written under the
+//!   segment's fence, so a worker that lost its lease moves no cursor.
 //!
 //! After the scan a final pass reads the entity again and migrates what was written
 //! in the old form behind the scan (an old deployment still running), until a pass
@@ -18,8 +21,9 @@
 
 use super::budget::Budget;
 use super::history::PK;
-use super::lock::Fence;
+use super::lease::Fence;
 use super::rewrite::{self, Known, Written};
+use super::segments::{Held, Segments};
 use super::{Context, Direction, Version};
 use crate::cursor::Cursor;
 use crate::error::sdk;
@@ -53,6 +57,7 @@ pub struct Transform<Old, New> {
     name: String,
     f: Arc<dyn Fn(Old) -> Option<New> + Send + Sync>,
     segments: u32,
+    parallel: Option<u32>,
     concurrency: usize,
     rate: Option<f64>,
     verify: bool,
@@ -79,6 +84,7 @@ impl Context {
             name: name.to_owned(),
             f: Arc::new(f),
             segments: 4,
+            parallel: None,
             concurrency: 16,
             rate: None,
             verify: true,
@@ -94,6 +100,8 @@ struct Counts {
     verified: AtomicU64,
     /// Write units consumed, in thousandths.
     milli_units: AtomicU64,
+    /// Items migrated by every worker (the migrator holding the lock counts them).
+    total: AtomicU64,
 }
 
 /// One item's fate.
@@ -112,15 +120,24 @@ impl<Old: Entity, New: Entity> Transform<Old, New> {
         self
     }
 
+    /// How many segments one process works on at once (all of them by default). Set
+    /// it below [`segments`](Self::segments) when several workers share the migration,
+    /// so that each takes a part.
+    pub fn parallel(mut self, n: u32) -> Self {
+        self.parallel = Some(n.max(1));
+        self
+    }
+
     /// How many writes each segment keeps in flight (16 by default).
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
         self
     }
 
-    /// At most `write_units` write units a second over all segments (what DynamoDB
-    /// charges: an item of up to 1 KB costs one, a re-key's transaction four), to
-    /// leave capacity to the application's own traffic.
+    /// At most `write_units` write units a second over all segments and all workers
+    /// (what DynamoDB charges: an item of up to 1 KB costs one, a re-key's transaction
+    /// four), to leave capacity to the application's own traffic. Each segment spends
+    /// its share, so the whole stays within the limit however many workers run.
     pub fn rate_limit(mut self, write_units: f64) -> Self {
         self.rate = Some(write_units.max(1.0));
         self
@@ -137,12 +154,17 @@ impl<Old: Entity, New: Entity> Transform<Old, New> {
     /// migrated (in a dry run: that would be, writing nothing).
     pub async fn run(self) -> Result<u64, Error> {
         self.ctx.claim_entity(Old::SCHEMA.name)?;
-        let budget = Budget::new(self.rate);
         let this = Arc::new(Run {
             known: known(self.ctx.table(), &[Old::SCHEMA, New::SCHEMA]),
             rekey: !same_keys(Old::SCHEMA, New::SCHEMA),
             counts: Counts::default(),
-            budget,
+            segments: Segments::new(
+                &self.ctx.table,
+                &self.ctx.version,
+                self.ctx.direction,
+                &self.name,
+                self.segments,
+            ),
             job: self,
         });
         let label = format!("migration {} {}", this.job.ctx.version, this.job.name);
@@ -157,6 +179,7 @@ impl<Old: Entity, New: Entity> Transform<Old, New> {
         ctx.count(migrated);
         ctx.verified.fetch_add(this.counts.verified.load(Ordering::Relaxed), Ordering::Relaxed);
         ctx.milli_units.fetch_add(this.counts.milli_units.load(Ordering::Relaxed), Ordering::Relaxed);
+        ctx.total.fetch_add(this.counts.total.load(Ordering::Relaxed), Ordering::Relaxed);
         Ok(migrated)
     }
 }
@@ -191,7 +214,7 @@ struct Run<Old, New> {
     /// The key templates change: an item is due while its key has the old form.
     rekey: bool,
     counts: Counts,
-    budget: Budget,
+    segments: Segments,
 }
 
 impl<Old: Entity, New: Entity> Run<Old, New> {
@@ -235,25 +258,53 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
     }
 
     async fn all(self: &Arc<Self>, progress: &Arc<super::progress::Progress>) -> Result<(), Error> {
-        let segments = (0..self.job.segments).map(|segment| {
-            let (this, progress) = (self.clone(), progress.clone());
-            async move { this.segment(segment, &progress).await }
-        });
-        futures_util::future::try_join_all(segments).await?;
-        if !self.job.verify || self.job.ctx.dry_run {
+        let ctx = &self.job.ctx;
+        if ctx.dry_run && !ctx.worker {
+            // Counting only: every segment read once, nothing written.
+            let segments = (0..self.job.segments).map(|segment| self.pass(segment, None, progress));
+            futures_util::future::try_join_all(segments).await?;
+            return Ok(());
+        }
+        if ctx.worker {
+            // Taking part in another migrator's run: only once it has started.
+            if self.segments.list().await?.is_empty() {
+                return Ok(());
+            }
+        } else {
+            self.segments.create(self.fence()).await?;
+        }
+        let parallel = self.job.parallel.unwrap_or(self.job.segments).min(self.job.segments);
+        loop {
+            let workers = (0..parallel).map(|_| {
+                let (this, progress) = (self.clone(), progress.clone());
+                async move { this.take_segments(&progress).await }
+            });
+            futures_util::future::try_join_all(workers).await?;
+            if ctx.worker {
+                return Ok(());
+            }
+            // What other workers hold: wait for it, or take it over once their lease
+            // runs out.
+            let (done, items) = self.segments.progress().await?;
+            if done {
+                self.counts.total.fetch_add(items, Ordering::Relaxed);
+                break;
+            }
+            self.check_fence()?;
+            tokio::time::sleep((ctx.lease / 4).min(Duration::from_secs(1))).await;
+        }
+        if !self.job.verify {
             return Ok(());
         }
         for pass in 1..=FINAL_PASSES {
             let before = self.counts.migrated.load(Ordering::Relaxed);
             self.counts.verified.store(0, Ordering::Relaxed);
-            let segments = (0..self.job.segments).map(|segment| {
-                let (this, progress) = (self.clone(), progress.clone());
-                async move { this.pass(segment, &progress).await }
-            });
+            let segments = (0..self.job.segments).map(|segment| self.pass(segment, None, progress));
             futures_util::future::try_join_all(segments).await?;
             let found = self.counts.migrated.load(Ordering::Relaxed) - before;
+            self.counts.total.fetch_add(found, Ordering::Relaxed);
             tracing::info!(
-                migration = %self.job.ctx.version, transform = %self.job.name, pass, migrated = found,
+                migration = %ctx.version, transform = %self.job.name, pass, migrated = found,
                 verified = self.counts.verified.load(Ordering::Relaxed), "data migration final pass"
             );
             if found == 0 {
@@ -263,21 +314,41 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
         Ok(())
     }
 
-    fn checkpoint_key(&self, segment: u32) -> Item {
+    /// Takes free segments one after the other and runs each to its end, until none
+    /// is free.
+    async fn take_segments(&self, progress: &super::progress::Progress) -> Result<(), Error> {
         let ctx = &self.job.ctx;
-        let sk = format!(
-            "_checkpoint:{}:{}:{}:{segment}/{}",
-            ctx.version,
-            ctx.direction.label(),
-            self.job.name,
-            self.job.segments
-        );
-        ctx.table.raw_key(PK, &sk)
+        loop {
+            self.check_fence()?;
+            let Some(held) = self.segments.take(&ctx.owner, ctx.lease).await? else { return Ok(()) };
+            tracing::debug!(migration = %ctx.version, transform = %self.job.name, segment = held.index, epoch = held.fence.epoch(), "segment taken");
+            match self.segment(&held, progress).await {
+                Ok(()) => {}
+                // Another worker took this segment over (this one was too slow or
+                // paused): it finishes it; this one goes on with others, unless it
+                // lost the migration lock too.
+                Err(e) if e.is_lock_lost() && self.check_fence().is_ok() => {
+                    tracing::warn!(error = %e, "segment lost to another worker");
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     async fn scan(&self, segment: u32, start: Option<Item>) -> Result<(Vec<Item>, Option<Item>), Error> {
+        self.scan_as(segment, start, false).await
+    }
+
+    /// A page of the entity's items in one segment; `markers`: only what tells whether
+    /// an item is due (key, type, design marker), in pages of up to 1 MB.
+    async fn scan_as(
+        &self,
+        segment: u32,
+        start: Option<Item>,
+        markers: bool,
+    ) -> Result<(Vec<Item>, Option<Item>), Error> {
         let t = &self.table().inner;
-        let out = t
+        let mut request = t
             .client
             .scan()
             .table_name(&t.name)
@@ -287,40 +358,49 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
             .expression_attribute_names("#t", t.format.type_field)
             .expression_attribute_values(":t", AttributeValue::S(Old::SCHEMA.name.to_owned()))
             .set_exclusive_start_key(start)
-            .limit(PAGE)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk("migration scan", &t.name, e))?;
+            .consistent_read(true);
+        if markers {
+            let mut projection = vec!["#t", "#h", "#d"];
+            request = request
+                .expression_attribute_names("#h", &t.hash)
+                .expression_attribute_names("#d", DESIGN_ATTRIBUTE);
+            if let Some(sort) = &t.sort {
+                projection.push("#s");
+                request = request.expression_attribute_names("#s", sort);
+            }
+            request = request.projection_expression(projection.join(", "));
+        } else {
+            request = request.limit(PAGE);
+        }
+        let out = request.send().await.map_err(|e| sdk("migration scan", &t.name, e))?;
         Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
     }
 
     /// Migrates a page's items, many in flight; returns how many were migrated.
-    async fn page(&self, items: Vec<Item>) -> Result<u64, Error> {
-        futures_util::stream::iter(items.into_iter().map(|item| self.item(item)))
+    async fn page(&self, items: Vec<Item>, lease: Option<&Fence>, budget: &Budget) -> Result<u64, Error> {
+        futures_util::stream::iter(items.into_iter().map(|item| self.item(item, lease, budget)))
             .buffer_unordered(self.job.concurrency)
             .try_fold(0u64, |n, fate| async move { Ok(n + u64::from(matches!(fate, Fate::Migrated))) })
             .await
     }
 
-    async fn segment(&self, segment: u32, progress: &super::progress::Progress) -> Result<(), Error> {
-        let t = &self.table().inner;
-        let checkpoint_key = self.checkpoint_key(segment);
-        // Where this segment stands, from a previous run that was stopped.
-        let saved = rewrite::reread(self.table(), checkpoint_key.clone()).await?.unwrap_or_default();
-        if saved.get("done") == Some(&AttributeValue::Bool(true)) {
-            return Ok(());
-        }
-        let mut start = match saved.get("cursor") {
+    /// Runs a segment this process holds from its checkpoint to its end,
+    /// checkpointing each page under the segment's fence.
+    async fn segment(&self, held: &Held, progress: &super::progress::Progress) -> Result<(), Error> {
+        let segment = held.index;
+        let start = match held.item.get("cursor") {
             Some(AttributeValue::S(c)) => Some(Cursor::from(c.clone()).to_key()?),
             _ => None,
         };
         let mut processed: u64 =
-            saved.get("items").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
+            held.item.get("items").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
         let started = Instant::now();
         let resumed_at = processed;
+        let budget = Budget::new(self.job.rate.map(|r| r / f64::from(self.job.segments)));
+        let lease = self.job.ctx.lease;
         self.check_fence()?;
-        let mut page = self.scan(segment, start.take()).await?;
+        held.fence.check()?;
+        let mut page = self.scan(segment, start).await?;
         loop {
             let (items, last) = page;
             // The next page is read while this one is written.
@@ -330,26 +410,18 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
                     None => None,
                 }
             };
-            let (migrated, next) = futures_util::future::join(self.page(items), next).await;
+            let (migrated, next) =
+                futures_util::future::join(self.page(items, Some(&held.fence), &budget), next).await;
             let migrated = migrated?;
             processed += migrated;
             progress.advance(migrated);
-            if !self.job.ctx.dry_run {
-                let mut checkpoint = checkpoint_key.clone();
-                checkpoint
-                    .insert(t.format.type_field.to_owned(), AttributeValue::S("_MigrationCheckpoint".into()));
-                checkpoint.insert("items".into(), AttributeValue::N(processed.to_string()));
-                match &last {
-                    Some(key) => checkpoint.insert(
-                        "cursor".into(),
-                        AttributeValue::S(Cursor::from_key(key).as_str().to_owned()),
-                    ),
-                    None => checkpoint.insert("done".into(), AttributeValue::Bool(true)),
-                };
-                if let Some(epoch) = self.fence().map(Fence::epoch) {
-                    checkpoint.insert("epoch".into(), AttributeValue::N(epoch.to_string()));
+            let count = ("items", AttributeValue::N(processed.to_string()));
+            match &last {
+                Some(key) => {
+                    let cursor = AttributeValue::S(Cursor::from_key(key).as_str().to_owned());
+                    held.fence.update(&[count, ("cursor", cursor)], &[], Some(lease)).await?;
                 }
-                self.save_checkpoint(checkpoint).await?;
+                None => held.fence.release(&[count, ("done", AttributeValue::Bool(true))]).await?,
             }
             tracing::debug!(
                 migration = %self.job.ctx.version, transform = %self.job.name, segment, items = processed,
@@ -363,29 +435,34 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
         }
     }
 
-    async fn save_checkpoint(&self, item: Item) -> Result<(), Error> {
-        if let Some(fence) = self.fence() {
-            return fence.write(Op::Put(item), "_MigrationCheckpoint").await;
-        }
-        let t = &self.table().inner;
-        t.client
-            .put_item()
-            .table_name(&t.name)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| sdk("migration checkpoint", &t.name, e))?;
-        Ok(())
-    }
-
     /// A final pass over one segment: items still due are migrated, the others
     /// counted as verified.
-    async fn pass(&self, segment: u32, progress: &super::progress::Progress) -> Result<(), Error> {
+    async fn pass(
+        &self,
+        segment: u32,
+        lease: Option<&Fence>,
+        progress: &super::progress::Progress,
+    ) -> Result<(), Error> {
         let mut start = None;
+        let budget = Budget::new(self.job.rate.map(|r| r / f64::from(self.job.segments)));
+        // A final pass reads markers only, and the whole item of those still due.
+        let markers = !self.job.ctx.dry_run;
         loop {
             self.check_fence()?;
-            let (items, last) = self.scan(segment, start).await?;
-            let migrated = self.page(items).await?;
+            let (mut items, last) = self.scan_as(segment, start, markers).await?;
+            if markers {
+                let before = items.len();
+                items.retain(|i| self.due(i));
+                self.counts.verified.fetch_add((before - items.len()) as u64, Ordering::Relaxed);
+                let mut full = Vec::with_capacity(items.len());
+                for item in items {
+                    if let Some(item) = rewrite::reread(self.table(), key_of(self.table(), &item)).await? {
+                        full.push(item);
+                    }
+                }
+                items = full;
+            }
+            let migrated = self.page(items, lease, &budget).await?;
             progress.advance(migrated);
             match last {
                 Some(key) => start = Some(key),
@@ -396,7 +473,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
 
     /// Migrates one item: transforms the item read and writes it on condition that it
     /// did not change; if it did, transforms it as it is now, and so on.
-    async fn item(&self, mut read: Item) -> Result<Fate, Error> {
+    async fn item(&self, mut read: Item, lease: Option<&Fence>, budget: &Budget) -> Result<Fate, Error> {
         let table = self.table();
         let type_field = table.inner.format.type_field;
         let mut throttled = 0u32;
@@ -414,7 +491,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
             fields.remove(DESIGN_ATTRIBUTE);
             let old = Old::from_item(fields).map_err(|e| self.unreadable(&read, e))?;
             let Some(new) = (self.job.f)(old) else { return Ok(Fate::Left) };
-            if self.job.ctx.dry_run {
+            if self.job.ctx.dry_run && !self.job.ctx.worker {
                 self.counts.migrated.fetch_add(1, Ordering::Relaxed);
                 return Ok(Fate::Migrated);
             }
@@ -429,9 +506,10 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
                     new_item.insert(attribute.clone(), value.clone());
                 }
             }
-            self.budget.wait().await;
+            budget.wait().await;
             // After any wait: a migrator that was paused meanwhile stops here.
             self.check_fence()?;
+            lease.map_or(Ok(()), Fence::check)?;
             let (written, units) = if key_of(table, &new_item) == key_of(table, &read) {
                 rewrite::in_place(table, &read, &new_item, &self.known).await
             } else {
@@ -439,7 +517,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
                     // The application wrote the new form already: it stands, and the
                     // old form goes.
                     Ok((Written::NewExists, spent)) => {
-                        self.budget.spend(spent);
+                        budget.spend(spent);
                         self.add_units(spent);
                         rewrite::superseded(table, &read, &self.known).await.map(|(w, u)| match w {
                             Written::Done => (Written::NewExists, u),
@@ -450,7 +528,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
                 }
             }
             .or_else(|e| if e.is_throttled() { Ok((Written::Conflict, 0.0)) } else { Err(e) })?;
-            self.budget.spend(units);
+            budget.spend(units);
             self.add_units(units);
             match written {
                 Written::Done => {
