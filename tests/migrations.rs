@@ -5,7 +5,7 @@
 
 mod common;
 
-use onetable::migrate::{Migration, Migrator, Outcome};
+use onetable::migrate::{Change, Migration, Migrator, Outcome};
 use onetable::{Entity, Table};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -593,4 +593,169 @@ async fn the_onetable_tool_reads_any_tables_history_and_schema() {
     let described = Table::from_description(table.client().clone(), table.name()).await.unwrap();
     let status = Migrator::new(described).status().await.unwrap();
     assert_eq!(status.current.unwrap().to_string(), "0.2.0");
+}
+
+/// Bad input: an item that no longer reads as the old entity stops the migration with
+/// its key in the error and leaves nothing half-written, or, when asked, is skipped
+/// and listed in the result and the history.
+#[tokio::test]
+async fn an_unreadable_item_stops_the_migration_by_its_key_or_is_skipped_and_listed() {
+    use onetable::AttributeValue::{N, S};
+    for skip in [false, true] {
+        let table = app().await;
+        let mut batch = table.batch_write();
+        for id in 0..300 {
+            batch = batch.put(Counter { id, passes: 0 });
+        }
+        batch.await.unwrap();
+        // Written by hand, by code that stored text where a number belongs.
+        table
+            .client()
+            .put_item()
+            .table_name(table.name())
+            .item("pk", S("COUNTER#bad".into()))
+            .item("sk", S("COUNTER".into()))
+            .item("_type", S("Counter".into()))
+            .item("id", N("999".into()))
+            .item("passes", S("many".into()))
+            .send()
+            .await
+            .unwrap();
+        let migrator = Migrator::new(table.clone()).migration(Migration::new("0.2.0", "count a pass").up(
+            move |ctx| async move {
+                let t = ctx
+                    .transform("pass", |c: Counter| Some(Counter { passes: c.passes + 1, ..c }))
+                    .segments(2);
+                let t = if skip { t.skip_unreadable() } else { t };
+                t.run().await.map(|_| ())
+            },
+        ));
+        let result = migrator.up(None).await;
+        let raw = snapshot(&table, false).await;
+        assert!(raw["COUNTER#bad|COUNTER"].contains("passes=S(\"many\")"), "the bad item is left as it was");
+        if skip {
+            let ran = result.unwrap();
+            assert_eq!(ran[0].skipped, ["pk=COUNTER#bad, sk=COUNTER"]);
+            assert_eq!(migrator.status().await.unwrap().applied[0].skipped, ran[0].skipped);
+            let counters = table.model::<Counter>().scan().await;
+            assert!(counters.is_err(), "the bad item still does not read");
+            assert_eq!(raw.values().filter(|v| v.contains("passes=N(\"1\")")).count(), 300);
+        } else {
+            let err = result.unwrap_err();
+            assert!(err.is_migration() && err.to_string().contains("pk=COUNTER#bad, sk=COUNTER"), "{err}");
+            assert!(migrator.status().await.unwrap().failed.is_some(), "recorded as failed");
+            // Each item is whole: migrated (with its marker) or not at all.
+            for (key, item) in
+                raw.iter().filter(|(k, _)| k.starts_with("COUNTER#") && *k != "COUNTER#bad|COUNTER")
+            {
+                let migrated = item.contains("passes=N(\"1\")");
+                assert_eq!(migrated, item.contains("_design=S(\"0.2.0\")"), "{key}: {item}");
+                assert!(migrated || item.contains("passes=N(\"0\")"), "{key}: {item}");
+            }
+        }
+    }
+}
+
+/// Orders before: the customer's id, and a note inline.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Order")]
+#[key(pk = "ORDER#${id}", sk = "ORDER")]
+struct OrderV1 {
+    id: u32,
+    customer: String,
+    note: String,
+    cancelled: bool,
+}
+
+/// Orders after: the customer's name; the note is an item of its own.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Order")]
+#[key(pk = "ORDER#${id}", sk = "ORDER")]
+struct Order {
+    id: u32,
+    customer: String,
+    cancelled: bool,
+}
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Note")]
+#[key(pk = "ORDER#${order}", sk = "NOTE")]
+struct Note {
+    order: u32,
+    text: String,
+}
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Customer")]
+#[key(pk = "CUSTOMER#${id}", sk = "CUSTOMER")]
+struct Customer {
+    id: String,
+    name: String,
+}
+
+/// An evolution beyond one item to one item: an async transform reads another entity
+/// (a reference becomes a name), splits the note off into an item of its own in the
+/// order's collection, and retires cancelled orders; killed midway and resumed, each
+/// order is handled exactly once.
+#[tokio::test]
+async fn an_async_transform_reads_other_items_splits_an_entity_and_retires_items_once() {
+    const ORDERS: u32 = 3_000;
+    let table = common::table(|t| t.entity::<OrderV1>().entity::<Note>().entity::<Customer>()).await;
+    let mut batch = table.batch_write().concurrency(8);
+    for c in 0..10 {
+        batch = batch.put(Customer { id: format!("c{c}"), name: format!("Customer {c}") });
+    }
+    for id in 0..ORDERS {
+        let order = OrderV1 {
+            id,
+            customer: format!("c{}", id % 10),
+            note: format!("note {id}"),
+            cancelled: id % 7 == 0,
+        };
+        batch = batch.put(order);
+    }
+    batch.await.unwrap();
+    let migrator = |owner: &str| {
+        Migrator::new(table.clone()).owner(owner).lease(Duration::from_secs(2)).migration(
+            Migration::new("0.2.0", "orders name their customer; notes apart; cancelled retired").up(
+                |ctx| async move {
+                    ctx.transform_with("orders", |o: OrderV1, table| async move {
+                        if o.cancelled {
+                            return Ok(Change::remove());
+                        }
+                        let customer = table.model::<Customer>().get(Customer::key(&o.customer)).await?;
+                        let note = Note { order: o.id, text: o.note.clone() };
+                        Change::write(Order {
+                            id: o.id,
+                            customer: customer.map(|c| c.name).unwrap_or_default(),
+                            cancelled: false,
+                        })
+                        .also(&table, note)
+                    })
+                    .rate_limit(1_500.0)
+                    .run()
+                    .await
+                    .map(|_| ())
+                },
+            ),
+        )
+    };
+    let killed = tokio::time::timeout(Duration::from_millis(1500), migrator("first").up(None)).await;
+    assert!(killed.is_err(), "the run was still going");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    migrator("second").up(None).await.unwrap();
+
+    let items = snapshot(&table, false).await;
+    let orders: Vec<_> = items.iter().filter(|(k, _)| k.ends_with("|ORDER")).collect();
+    let notes: Vec<_> = items.iter().filter(|(k, _)| k.ends_with("|NOTE")).collect();
+    let kept = (0..ORDERS).filter(|id| id % 7 != 0).count();
+    assert_eq!(orders.len(), kept, "cancelled orders retired");
+    assert_eq!(notes.len(), kept, "one note per kept order");
+    for id in (0..ORDERS).filter(|id| id % 7 != 0) {
+        let order = &items[&format!("ORDER#{id}|ORDER")];
+        assert!(order.contains(&format!("customer=S(\"Customer {}\")", id % 10)), "{order}");
+        assert!(!order.contains("note="), "the note left the order: {order}");
+        let note = &items[&format!("ORDER#{id}|NOTE")];
+        assert!(note.contains(&format!("text=S(\"note {id}\")")), "{note}");
+    }
 }

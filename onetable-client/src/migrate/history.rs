@@ -41,6 +41,8 @@ pub struct Record {
     pub items: u64,
     /// Items a data migration's final pass found already in the new form.
     pub verified: u64,
+    /// Keys of items a data migration skipped as unreadable (the first hundred).
+    pub skipped: Vec<String>,
     /// Why it failed.
     pub error: Option<String>,
     pub(crate) sort_key: String,
@@ -70,6 +72,7 @@ impl Record {
             duration_ms: 0,
             items: 0,
             verified: 0,
+            skipped: Vec::new(),
             error: None,
         }
     }
@@ -94,6 +97,10 @@ impl Record {
         item.insert("duration".into(), AttributeValue::N(self.duration_ms.to_string()));
         item.insert("items".into(), AttributeValue::N(self.items.to_string()));
         item.insert("verified".into(), AttributeValue::N(self.verified.to_string()));
+        if !self.skipped.is_empty() {
+            let keys = self.skipped.iter().take(100).map(|k| s(k)).collect();
+            item.insert("skipped".into(), AttributeValue::L(keys));
+        }
         if let Some(e) = &self.error {
             item.insert("error".into(), s(e));
         }
@@ -123,6 +130,11 @@ impl Record {
             duration_ms: number("duration"),
             items: number("items"),
             verified: number("verified"),
+            skipped: item
+                .get("skipped")
+                .and_then(|v| v.as_l().ok())
+                .map(|l| l.iter().filter_map(|k| k.as_s().ok().cloned()).collect())
+                .unwrap_or_default(),
             error: text("error"),
             sort_key,
         })

@@ -3,9 +3,15 @@
 //!
 //! Migrations are Rust values compiled into your own binary. A [`Migrator`] holds them
 //! in version order and keeps their history in the table as OneTable's `_Migration`
-//! items. A lock item keeps two migrators apart; a checksum per migration reports one
-//! edited after it ran; a failed migration is recorded as failed and blocks `up` until
-//! it is retried or repaired.
+//! items. A lock item keeps two migrators apart (its epoch fences out one that was
+//! paused past its lease); a checksum per migration reports one edited after it ran; a
+//! failed migration is recorded as failed and blocks `up` until it is retried or
+//! repaired.
+//!
+//! Data migrations ([`Context::transform`]) run beside live traffic: every write is
+//! conditional on the item as read, every item records the design version it is in
+//! ([`DESIGN_ATTRIBUTE`]), and several processes can share one migration's segments
+//! ([`Migrator::wait`]). The crate's guide explains the guarantees and their cost.
 //!
 //! ```no_run
 //! # use onetable_client::{migrate::{Migration, Migrator}, Table};
@@ -21,6 +27,7 @@
 //! ```
 
 mod budget;
+mod change;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod history;
@@ -35,6 +42,7 @@ mod steps;
 mod transform;
 mod version;
 
+pub use change::Change;
 pub use history::{Outcome, Record};
 pub use rekey::Rekey;
 pub use transform::{Transform, DESIGN_ATTRIBUTE};
@@ -168,6 +176,7 @@ pub struct Context {
     items: Arc<AtomicU64>,
     total: Arc<AtomicU64>,
     verified: Arc<AtomicU64>,
+    skipped: Arc<Mutex<Vec<String>>>,
     milli_units: Arc<AtomicU64>,
     transformed: Arc<Mutex<Vec<&'static str>>>,
 }
@@ -255,6 +264,9 @@ pub struct Ran {
     pub items: u64,
     /// Items a data migration's final pass found already in the new form.
     pub verified: u64,
+    /// Keys of the items a data migration left as they were because they do not
+    /// read as its old entity (with `skip_unreadable`).
+    pub skipped: Vec<String>,
     /// Write units its data migrations consumed (as DynamoDB reports them).
     pub write_units: f64,
     /// True when this process took part in another migrator's run of it (as a
@@ -438,6 +450,7 @@ impl Migrator {
                 direction: Direction::Up,
                 items,
                 verified: 0,
+                skipped: Vec::new(),
                 write_units: ctx.milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
                 worker: true,
             });
@@ -468,6 +481,7 @@ impl Migrator {
             items: Arc::default(),
             total: Arc::default(),
             verified: Arc::default(),
+            skipped: Arc::default(),
             milli_units: Arc::default(),
             transformed: Arc::default(),
         }
@@ -617,6 +631,7 @@ impl Migrator {
                 direction,
                 items: ctx.items.load(Ordering::Relaxed),
                 verified: ctx.verified.load(Ordering::Relaxed),
+                skipped: ctx.skipped.lock().map(|s| s.clone()).unwrap_or_default(),
                 write_units: ctx.milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
                 worker: false,
             };
@@ -650,6 +665,7 @@ impl Migrator {
             // Every worker's items, when data migrations were shared.
             record.items = ran.items.max(ctx.total.load(Ordering::Relaxed));
             record.verified = ran.verified;
+            record.skipped = ran.skipped.clone();
             match outcome {
                 Ok(()) => {
                     match direction {

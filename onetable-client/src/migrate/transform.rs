@@ -20,6 +20,7 @@
 //! finds nothing left.
 
 use super::budget::Budget;
+use super::change::{Change, Kind};
 use super::history::PK;
 use super::lease::Fence;
 use super::rewrite::{self, Known, Written};
@@ -30,7 +31,8 @@ use crate::error::sdk;
 use crate::model::{key_of, key_text};
 use crate::table::Table;
 use crate::transact::Op;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::future::BoxFuture;
+use futures_util::{FutureExt, StreamExt, TryStreamExt};
 use onetable_core::{AttributeValue, Entity, EntitySchema, Error, ErrorKind, Item};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,12 +57,13 @@ const FINAL_PASSES: u32 = 3;
 pub struct Transform<Old, New> {
     ctx: Context,
     name: String,
-    f: Arc<dyn Fn(Old) -> Option<New> + Send + Sync>,
+    f: Arc<dyn Fn(Old, Table) -> BoxFuture<'static, Result<Change<New>, Error>> + Send + Sync>,
     segments: u32,
     parallel: Option<u32>,
     concurrency: usize,
     rate: Option<f64>,
     verify: bool,
+    skip_unreadable: bool,
     marker: PhantomData<fn() -> (Old, New)>,
 }
 
@@ -79,15 +82,48 @@ impl Context {
         name: &str,
         f: impl Fn(Old) -> Option<New> + Send + Sync + 'static,
     ) -> Transform<Old, New> {
+        self.transform_with(name, move |old, _| futures_util::future::ready(Ok(Change::from(f(old)))))
+    }
+
+    /// The general transform: `f` is async and gets the migration's table, so it can
+    /// read other items (to rewrite a reference), and its [`Change`] can keep, write
+    /// (in place or under a new key) or retire the item, and create items of other
+    /// entities beside it (split an entity, extend a collection). The guarantees of
+    /// [`Context::transform`] hold for every write it makes.
+    ///
+    /// ```no_run
+    /// # use onetable::{Entity, migrate::{Change, Context}};
+    /// # #[derive(Entity, Clone)] #[entity(name = "Order")] #[key(pk = "ORDER#${id}")] struct Order { id: String, customer: String, note: String }
+    /// # #[derive(Entity, Clone)] #[entity(name = "Customer")] #[key(pk = "CUSTOMER#${id}")] struct Customer { id: String, name: String }
+    /// # #[derive(Entity, Clone)] #[entity(name = "Note")] #[key(pk = "ORDER#${order}", sk = "NOTE")] struct Note { order: String, text: String }
+    /// # async fn step(ctx: Context) -> Result<(), onetable::Error> {
+    /// // Orders name their customer instead of keeping its id; their note moves to an
+    /// // item of its own in the order's collection.
+    /// ctx.transform_with("denormalize", |order: Order, table| async move {
+    ///     let customer = table.model::<Customer>().get(Customer::key(&order.customer)).await?;
+    ///     let name = customer.map_or_else(String::new, |c| c.name);
+    ///     let note = Note { order: order.id.clone(), text: order.note.clone() };
+    ///     Change::write(Order { customer: name, note: String::new(), ..order }).also(&table, note)
+    /// })
+    /// .run()
+    /// .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn transform_with<Old: Entity, New: Entity, F, Fut>(&self, name: &str, f: F) -> Transform<Old, New>
+    where
+        F: Fn(Old, Table) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Change<New>, Error>> + Send + 'static,
+    {
         Transform {
             ctx: self.clone(),
             name: name.to_owned(),
-            f: Arc::new(f),
+            f: Arc::new(move |old, table| f(old, table).boxed()),
             segments: 4,
             parallel: None,
             concurrency: 16,
             rate: None,
             verify: true,
+            skip_unreadable: false,
             marker: PhantomData,
         }
     }
@@ -147,6 +183,14 @@ impl<Old: Entity, New: Entity> Transform<Old, New> {
     /// passed them (on by default; it reads the entity's items once more).
     pub fn verify(mut self, verify: bool) -> Self {
         self.verify = verify;
+        self
+    }
+
+    /// Leaves an item that does not read as `Old` (a missing or mistyped attribute)
+    /// as it is and lists its key in the result and the history, instead of stopping
+    /// the migration with an error that names it (the default).
+    pub fn skip_unreadable(mut self) -> Self {
+        self.skip_unreadable = true;
         self
     }
 
@@ -489,12 +533,53 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
             let mut fields = read.clone();
             fields.remove(type_field);
             fields.remove(DESIGN_ATTRIBUTE);
-            let old = Old::from_item(fields).map_err(|e| self.unreadable(&read, e))?;
-            let Some(new) = (self.job.f)(old) else { return Ok(Fate::Left) };
+            let old = match Old::from_item(fields) {
+                Ok(old) => old,
+                Err(e) if self.job.skip_unreadable => {
+                    let key = key_text(&key_of(table, &read));
+                    tracing::warn!(migration = %self.job.ctx.version, key = %key, error = %e, "unreadable item skipped");
+                    if let Ok(mut skipped) = self.job.ctx.skipped.lock() {
+                        if !skipped.contains(&key) {
+                            skipped.push(key);
+                        }
+                    }
+                    return Ok(Fate::Left);
+                }
+                Err(e) => return Err(self.unreadable(&read, e)),
+            };
+            let change = (self.job.f)(old, table.clone()).await?;
+            if matches!(change.kind, Kind::Keep) {
+                return Ok(Fate::Left);
+            }
             if self.job.ctx.dry_run && !self.job.ctx.worker {
                 self.counts.migrated.fetch_add(1, Ordering::Relaxed);
                 return Ok(Fate::Migrated);
             }
+            for (entity, item) in change.also {
+                self.create(entity, item, lease).await?;
+            }
+            let new = match change.kind {
+                Kind::Write(new) => new,
+                Kind::Keep => return Ok(Fate::Left),
+                Kind::Remove => {
+                    self.check_fence()?;
+                    lease.map_or(Ok(()), Fence::check)?;
+                    let (written, units) = rewrite::superseded(table, &read, &self.known).await?;
+                    budget.spend(units);
+                    self.add_units(units);
+                    match written {
+                        Written::Done => {
+                            self.counts.migrated.fetch_add(1, Ordering::Relaxed);
+                            return Ok(Fate::Migrated);
+                        }
+                        Written::Changed(now) => {
+                            read = now;
+                            continue;
+                        }
+                        _ => return Ok(Fate::Left),
+                    }
+                }
+            };
             let mut new_item = table.model::<New>().item_for_write(&new, false)?;
             match self.target() {
                 Some(v) => new_item.insert(DESIGN_ATTRIBUTE.to_owned(), AttributeValue::S(v.to_string())),
@@ -558,6 +643,35 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
                     }
                 }
             }
+        }
+    }
+
+    /// Creates an item a transform made beside the one it migrates, unless one is
+    /// stored under its key already (a replay, or the application's).
+    async fn create(&self, entity: &'static str, item: Item, lease: Option<&Fence>) -> Result<(), Error> {
+        self.check_fence()?;
+        lease.map_or(Ok(()), Fence::check)?;
+        let t = &self.table().inner;
+        let result = t
+            .client
+            .put_item()
+            .table_name(&t.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#h)")
+            .expression_attribute_names("#h", &t.hash)
+            .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                self.add_units(out.consumed_capacity().and_then(|c| c.capacity_units()).unwrap_or(0.0));
+                Ok(())
+            }
+            Err(e) if crate::error::is_condition_failed(&e) => Ok(()),
+            Err(e) => Err(crate::error::sdk("migration write", &t.name, e)).map_err(|e: Error| {
+                tracing::warn!(entity, error = %e, "migration could not create an item");
+                e
+            }),
         }
     }
 
