@@ -651,3 +651,88 @@ async fn rekey_checks_and_increments_the_version_in_either_form() {
     assert_eq!(docs_left.len(), 1, "one form only: {docs_left:?}");
     assert!(docs_left[0]["pk"].as_s().unwrap().starts_with("FOLDER#"));
 }
+
+/// Before: one name.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Person")]
+#[key(pk = "TEAM#${team}", sk = "PERSON#${id}")]
+struct PersonV1 {
+    team: String,
+    id: u32,
+    name: String,
+}
+
+/// After: first and last name, in place (same keys).
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Person")]
+#[key(pk = "TEAM#${team}", sk = "PERSON#${id}")]
+struct Person {
+    team: String,
+    id: u32,
+    first: String,
+    last: String,
+}
+
+fn split(p: PersonV1) -> Person {
+    let (first, last) = p.name.split_once(' ').unwrap_or((&p.name, ""));
+    Person { team: p.team.clone(), id: p.id, first: first.to_owned(), last: last.to_owned() }
+}
+
+/// Upgrade on read: while an in-place migration runs, the new code reads every item in
+/// the new form (finds and gets), whether the migration has reached it or not, and
+/// what it writes in the new form is left alone by the migration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_code_reads_every_item_in_the_new_form_while_the_migration_runs() {
+    let old = common::table(|t| t.entity::<PersonV1>()).await;
+    let mut batch = old.batch_write().concurrency(8);
+    for id in 0..2_000 {
+        batch = batch.put(PersonV1 { team: format!("t{}", id % 4), id, name: format!("First{id} Last{id}") });
+    }
+    batch.await.unwrap();
+    let table = Table::builder(old.client().clone(), old.name())
+        .entity::<Person>()
+        .design_version("0.2.0")
+        .build()
+        .unwrap();
+    let migrator =
+        Migrator::new(table.clone()).migration(Migration::new("0.2.0", "split names").up(|ctx| async move {
+            ctx.transform("split", |p: PersonV1| Some(split(p))).rate_limit(1_000.0).run().await.map(|_| ())
+        }));
+    let running = tokio::spawn(async move { migrator.up(None).await });
+
+    let people = onetable::migrate::Upgrade::new(&table, "0.2.0", split).unwrap();
+    let model = table.model::<Person>();
+    let mut rounds = 0;
+    while !running.is_finished() || rounds == 0 {
+        rounds += 1;
+        let id = rounds * 37 % 2_000;
+        let team = format!("t{}", id % 4);
+        // New code writes the new form, stamped with its design: the migration leaves it.
+        model
+            .put(Person { team: team.clone(), id, first: format!("New{id}"), last: "Name".into() })
+            .await
+            .unwrap();
+        let page = people.find(model.find(Person::partition(&team)).consistent()).await.unwrap();
+        assert_eq!(page.items.len(), 500, "every item of the partition, in either form");
+        for p in &page.items {
+            let expected = if p.first.starts_with("New") {
+                ("Name".to_owned(), p.first.clone())
+            } else {
+                (format!("Last{}", p.id), format!("First{}", p.id))
+            };
+            assert_eq!((p.last.clone(), p.first.clone()), expected, "{p:?}");
+        }
+        let got = people.get(Person::key(&team, id)).await.unwrap().unwrap();
+        assert_eq!(got.first, format!("New{id}"));
+    }
+    running.await.unwrap().unwrap();
+    assert!(rounds > 3, "read while the migration ran: {rounds} rounds");
+    // Afterwards every item reads as `Person` directly; the ones new code wrote kept.
+    let all = model.scan().await.unwrap();
+    assert_eq!(all.len(), 2_000);
+    let rewritten = all.iter().filter(|p| p.first.starts_with("New")).count();
+    assert_eq!(
+        rewritten,
+        (1..=rounds).map(|r| r * 37 % 2_000).collect::<std::collections::BTreeSet<_>>().len()
+    );
+}

@@ -169,7 +169,7 @@ impl<'a, E: Entity> Find<'a, E> {
         .take(limit)
     }
 
-    fn prepare(self) -> Result<Query, Error> {
+    pub(crate) fn prepare(self) -> Result<Query, Error> {
         let model = self.model;
         model.check_registered()?;
         let t = &model.table.inner;

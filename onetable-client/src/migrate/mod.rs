@@ -40,12 +40,14 @@ mod schema_item;
 mod segments;
 mod steps;
 mod transform;
+mod upgrade;
 mod version;
 
 pub use change::Change;
 pub use history::{Outcome, Record};
 pub use rekey::Rekey;
 pub use transform::{Transform, DESIGN_ATTRIBUTE};
+pub use upgrade::Upgrade;
 pub use version::Version;
 
 use crate::table::Table;
