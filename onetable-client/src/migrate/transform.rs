@@ -52,12 +52,16 @@ const PAGE: i32 = 200;
 /// scan.
 const FINAL_PASSES: u32 = 3;
 
+/// A transform as the engine calls it.
+type TransformFn<Old, New> =
+    Arc<dyn Fn(Old, Table) -> BoxFuture<'static, Result<Change<New>, Error>> + Send + Sync>;
+
 /// Rewrites every `Old` item as a `New` (see [`Context::transform`]).
 #[must_use = "call .run().await"]
 pub struct Transform<Old, New> {
     ctx: Context,
     name: String,
-    f: Arc<dyn Fn(Old, Table) -> BoxFuture<'static, Result<Change<New>, Error>> + Send + Sync>,
+    f: TransformFn<Old, New>,
     segments: u32,
     parallel: Option<u32>,
     concurrency: usize,
