@@ -46,18 +46,7 @@ fn counting(table: &Table, owner: &str) -> Migrator {
 async fn fencing_child() {
     let Ok(spec) = std::env::var(CHILD) else { return };
     let (endpoint, name) = spec.split_once('|').expect("endpoint|table");
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "local", "local", None, None, "test",
-        ))
-        .endpoint_url(endpoint)
-        .build();
-    let table = Table::builder(aws_sdk_dynamodb::Client::from_conf(config), name)
-        .entity::<Counter>()
-        .build()
-        .unwrap();
+    let table = Table::builder(common::client_at(endpoint), name).entity::<Counter>().build().unwrap();
     match counting(&table, "stalled").up(None).await {
         Ok(ran) => println!("CHILD-RESULT ok {ran:?}"),
         Err(e) if e.is_lock_lost() => println!("CHILD-RESULT lock-lost: {e}"),
@@ -66,39 +55,11 @@ async fn fencing_child() {
 }
 
 async fn everything(table: &Table) -> BTreeMap<String, String> {
-    let mut all = BTreeMap::new();
-    let mut start = None;
-    loop {
-        let out = table
-            .client()
-            .scan()
-            .table_name(table.name())
-            .set_exclusive_start_key(start)
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap();
-        for item in out.items() {
-            all.insert(key(item), canonical(&AttributeValue::M(item.clone())));
-        }
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            return all;
-        }
-    }
-}
-
-/// An attribute value as text, maps in key order (their iteration order varies).
-fn canonical(value: &AttributeValue) -> String {
-    match value {
-        AttributeValue::M(m) => {
-            let mut fields: Vec<String> = m.iter().map(|(k, v)| format!("{k}={}", canonical(v))).collect();
-            fields.sort();
-            format!("{{{}}}", fields.join(";"))
-        }
-        AttributeValue::L(l) => format!("[{}]", l.iter().map(canonical).collect::<Vec<_>>().join(",")),
-        other => format!("{other:?}"),
-    }
+    common::scan_all(table)
+        .await
+        .iter()
+        .map(|i| (key(i), common::canonical(&AttributeValue::M(i.clone()))))
+        .collect()
 }
 
 fn key(item: &Item) -> String {

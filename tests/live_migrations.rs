@@ -38,28 +38,6 @@ impl Lcg {
     }
 }
 
-/// Every item of the table, raw.
-async fn all_items(table: &Table) -> Vec<Item> {
-    let mut all = Vec::new();
-    let mut start = None;
-    loop {
-        let out = table
-            .client()
-            .scan()
-            .table_name(table.name())
-            .set_exclusive_start_key(start)
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap();
-        all.extend(out.items.unwrap_or_default());
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            return all;
-        }
-    }
-}
-
 fn number(item: &Item, attribute: &str) -> u32 {
     item[attribute].as_n().unwrap().parse().unwrap()
 }
@@ -259,7 +237,7 @@ async fn an_in_place_transform_under_every_write_api_loses_no_write_and_migrates
 
     assert_eq!(failures, 0, "no application request failed");
     assert!(acknowledged > 500, "the application kept writing: {acknowledged} writes");
-    let items = all_items(&table).await;
+    let items = common::scan_all(&table).await;
     let counters: BTreeMap<u32, &Item> = items
         .iter()
         .filter(|i| i["_type"].as_s().unwrap() == "Counter")
@@ -490,7 +468,7 @@ async fn a_rekey_under_every_write_api_loses_no_write_and_moves_each_item_once()
 
     assert_eq!(failures, 0, "no application request failed");
     assert!(acknowledged > 500, "the application kept writing: {acknowledged} writes");
-    let items = all_items(&table).await;
+    let items = common::scan_all(&table).await;
     let members: Vec<&Item> = items.iter().filter(|i| i["_type"].as_s().unwrap() == "Member").collect();
     let old_form: Vec<_> =
         members.iter().filter(|i| i["pk"].as_s().unwrap().starts_with("MEMBER#")).collect();
@@ -646,7 +624,7 @@ async fn rekey_checks_and_increments_the_version_in_either_form() {
         .unwrap();
     let updated = docs.update(new_key(), old_key(), |u| u.set(Doc::BODY, "moved".to_owned())).await.unwrap();
     assert_eq!(updated.body, "moved");
-    let raw = all_items(&table).await;
+    let raw = common::scan_all(&table).await;
     let docs_left: Vec<_> = raw.iter().filter(|i| i["_type"] == AttributeValue::S("Doc".into())).collect();
     assert_eq!(docs_left.len(), 1, "one form only: {docs_left:?}");
     assert!(docs_left[0]["pk"].as_s().unwrap().starts_with("FOLDER#"));

@@ -35,29 +35,15 @@ async fn app() -> Table {
 /// Every item of the table, by key, as text: to compare whole tables.
 async fn snapshot(table: &Table, with_history: bool) -> BTreeMap<String, String> {
     let mut all = BTreeMap::new();
-    let mut start = None;
-    loop {
-        let out = table
-            .client()
-            .scan()
-            .table_name(table.name())
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        for item in out.items() {
-            let pk = item["pk"].as_s().unwrap().clone();
-            if !with_history && (pk == "_migration" || pk == "_schema") {
-                continue;
-            }
-            let sk = item["sk"].as_s().unwrap();
-            all.insert(format!("{pk}|{sk}"), canonical(&onetable::AttributeValue::M(item.clone())));
+    for item in common::scan_all(table).await {
+        let pk = item["pk"].as_s().unwrap().clone();
+        if !with_history && (pk == "_migration" || pk == "_schema") {
+            continue;
         }
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            return all;
-        }
+        let sk = item["sk"].as_s().unwrap();
+        all.insert(format!("{pk}|{sk}"), common::canonical(&onetable::AttributeValue::M(item.clone())));
     }
+    all
 }
 
 /// A snapshot without the design marker that migrated items carry.
@@ -75,21 +61,6 @@ fn without_design(snapshot: BTreeMap<String, String>) -> BTreeMap<String, String
             (k, v)
         })
         .collect()
-}
-
-/// An attribute value as text, maps in key order (their iteration order varies).
-fn canonical(value: &onetable::AttributeValue) -> String {
-    match value {
-        onetable::AttributeValue::M(m) => {
-            let mut fields: Vec<String> = m.iter().map(|(k, v)| format!("{k}={}", canonical(v))).collect();
-            fields.sort();
-            format!("{{{}}}", fields.join(";"))
-        }
-        onetable::AttributeValue::L(l) => {
-            format!("[{}]", l.iter().map(canonical).collect::<Vec<_>>().join(","))
-        }
-        other => format!("{other:?}"),
-    }
 }
 
 /// Three migrations: seed accounts; rewrite every account (data migration); an

@@ -94,3 +94,41 @@ pub fn signal(pid: u32, signal: i32) {
     // SAFETY: kill(2) with a child's pid; no memory is shared.
     assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0, "kill {pid}");
 }
+
+/// Every item of the table, raw, read strongly consistently.
+pub async fn scan_all(table: &Table) -> Vec<onetable::Item> {
+    let mut all = Vec::new();
+    let mut start = None;
+    loop {
+        let out = table
+            .client()
+            .scan()
+            .table_name(table.name())
+            .set_exclusive_start_key(start)
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("scan");
+        all.extend(out.items.unwrap_or_default());
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return all;
+        }
+    }
+}
+
+/// An attribute value as text, maps in key order (their iteration order varies): to
+/// compare whole items.
+pub fn canonical(value: &onetable::AttributeValue) -> String {
+    match value {
+        onetable::AttributeValue::M(m) => {
+            let mut fields: Vec<String> = m.iter().map(|(k, v)| format!("{k}={}", canonical(v))).collect();
+            fields.sort();
+            format!("{{{}}}", fields.join(";"))
+        }
+        onetable::AttributeValue::L(l) => {
+            format!("[{}]", l.iter().map(canonical).collect::<Vec<_>>().join(","))
+        }
+        other => format!("{other:?}"),
+    }
+}

@@ -162,14 +162,14 @@ impl Record {
     }
 }
 
-/// Every recorded migration, oldest version first (a version run twice: its latest
-/// record).
-pub(crate) async fn load(table: &Table) -> Result<Vec<Record>, Error> {
+/// The bookkeeping items (pk `_migration`) whose sort key starts with `prefix`, read
+/// strongly consistently, every page.
+pub(crate) async fn bookkeeping(table: &Table, prefix: &str) -> Result<Vec<Item>, Error> {
     let t = &table.inner;
     let Some(sort) = &t.sort else {
         return Err(onetable_core::ErrorKind::Schema("migrations need a table with a sort key".into()).into());
     };
-    let mut records: Vec<Record> = Vec::new();
+    let mut items = Vec::new();
     let mut start = None;
     loop {
         let out = t
@@ -180,26 +180,30 @@ pub(crate) async fn load(table: &Table) -> Result<Vec<Record>, Error> {
             .expression_attribute_names("#h", &t.hash)
             .expression_attribute_names("#s", sort)
             .expression_attribute_values(":h", s(PK))
-            .expression_attribute_values(":p", s(&format!("{PK}:")))
+            .expression_attribute_values(":p", s(prefix))
             .consistent_read(true)
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(|e| sdk("migration history", &t.name, e));
-        let out = match out {
-            Ok(out) => out,
-            // The first migration usually creates the table: no table, no history yet.
-            Err(e) if matches!(e.kind(), onetable_core::ErrorKind::TableNotFound { .. }) => {
-                return Ok(Vec::new())
-            }
-            Err(e) => return Err(e),
-        };
-        records.extend(out.items().iter().filter_map(|i| Record::from_item(table, i)));
+            .map_err(|e| sdk("migration history", &t.name, e))?;
+        items.extend(out.items.unwrap_or_default());
         start = out.last_evaluated_key;
         if start.is_none() {
-            break;
+            return Ok(items);
         }
     }
+}
+
+/// Every recorded migration, oldest version first (a version run twice: its latest
+/// record).
+pub(crate) async fn load(table: &Table) -> Result<Vec<Record>, Error> {
+    let items = match bookkeeping(table, &format!("{PK}:")).await {
+        Ok(items) => items,
+        // The first migration usually creates the table: no table, no history yet.
+        Err(e) if matches!(e.kind(), onetable_core::ErrorKind::TableNotFound { .. }) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut records: Vec<Record> = items.iter().filter_map(|i| Record::from_item(table, i)).collect();
     records.sort_by(|a, b| (&a.version, &a.date).cmp(&(&b.version, &b.date)));
     let mut latest: Vec<Record> = Vec::new();
     for r in records {

@@ -72,31 +72,8 @@ impl Segments {
 
     /// Every segment item of this transform (none before the migration started it).
     pub(crate) async fn list(&self) -> Result<Vec<Item>, Error> {
-        let t = &self.table.inner;
-        let Some(sort) = &t.sort else { return Ok(Vec::new()) };
-        let mut all = Vec::new();
-        let mut start = None;
-        loop {
-            let out = t
-                .client
-                .query()
-                .table_name(&t.name)
-                .key_condition_expression("#h = :h AND begins_with(#s, :p)")
-                .expression_attribute_names("#h", &t.hash)
-                .expression_attribute_names("#s", sort)
-                .expression_attribute_values(":h", AttributeValue::S(PK.into()))
-                .expression_attribute_values(":p", AttributeValue::S(self.prefix.clone()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| crate::error::sdk("migration segments", &t.name, e))?;
-            all.extend(out.items.unwrap_or_default().into_iter().filter(|i| self.index(i).is_some()));
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(all);
-            }
-        }
+        let items = super::history::bookkeeping(&self.table, &self.prefix).await?;
+        Ok(items.into_iter().filter(|i| self.index(i).is_some()).collect())
     }
 
     /// Creates the segment items that do not exist yet (the migrator that holds the

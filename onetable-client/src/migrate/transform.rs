@@ -21,7 +21,6 @@
 
 use super::budget::Budget;
 use super::change::{Change, Kind};
-use super::history::PK;
 use super::lease::Fence;
 use super::rewrite::{self, Known, Written};
 use super::segments::{Held, Segments};
@@ -95,24 +94,8 @@ impl Context {
     /// entities beside it (split an entity, extend a collection). The guarantees of
     /// [`Context::transform`] hold for every write it makes.
     ///
-    /// ```no_run
-    /// # use onetable::{Entity, migrate::{Change, Context}};
-    /// # #[derive(Entity, Clone)] #[entity(name = "Order")] #[key(pk = "ORDER#${id}")] struct Order { id: String, customer: String, note: String }
-    /// # #[derive(Entity, Clone)] #[entity(name = "Customer")] #[key(pk = "CUSTOMER#${id}")] struct Customer { id: String, name: String }
-    /// # #[derive(Entity, Clone)] #[entity(name = "Note")] #[key(pk = "ORDER#${order}", sk = "NOTE")] struct Note { order: String, text: String }
-    /// # async fn step(ctx: Context) -> Result<(), onetable::Error> {
-    /// // Orders name their customer instead of keeping its id; their note moves to an
-    /// // item of its own in the order's collection.
-    /// ctx.transform_with("denormalize", |order: Order, table| async move {
-    ///     let customer = table.model::<Customer>().get(Customer::key(&order.customer)).await?;
-    ///     let name = customer.map_or_else(String::new, |c| c.name);
-    ///     let note = Note { order: order.id.clone(), text: order.note.clone() };
-    ///     Change::write(Order { customer: name, note: String::new(), ..order }).also(&table, note)
-    /// })
-    /// .run()
-    /// .await?;
-    /// # Ok(()) }
-    /// ```
+    /// The crate guide has an example: a reference becomes a name, a note becomes an
+    /// item of its own.
     pub fn transform_with<Old: Entity, New: Entity, F, Fut>(&self, name: &str, f: F) -> Transform<Old, New>
     where
         F: Fn(Old, Table) -> Fut + Send + Sync + 'static,
@@ -699,22 +682,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
 
 /// Removes a migration's checkpoints once it has run (so that it can run again).
 pub(crate) async fn clear_checkpoints(table: &Table, version: &Version, fence: &Fence) -> Result<(), Error> {
-    let t = &table.inner;
-    let Some(sort) = &t.sort else { return Ok(()) };
-    let out = t
-        .client
-        .query()
-        .table_name(&t.name)
-        .key_condition_expression("#h = :h AND begins_with(#s, :p)")
-        .expression_attribute_names("#h", &t.hash)
-        .expression_attribute_names("#s", sort)
-        .expression_attribute_values(":h", AttributeValue::S(PK.into()))
-        .expression_attribute_values(":p", AttributeValue::S(format!("_checkpoint:{version}:")))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| sdk("migration checkpoint", &t.name, e))?;
-    for item in out.items.unwrap_or_default() {
+    for item in super::history::bookkeeping(table, &format!("_checkpoint:{version}:")).await? {
         fence.write(Op::Delete(key_of(table, &item)), "_MigrationCheckpoint").await?;
     }
     Ok(())
