@@ -31,7 +31,7 @@ fn migrator(table: &Table, owner: &str) -> Migrator {
                 .segments(12)
                 .parallel(2)
                 // All workers together: slow enough to be interrupted twice.
-                .rate_limit(2_000.0)
+                .rate_limit(3_000.0)
                 .run()
                 .await
                 .map(|_| ())

@@ -285,6 +285,17 @@ pub struct Migrator {
     wait: Duration,
 }
 
+/// This machine's name, for the lock owner: the kernel's (Linux), else `$HOSTNAME`
+/// (shells set it without exporting it), else `local`.
+fn host_name() -> String {
+    let from_file = |path: &str| std::fs::read_to_string(path).ok().map(|s| s.trim().to_owned());
+    from_file("/proc/sys/kernel/hostname")
+        .or_else(|| from_file("/etc/hostname"))
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "local".into())
+}
+
 fn migration_error(version: impl ToString, message: impl Into<String>) -> Error {
     ErrorKind::Migration { version: version.to_string(), message: message.into() }.into()
 }
@@ -292,11 +303,10 @@ fn migration_error(version: impl ToString, message: impl Into<String>) -> Error 
 impl Migrator {
     /// A migrator for `table`; its lock owner is named after the host and process.
     pub fn new(table: Table) -> Migrator {
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
         Migrator {
             table,
             migrations: Vec::new(),
-            owner: format!("{host}:{}", std::process::id()),
+            owner: format!("{}:{}", host_name(), std::process::id()),
             lease: Duration::from_secs(60),
             wait: Duration::ZERO,
         }
@@ -710,5 +720,17 @@ impl Migrator {
             }
         }
         result.map(|()| done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_lock_owner_names_this_machine() {
+        let host = super::host_name();
+        assert!(!host.is_empty() && !host.contains('\n'));
+        if let Ok(kernel) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+            assert_eq!(host, kernel.trim());
+        }
     }
 }
