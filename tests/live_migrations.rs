@@ -714,3 +714,81 @@ async fn new_code_reads_every_item_in_the_new_form_while_the_migration_runs() {
         (1..=rounds).map(|r| r * 37 % 2_000).collect::<std::collections::BTreeSet<_>>().len()
     );
 }
+
+/// Every kind of value an item can hold, compared by the migration's condition.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Profile", timestamps)]
+#[key(pk = "PROFILE#${id}", sk = "PROFILE")]
+struct Profile {
+    id: u32,
+    tags: Vec<String>,
+    prefs: std::collections::BTreeMap<String, String>,
+    roles: std::collections::BTreeSet<String>,
+    avatar: Vec<u8>,
+    ratio: f64,
+    active: bool,
+    nick: Option<String>,
+    #[attr(map = "data.city")]
+    city: String,
+    visits: u32,
+}
+
+/// The whole-image condition holds on lists, maps, sets, binary, numbers, packed map
+/// fields and timestamps: each item is rewritten at the first try, and a concurrent
+/// change to any of them is caught.
+#[tokio::test]
+async fn the_condition_compares_every_kind_of_value() {
+    let table = common::table(|t| t.entity::<Profile>()).await;
+    let profiles = table.model::<Profile>();
+    let mut batch = table.batch_write();
+    for id in 0..50 {
+        batch = batch.put(Profile {
+            id,
+            tags: vec!["a".into(), "b b".into()],
+            prefs: [("theme".to_owned(), "dark".to_owned())].into(),
+            roles: ["admin".to_owned(), "dev".to_owned()].into(),
+            avatar: vec![0, 1, 254, 255],
+            ratio: 0.1,
+            active: id % 2 == 0,
+            nick: (id % 3 == 0).then(|| format!("n{id}")),
+            city: "Lyon".into(),
+            visits: 0,
+        });
+    }
+    batch.await.unwrap();
+    let stamps = |items: Vec<Item>| -> BTreeMap<String, (String, String)> {
+        items
+            .iter()
+            .filter(|i| i["pk"].as_s().unwrap().starts_with("PROFILE#"))
+            .map(|i| {
+                let n = |a: &str| i[a].as_n().unwrap().clone();
+                (i["pk"].as_s().unwrap().clone(), (n("created"), n("updated")))
+            })
+            .collect()
+    };
+    let before = stamps(common::scan_all(&table).await);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let migrator = Migrator::new(table.clone()).migration(Migration::new("0.2.0", "one more visit").up({
+        let calls = calls.clone();
+        move |ctx| {
+            let calls = calls.clone();
+            async move {
+                ctx.transform("visits", move |p: Profile| {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Some(Profile { visits: p.visits + 1, ..p })
+                })
+                .run()
+                .await
+                .map(|_| ())
+            }
+        }
+    }));
+    let ran = migrator.up(None).await.unwrap();
+    assert_eq!(ran[0].items, 50);
+    assert_eq!(calls.load(Ordering::SeqCst), 50, "no condition failed on an unchanged item");
+    assert_eq!(stamps(common::scan_all(&table).await), before, "a migration keeps created and updated");
+    for p in profiles.scan().await.unwrap() {
+        assert_eq!(p.visits, 1);
+        assert_eq!((p.city.as_str(), p.avatar.as_slice(), p.ratio), ("Lyon", &[0u8, 1, 254, 255][..], 0.1));
+    }
+}

@@ -53,9 +53,10 @@ pub(crate) enum Take {
 }
 
 /// Takes the lease on the item with `key` for `lease`, under a new epoch: when it has
-/// no owner, its lease expired, or this owner holds it already. `must_exist`: only an
-/// existing item that is not marked done (a segment), else the item is created (the
-/// lock). `set` adds attributes to the item.
+/// no owner or its lease expired. `must_exist`: only an existing item that is not
+/// marked done (a segment: tasks of one process must not take the same one twice);
+/// else the item is created if absent, and an owner of the same name takes it back at
+/// once (the lock: a migrator restarted under a fixed name). `set` adds attributes.
 pub(crate) async fn take(
     table: &Table,
     key: Item,
@@ -86,6 +87,7 @@ pub(crate) async fn take(
     }
     let mut condition = "(attribute_not_exists(#o) OR #e < :now OR #o = :me)".to_owned();
     if must_exist {
+        condition = "(attribute_not_exists(#o) OR #e < :now)".to_owned();
         names.insert("#h".into(), t.hash.clone());
         names.insert("#done".into(), "done".into());
         values.insert(":true".into(), AttributeValue::Bool(true));
