@@ -1,6 +1,8 @@
 //! End-to-end benchmark against DynamoDB Local:
 //! `cargo run --release --example bench` (add `-- --scale` for the scale runs,
-//! `-- --migrations` for their data migrations alone).
+//! `-- --migrations` for their data migrations alone, `--kinds raw_rekey,rekey` to pick
+//! some). With `ONETABLE_BENCH_BASELINE=<path of another build of this benchmark>`, the
+//! data migrations also run through that build's engine, in the same run.
 //!
 //! The same workload — 2,000 creates over 20 partitions, 2,000 gets and 200 finds
 //! returning 100 items, 16 requests in flight — through onetable, hand-written

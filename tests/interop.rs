@@ -427,7 +427,7 @@ async fn onetable_js_updates_during_an_in_place_migration_are_all_kept() {
         .unwrap_or_else(|_| panic!("OneTable JS printed {stdout}"));
     assert!(counts.get("error").is_none(), "no OneTable JS request failed: {counts}");
     let increments: u64 = counts.as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
-    assert!(increments > 100, "OneTable JS kept writing: {increments} increments");
+    assert!(increments > 50, "OneTable JS kept writing: {increments} increments");
 
     let counters = table.model::<Counter>().scan().await.unwrap();
     assert_eq!(counters.len(), N as usize);
