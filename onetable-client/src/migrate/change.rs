@@ -16,7 +16,7 @@ use onetable_core::{Entity, Error, Item};
 #[must_use]
 pub struct Change<New> {
     pub(crate) kind: Kind<New>,
-    pub(crate) also: Vec<(&'static str, Item)>,
+    pub(crate) also: Vec<Item>,
 }
 
 pub(crate) enum Kind<New> {
@@ -47,7 +47,7 @@ impl<New> Change<New> {
     /// ([`Context::table`](super::Context::table)).
     pub fn also<E: Entity>(mut self, table: &Table, entity: E) -> Result<Self, Error> {
         let item = table.model::<E>().item_for_write(&entity, true)?;
-        self.also.push((E::SCHEMA.name, item));
+        self.also.push(item);
         Ok(self)
     }
 }

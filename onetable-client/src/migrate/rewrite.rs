@@ -229,6 +229,27 @@ pub(crate) async fn superseded(table: &Table, read: &Item, known: &Known) -> Res
     }
 }
 
+/// Puts `item` unless an item is stored under its key already; returns the write
+/// units it consumed (none when one was there).
+pub(crate) async fn create_absent(table: &Table, item: Item, operation: &'static str) -> Result<f64, Error> {
+    let t = &table.inner;
+    let result = t
+        .client
+        .put_item()
+        .table_name(&t.name)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(#h)")
+        .expression_attribute_names("#h", &t.hash)
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        .send()
+        .await;
+    match result {
+        Ok(out) => Ok(units(out.consumed_capacity())),
+        Err(e) if is_condition_failed(&e) => Ok(0.0),
+        Err(e) => Err(sdk(operation, &t.name, e)),
+    }
+}
+
 /// The item under `key` now, read strongly consistently (after a transaction
 /// conflict, which returns no item).
 pub(crate) async fn reread(table: &Table, key: Item) -> Result<Option<Item>, Error> {

@@ -88,20 +88,7 @@ impl Segments {
             let mut item = self.key(index);
             item.insert(t.format.type_field.to_owned(), AttributeValue::S("_MigrationCheckpoint".into()));
             item.insert("items".into(), AttributeValue::N("0".into()));
-            let result = t
-                .client
-                .put_item()
-                .table_name(&t.name)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(#h)")
-                .expression_attribute_names("#h", &t.hash)
-                .send()
-                .await;
-            match result {
-                Ok(_) => {}
-                Err(e) if crate::error::is_condition_failed(&e) => {}
-                Err(e) => return Err(crate::error::sdk("migration segments", &t.name, e)),
-            }
+            super::rewrite::create_absent(&self.table, item, "migration segments").await?;
         }
         Ok(())
     }

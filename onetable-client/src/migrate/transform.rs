@@ -542,8 +542,8 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
                 self.counts.migrated.fetch_add(1, Ordering::Relaxed);
                 return Ok(Fate::Migrated);
             }
-            for (entity, item) in change.also {
-                self.create(entity, item, lease).await?;
+            for item in change.also {
+                self.create(item, lease).await?;
             }
             let new = match change.kind {
                 Kind::Write(new) => new,
@@ -644,31 +644,12 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
 
     /// Creates an item a transform made beside the one it migrates, unless one is
     /// stored under its key already (a replay, or the application's).
-    async fn create(&self, entity: &'static str, item: Item, lease: Option<&Fence>) -> Result<(), Error> {
+    async fn create(&self, item: Item, lease: Option<&Fence>) -> Result<(), Error> {
         self.check_fence()?;
         lease.map_or(Ok(()), Fence::check)?;
-        let t = &self.table().inner;
-        let result = t
-            .client
-            .put_item()
-            .table_name(&t.name)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#h)")
-            .expression_attribute_names("#h", &t.hash)
-            .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                self.add_units(out.consumed_capacity().and_then(|c| c.capacity_units()).unwrap_or(0.0));
-                Ok(())
-            }
-            Err(e) if crate::error::is_condition_failed(&e) => Ok(()),
-            Err(e) => Err(crate::error::sdk("migration write", &t.name, e)).map_err(|e: Error| {
-                tracing::warn!(entity, error = %e, "migration could not create an item");
-                e
-            }),
-        }
+        let units = rewrite::create_absent(self.table(), item, "migration write").await?;
+        self.add_units(units);
+        Ok(())
     }
 
     fn add_units(&self, units: f64) {
