@@ -124,11 +124,7 @@ impl<Old: Entity, New: Entity> Rekey<Old, New> {
         while let Some(read) = found.take() {
             let old = self.entity::<Old>(read.clone())?;
             let mut new = self.table.model::<New>().item_for_write(&(self.convert)(old), false)?;
-            for (attribute, value) in &read {
-                if !known.contains(attribute) && !new.contains_key(attribute) {
-                    new.insert(attribute.clone(), value.clone());
-                }
-            }
+            rewrite::carry_over(&self.table, &read, &mut new, &known);
             match rewrite::moved(&self.table, &read, new, &known).await?.0 {
                 Written::Done | Written::Gone => {}
                 Written::NewExists => {

@@ -229,6 +229,23 @@ pub(crate) async fn superseded(table: &Table, read: &Item, known: &Known) -> Res
     }
 }
 
+/// What the new form of an item keeps of the item read: its timestamps (a migration
+/// is no change of the item's data) and the attributes no entity knows (another
+/// service's).
+pub(crate) fn carry_over(table: &Table, read: &Item, new: &mut Item, known: &Known) {
+    let t = &table.inner;
+    for stamp in [&t.created, &t.updated] {
+        if let (Some(value), true) = (read.get(stamp), new.contains_key(stamp)) {
+            new.insert(stamp.clone(), value.clone());
+        }
+    }
+    for (attribute, value) in read {
+        if !known.contains(attribute) && !new.contains_key(attribute) {
+            new.insert(attribute.clone(), value.clone());
+        }
+    }
+}
+
 /// Puts `item` unless an item is stored under its key already; returns the write
 /// units it consumed (none when one was there).
 pub(crate) async fn create_absent(table: &Table, item: Item, operation: &'static str) -> Result<f64, Error> {

@@ -572,21 +572,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
                 Some(v) => new_item.insert(DESIGN_ATTRIBUTE.to_owned(), AttributeValue::S(v.to_string())),
                 None => new_item.remove(DESIGN_ATTRIBUTE),
             };
-            // A migration is no change of the item's data: its timestamps stay.
-            let t = &table.inner;
-            for stamp in [&t.created, &t.updated] {
-                if let Some(value) = read.get(stamp) {
-                    if new_item.contains_key(stamp) {
-                        new_item.insert(stamp.clone(), value.clone());
-                    }
-                }
-            }
-            // What no entity knows (another service's attributes) goes along.
-            for (attribute, value) in &read {
-                if !self.known.contains(attribute) && !new_item.contains_key(attribute) {
-                    new_item.insert(attribute.clone(), value.clone());
-                }
-            }
+            rewrite::carry_over(table, &read, &mut new_item, &self.known);
             budget.wait().await;
             // After any wait: a migrator that was paused meanwhile stops here.
             self.check_fence()?;
