@@ -1,9 +1,9 @@
 //! The quickstart: `cargo run --example quickstart`.
 //!
 //! Two entities in one table — an Account and its Users — through every basic
-//! operation. With no configuration it starts DynamoDB Local itself; with the standard
-//! AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB) it uses that,
-//! and `--table NAME` picks the table (created from the schema when missing).
+//! operation. It starts DynamoDB Local itself; with `--aws` it uses the standard AWS
+//! configuration instead (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB), and
+//! `--table NAME` picks the table (created from the schema when missing).
 
 mod support;
 

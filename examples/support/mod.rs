@@ -1,5 +1,7 @@
-//! Where the examples get their DynamoDB from: the user's own AWS configuration when
-//! they set one, otherwise a DynamoDB Local that the example starts and stops itself.
+//! Where the examples get their DynamoDB from: a DynamoDB Local that the example starts
+//! and stops itself, unless the user asks for their own AWS configuration with `--aws`
+//! (an AWS profile or region merely present in the environment is not enough: nothing
+//! creates a table in a real account by accident).
 
 use aws_sdk_dynamodb::Client;
 use onetable_local::DynamoDbLocal;
@@ -20,7 +22,14 @@ fn aws_configured() -> bool {
 }
 
 pub async fn connect() -> Result<Target, Box<dyn std::error::Error>> {
-    if aws_configured() {
+    let asked = std::env::args().skip(1).any(|a| a == "--aws");
+    if !asked && aws_configured() {
+        eprintln!(
+            "An AWS configuration is set in the environment; this example uses DynamoDB Local \
+             anyway. Pass --aws to run it against your AWS configuration (it creates its table there)."
+        );
+    }
+    if asked {
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let description = format!(
             "your AWS configuration (region {}, endpoint {})",

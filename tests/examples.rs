@@ -1,0 +1,27 @@
+//! The examples run against a DynamoDB Local of their own whatever AWS configuration
+//! the shell exports: only `--aws` sends them to a real account.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// An example as `cargo test` built it, beside this test's binary.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let debug = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    debug.join("examples").join(name)
+}
+
+#[test]
+fn the_quickstart_ignores_an_aws_configuration_it_was_not_asked_to_use() {
+    let out = Command::new(example("quickstart"))
+        .env("AWS_PROFILE", "someone-elses-production")
+        .env("AWS_REGION", "eu-west-1")
+        // Were it used, every request would fail: nothing listens there.
+        .env("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
+        .output()
+        .expect("the quickstart example is built by cargo test");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("using DynamoDB Local"), "{stdout}");
+    assert!(stderr.contains("Pass --aws"), "the user is told how to use their configuration: {stderr}");
+}
