@@ -223,6 +223,20 @@ impl Context {
         self.fence.as_deref().map_or(Ok(()), lease::Fence::check)
     }
 
+    /// What the run of this context did.
+    fn ran(&self, description: &str) -> Ran {
+        Ran {
+            version: self.version.clone(),
+            description: description.to_owned(),
+            direction: self.direction,
+            items: self.items.load(Ordering::Relaxed),
+            verified: self.verified.load(Ordering::Relaxed),
+            skipped: self.skipped.lock().map(|s| s.clone()).unwrap_or_default(),
+            write_units: self.milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
+            worker: self.worker,
+        }
+    }
+
     /// Refuses a second transform of one entity in one migration (see
     /// [`Context::transform`]).
     fn claim_entity(&self, entity: &'static str) -> Result<(), Error> {
@@ -452,25 +466,15 @@ impl Migrator {
                 }
                 Err(e) => return Err(e),
             }
-            let items = ctx.items.load(Ordering::Relaxed);
-            if items > 0 {
-                tracing::info!(version = %version, items, owner = %self.owner, "worker: took part in a data migration");
+            let done = ctx.ran(&m.description);
+            if done.items > 0 {
+                tracing::info!(version = %version, items = done.items, owner = %self.owner, "worker: took part in a data migration");
             }
-            ran.push(Ran {
-                version,
-                description: m.description.clone(),
-                direction: Direction::Up,
-                items,
-                verified: 0,
-                skipped: Vec::new(),
-                write_units: ctx.milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
-                worker: true,
-            });
+            ran.push(done);
         }
         Ok(ran)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn context(
         &self,
         version: &Version,
@@ -637,28 +641,20 @@ impl Migrator {
                 Some(step) => step(ctx.clone()).await,
                 None => Ok(()),
             };
-            let ran = Ran {
-                version: version.clone(),
-                description: m.description.clone(),
-                direction,
-                items: ctx.items.load(Ordering::Relaxed),
-                verified: ctx.verified.load(Ordering::Relaxed),
-                skipped: ctx.skipped.lock().map(|s| s.clone()).unwrap_or_default(),
-                write_units: ctx.milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
-                worker: false,
-            };
+            let ran = ctx.ran(&m.description);
             if dry_run {
                 outcome?;
                 done.push(ran);
                 continue;
             }
-            if let Err(e) = &outcome {
+            let outcome = match outcome {
                 // Another migrator holds the lock now: record nothing, release nothing.
-                if e.is_lock_lost() || ctx.check_lock().is_err() {
+                Err(e) if e.is_lock_lost() || ctx.check_lock().is_err() => {
                     tracing::error!(version = %version, error = %e, "migration lock lost: stopping");
-                    return Err(outcome.err().unwrap_or_else(|| migration_error(&version, "lock lost")));
+                    return Err(e);
                 }
-            }
+                outcome => outcome,
+            };
             let exists = self.table.exists().await?;
             if lock.is_none() && exists {
                 lock = Some(lock::Lock::acquire(&self.table, &self.owner, self.lease).await?);

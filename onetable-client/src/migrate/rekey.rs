@@ -125,13 +125,8 @@ impl<Old: Entity, New: Entity> Rekey<Old, New> {
             let old = self.entity::<Old>(read.clone())?;
             let mut new = self.table.model::<New>().item_for_write(&(self.convert)(old), false)?;
             rewrite::carry_over(&self.table, &read, &mut new, &known);
-            match rewrite::moved(&self.table, &read, new, &known).await?.0 {
-                Written::Done | Written::Gone => {}
-                Written::NewExists => {
-                    if let Written::Changed(now) = rewrite::superseded(&self.table, &read, &known).await?.0 {
-                        found = Some(now);
-                    }
-                }
+            match rewrite::relocate(&self.table, &read, new, &known).await?.0 {
+                Written::Done | Written::Gone | Written::NewExists => {}
                 Written::Changed(now) => found = Some(now),
                 Written::Conflict => {
                     found = rewrite::reread(&self.table, crate::model::key_of(&self.table, &read)).await?

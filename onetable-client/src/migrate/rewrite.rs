@@ -203,6 +203,25 @@ pub(crate) async fn moved(
     }
 }
 
+/// Moves the item to its new key ([`moved`]); when the application wrote the new form
+/// already, that stands and the old form is removed instead ([`superseded`]), which
+/// ends as [`Written::NewExists`].
+pub(crate) async fn relocate(
+    table: &Table,
+    read: &Item,
+    new: Item,
+    known: &Known,
+) -> Result<(Written, f64), Error> {
+    match moved(table, read, new, known).await? {
+        (Written::NewExists, spent) => {
+            let (written, units) = superseded(table, read, known).await?;
+            let written = if matches!(written, Written::Done) { Written::NewExists } else { written };
+            Ok((written, spent + units))
+        }
+        other => Ok(other),
+    }
+}
+
 /// Deletes the item read, if it is unchanged: an old-form item whose new form the
 /// application wrote already.
 pub(crate) async fn superseded(table: &Table, read: &Item, known: &Known) -> Result<(Written, f64), Error> {

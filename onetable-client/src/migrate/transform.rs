@@ -261,6 +261,17 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
         self.fence().map_or(Ok(()), Fence::check)
     }
 
+    /// The migration lock's fence and, when a segment is held, the segment's.
+    fn check_leases(&self, segment: Option<&Fence>) -> Result<(), Error> {
+        self.check_fence()?;
+        segment.map_or(Ok(()), Fence::check)
+    }
+
+    /// A dry run of the migrator holding the lock: items are counted, not written.
+    fn counting(&self) -> bool {
+        self.job.ctx.dry_run && !self.job.ctx.worker
+    }
+
     /// The design marker this run writes: the migration's version going up, the
     /// version below it going down (none: the marker is removed).
     fn target(&self) -> Option<&Version> {
@@ -290,9 +301,9 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
 
     async fn all(self: &Arc<Self>, progress: &Arc<super::progress::Progress>) -> Result<(), Error> {
         let ctx = &self.job.ctx;
-        if ctx.dry_run && !ctx.worker {
+        if self.counting() {
             // Counting only: every segment read once, nothing written.
-            let segments = (0..self.job.segments).map(|segment| self.pass(segment, None, progress));
+            let segments = (0..self.job.segments).map(|segment| self.pass(segment, progress));
             futures_util::future::try_join_all(segments).await?;
             return Ok(());
         }
@@ -330,7 +341,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
         for pass in 1..=FINAL_PASSES {
             let before = self.counts.migrated.load(Ordering::Relaxed);
             self.counts.verified.store(0, Ordering::Relaxed);
-            let segments = (0..self.job.segments).map(|segment| self.pass(segment, None, progress));
+            let segments = (0..self.job.segments).map(|segment| self.pass(segment, progress));
             futures_util::future::try_join_all(segments).await?;
             let found = self.counts.migrated.load(Ordering::Relaxed) - before;
             self.counts.total.fetch_add(found, Ordering::Relaxed);
@@ -408,8 +419,25 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
     }
 
     /// Migrates a page's items, many in flight; returns how many were migrated.
-    async fn page(&self, items: Vec<Item>, lease: Option<&Fence>, budget: &Budget) -> Result<u64, Error> {
-        futures_util::stream::iter(items.into_iter().map(|item| self.item(item, lease, budget)))
+    /// `markers`: the page holds keys and markers only, each item is read whole first.
+    async fn page(
+        &self,
+        items: Vec<Item>,
+        markers: bool,
+        lease: Option<&Fence>,
+        budget: &Budget,
+    ) -> Result<u64, Error> {
+        let migrate = |item: Item| async move {
+            let item = match markers {
+                true => match rewrite::reread(self.table(), key_of(self.table(), &item)).await? {
+                    Some(item) => item,
+                    None => return Ok(Fate::Left),
+                },
+                false => item,
+            };
+            self.item(item, lease, budget).await
+        };
+        futures_util::stream::iter(items.into_iter().map(migrate))
             .buffer_unordered(self.job.concurrency)
             .try_fold(0u64, |n, fate| async move { Ok(n + u64::from(matches!(fate, Fate::Migrated))) })
             .await
@@ -442,7 +470,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
                 }
             };
             let (migrated, next) =
-                futures_util::future::join(self.page(items, Some(&held.fence), &budget), next).await;
+                futures_util::future::join(self.page(items, false, Some(&held.fence), &budget), next).await;
             let migrated = migrated?;
             processed += migrated;
             progress.advance(migrated);
@@ -468,12 +496,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
 
     /// A final pass over one segment: items still due are migrated, the others
     /// counted as verified.
-    async fn pass(
-        &self,
-        segment: u32,
-        lease: Option<&Fence>,
-        progress: &super::progress::Progress,
-    ) -> Result<(), Error> {
+    async fn pass(&self, segment: u32, progress: &super::progress::Progress) -> Result<(), Error> {
         let mut start = None;
         let budget = Budget::new(self.job.rate.map(|r| r / f64::from(self.job.segments)));
         // A final pass reads markers only, and the whole item of those still due.
@@ -485,15 +508,8 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
                 let before = items.len();
                 items.retain(|i| self.due(i));
                 self.counts.verified.fetch_add((before - items.len()) as u64, Ordering::Relaxed);
-                let mut full = Vec::with_capacity(items.len());
-                for item in items {
-                    if let Some(item) = rewrite::reread(self.table(), key_of(self.table(), &item)).await? {
-                        full.push(item);
-                    }
-                }
-                items = full;
             }
-            let migrated = self.page(items, lease, &budget).await?;
+            let migrated = self.page(items, markers, None, &budget).await?;
             progress.advance(migrated);
             match last {
                 Some(key) => start = Some(key),
@@ -535,64 +551,40 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
                 Err(e) => return Err(self.unreadable(&read, e)),
             };
             let change = (self.job.f)(old, table.clone()).await?;
-            if matches!(change.kind, Kind::Keep) {
-                return Ok(Fate::Left);
-            }
-            if self.job.ctx.dry_run && !self.job.ctx.worker {
+            // `None`: the item is retired.
+            let new = match change.kind {
+                Kind::Keep => return Ok(Fate::Left),
+                Kind::Remove => None,
+                Kind::Write(new) => Some(new),
+            };
+            if self.counting() {
                 self.counts.migrated.fetch_add(1, Ordering::Relaxed);
                 return Ok(Fate::Migrated);
             }
             for item in change.also {
                 self.create(item, lease).await?;
             }
-            let new = match change.kind {
-                Kind::Write(new) => new,
-                Kind::Keep => return Ok(Fate::Left),
-                Kind::Remove => {
-                    self.check_fence()?;
-                    lease.map_or(Ok(()), Fence::check)?;
-                    let (written, units) = rewrite::superseded(table, &read, &self.known).await?;
-                    budget.spend(units);
-                    self.add_units(units);
-                    match written {
-                        Written::Done => {
-                            self.counts.migrated.fetch_add(1, Ordering::Relaxed);
-                            return Ok(Fate::Migrated);
-                        }
-                        Written::Changed(now) => {
-                            read = now;
-                            continue;
-                        }
-                        _ => return Ok(Fate::Left),
-                    }
+            let new_item = match new {
+                Some(new) => {
+                    let mut item = table.model::<New>().item_for_write(&new, false)?;
+                    match self.target() {
+                        Some(v) => item.insert(DESIGN_ATTRIBUTE.to_owned(), AttributeValue::S(v.to_string())),
+                        None => item.remove(DESIGN_ATTRIBUTE),
+                    };
+                    rewrite::carry_over(table, &read, &mut item, &self.known);
+                    Some(item)
                 }
+                None => None,
             };
-            let mut new_item = table.model::<New>().item_for_write(&new, false)?;
-            match self.target() {
-                Some(v) => new_item.insert(DESIGN_ATTRIBUTE.to_owned(), AttributeValue::S(v.to_string())),
-                None => new_item.remove(DESIGN_ATTRIBUTE),
-            };
-            rewrite::carry_over(table, &read, &mut new_item, &self.known);
             budget.wait().await;
             // After any wait: a migrator that was paused meanwhile stops here.
-            self.check_fence()?;
-            lease.map_or(Ok(()), Fence::check)?;
-            let (written, units) = if key_of(table, &new_item) == key_of(table, &read) {
-                rewrite::in_place(table, &read, &new_item, &self.known).await
-            } else {
-                match rewrite::moved(table, &read, new_item, &self.known).await {
-                    // The application wrote the new form already: it stands, and the
-                    // old form goes.
-                    Ok((Written::NewExists, spent)) => {
-                        budget.spend(spent);
-                        self.add_units(spent);
-                        rewrite::superseded(table, &read, &self.known).await.map(|(w, u)| match w {
-                            Written::Done => (Written::NewExists, u),
-                            other => (other, u),
-                        })
-                    }
-                    other => other,
+            self.check_leases(lease)?;
+            let (written, units) = match new_item {
+                None => rewrite::superseded(table, &read, &self.known).await,
+                Some(item) if key_of(table, &item) == key_of(table, &read) => {
+                    rewrite::in_place(table, &read, &item, &self.known).await
                 }
+                Some(item) => rewrite::relocate(table, &read, item, &self.known).await,
             }
             .or_else(|e| if e.is_throttled() { Ok((Written::Conflict, 0.0)) } else { Err(e) })?;
             budget.spend(units);
@@ -631,8 +623,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
     /// Creates an item a transform made beside the one it migrates, unless one is
     /// stored under its key already (a replay, or the application's).
     async fn create(&self, item: Item, lease: Option<&Fence>) -> Result<(), Error> {
-        self.check_fence()?;
-        lease.map_or(Ok(()), Fence::check)?;
+        self.check_leases(lease)?;
         let units = rewrite::create_absent(self.table(), item, "migration write").await?;
         self.add_units(units);
         Ok(())
