@@ -5,8 +5,10 @@
 
 mod common;
 
+use common::Counter;
+
 use onetable::migrate::{Migration, Migrator};
-use onetable::{AttributeValue, Entity, Item, Table};
+use onetable::{AttributeValue, Item, Table};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -16,14 +18,6 @@ use std::time::{Duration, Instant};
 const CHILD: &str = "ONETABLE_FENCING_CHILD";
 const ITEMS: u32 = 3_000;
 const LEASE: Duration = Duration::from_secs(3);
-
-#[derive(Entity, Debug, Clone, PartialEq)]
-#[entity(name = "Counter")]
-#[key(pk = "COUNTER#${id}", sk = "COUNTER")]
-struct Counter {
-    id: u32,
-    passes: u32,
-}
 
 fn counting(table: &Table, owner: &str) -> Migrator {
     Migrator::new(table.clone()).owner(owner).lease(LEASE).migration(
@@ -69,11 +63,7 @@ fn key(item: &Item) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_migrator_stopped_past_its_lease_writes_nothing_and_fails_with_lock_lost() {
     let table = common::table(|t| t.entity::<Counter>()).await;
-    let mut batch = table.batch_write().concurrency(8);
-    for id in 0..ITEMS {
-        batch = batch.put(Counter { id, passes: 0 });
-    }
-    batch.await.unwrap();
+    common::seed_counters(&table, ITEMS).await;
 
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["fencing_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])

@@ -36,6 +36,23 @@ impl Lcg {
         self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         ((self.0 >> 33) % u64::from(below)) as u32
     }
+
+    /// An id of worker `w`'s own (ids are dealt to the workers round-robin).
+    fn own(&mut self, w: u32) -> u32 {
+        self.next(ITEMS / WORKERS) * WORKERS + w
+    }
+
+    /// `first` and two more distinct ids of worker `w`'s: one batch's items.
+    fn three(&mut self, first: u32, w: u32) -> Vec<u32> {
+        let mut ids = vec![first];
+        while ids.len() < 3 {
+            let other = self.own(w);
+            if !ids.contains(&other) {
+                ids.push(other);
+            }
+        }
+        ids
+    }
 }
 
 fn number(item: &Item, attribute: &str) -> u32 {
@@ -97,9 +114,8 @@ async fn counter_worker(
     let counters = table.model::<Counter>();
     let mut model: Model = (0..ITEMS).filter(|id| id % WORKERS == w).map(|id| (id, Some(0))).collect();
     let mut rng = Lcg(u64::from(w) + 1);
-    let own = |rng: &mut Lcg| rng.next(ITEMS / WORKERS) * WORKERS + w;
     while !stop.load(Ordering::Relaxed) {
-        let id = own(&mut rng);
+        let id = rng.own(w);
         let hits = model[&id];
         let ok = match (rng.next(10), hits) {
             // update: one more hit, the rest of the item untouched.
@@ -139,13 +155,7 @@ async fn counter_worker(
             },
             // A batch: puts of three items, or a removal among them.
             (6..=7, _) => {
-                let mut ids = vec![id];
-                while ids.len() < 3 {
-                    let other = own(&mut rng);
-                    if !ids.contains(&other) {
-                        ids.push(other);
-                    }
-                }
+                let ids = rng.three(id, w);
                 let mut batch = table.batch_write();
                 let mut after = Vec::new();
                 for (i, id) in ids.iter().enumerate() {
@@ -171,7 +181,7 @@ async fn counter_worker(
             }
             // A transaction: an update of one item and a put of another.
             (_, Some(h)) => {
-                let other = own(&mut rng);
+                let other = rng.own(w);
                 if other == id {
                     continue;
                 }
@@ -310,10 +320,9 @@ async fn member_worker(
     let (model_of, old_model) = (table.model::<Member>(), table.model::<MemberV1>());
     let mut model: Model = (0..ITEMS).filter(|id| id % WORKERS == w).map(|id| (id, Some(0))).collect();
     let mut rng = Lcg(u64::from(w) + 100);
-    let own = |rng: &mut Lcg| rng.next(ITEMS / WORKERS) * WORKERS + w;
     let fresh = |id: u32, visits: u32| Member { id, team: team(id), visits, passes: 1 };
     while !stop.load(Ordering::Relaxed) {
-        let id = own(&mut rng);
+        let id = rng.own(w);
         let visits = model[&id];
         let ok = match (rng.next(10), visits) {
             (0..=2, Some(v)) => {
@@ -381,13 +390,7 @@ async fn member_worker(
             // Whole new-form items in a batch, with the old form's removal: how code
             // outside `Rekey` writes during a re-key.
             (5..=7, _) => {
-                let mut ids = vec![id];
-                while ids.len() < 3 {
-                    let other = own(&mut rng);
-                    if !ids.contains(&other) {
-                        ids.push(other);
-                    }
-                }
+                let ids = rng.three(id, w);
                 let mut batch = table.batch_write();
                 let mut after = Vec::new();
                 for id in ids {
@@ -408,7 +411,7 @@ async fn member_worker(
             }
             // A transaction of two whole new-form items, removing their old forms.
             (_, _) => {
-                let other = own(&mut rng);
+                let other = rng.own(w);
                 if other == id {
                     continue;
                 }

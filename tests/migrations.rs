@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::Counter;
+
 use onetable::migrate::{Change, Migration, Migrator, Outcome};
 use onetable::{Entity, Table};
 use std::collections::BTreeMap;
@@ -18,14 +20,6 @@ struct Account {
     plan: String,
     #[attr(default)]
     seats: u32,
-}
-
-#[derive(Entity, Debug, Clone, PartialEq)]
-#[entity(name = "Counter")]
-#[key(pk = "COUNTER#${id}", sk = "COUNTER")]
-struct Counter {
-    id: u32,
-    passes: u32,
 }
 
 async fn app() -> Table {
@@ -274,11 +268,7 @@ async fn edited_and_failed_migrations_stop_up_until_resolved() {
 #[tokio::test]
 async fn a_killed_data_migration_resumes_and_migrates_every_item_exactly_once() {
     let table = app().await;
-    let mut batch = table.batch_write().concurrency(8);
-    for id in 0..10_000 {
-        batch = batch.put(Counter { id, passes: 0 });
-    }
-    batch.await.unwrap();
+    common::seed_counters(&table, 10_000).await;
     let bump = |owner: &str| {
         Migrator::new(table.clone()).owner(owner).lease(Duration::from_secs(2)).migration(
             Migration::new("0.1.0", "count a pass").up(|ctx| async move {
@@ -574,11 +564,7 @@ async fn an_unreadable_item_stops_the_migration_by_its_key_or_is_skipped_and_lis
     use onetable::AttributeValue::{N, S};
     for skip in [false, true] {
         let table = app().await;
-        let mut batch = table.batch_write();
-        for id in 0..300 {
-            batch = batch.put(Counter { id, passes: 0 });
-        }
-        batch.await.unwrap();
+        common::seed_counters(&table, 300).await;
         // Written by hand, by code that stored text where a number belongs.
         table
             .client()

@@ -5,8 +5,10 @@
 
 mod common;
 
+use common::Counter;
+
 use onetable::migrate::{Migration, Migrator};
-use onetable::{Entity, Table};
+use onetable::Table;
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,14 +17,6 @@ use std::time::{Duration, Instant};
 const CHILD: &str = "ONETABLE_WORKER_CHILD";
 const ITEMS: u32 = 30_000;
 const LEASE: Duration = Duration::from_secs(3);
-
-#[derive(Entity, Debug, Clone, PartialEq)]
-#[entity(name = "Counter")]
-#[key(pk = "COUNTER#${id}", sk = "COUNTER")]
-struct Counter {
-    id: u32,
-    passes: u32,
-}
 
 fn migrator(table: &Table, owner: &str) -> Migrator {
     Migrator::new(table.clone()).owner(owner).lease(LEASE).wait(Duration::from_secs(180)).migration(
@@ -108,11 +102,7 @@ fn finish(mut child: Child) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_workers_share_a_migration_through_a_kill_and_a_stall() {
     let table = common::table(|t| t.entity::<Counter>()).await;
-    let mut batch = table.batch_write().concurrency(8);
-    for id in 0..ITEMS {
-        batch = batch.put(Counter { id, passes: 0 });
-    }
-    batch.await.unwrap();
+    common::seed_counters(&table, ITEMS).await;
 
     let owners = ["worker-a", "worker-b", "worker-c"];
     let mut children: Vec<Option<Child>> = owners.iter().map(|o| Some(spawn(&table, o))).collect();

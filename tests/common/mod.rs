@@ -2,7 +2,7 @@
 //! that the test binary starts once.
 #![allow(dead_code)]
 
-use onetable::{Table, TableBuilder};
+use onetable::{Entity, Table, TableBuilder};
 use onetable_local::DynamoDbLocal;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -131,4 +131,23 @@ pub fn canonical(value: &onetable::AttributeValue) -> String {
         }
         other => format!("{other:?}"),
     }
+}
+
+/// The data-migration tests' item: a migration that counts its passes shows an item
+/// migrated twice.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Counter")]
+#[key(pk = "COUNTER#${id}", sk = "COUNTER")]
+pub struct Counter {
+    pub id: u32,
+    pub passes: u32,
+}
+
+/// Writes counters `0..n`, not migrated yet.
+pub async fn seed_counters(table: &Table, n: u32) {
+    let mut batch = table.batch_write().concurrency(8);
+    for id in 0..n {
+        batch = batch.put(Counter { id, passes: 0 });
+    }
+    batch.await.expect("seed counters");
 }

@@ -197,8 +197,8 @@ impl Fence {
     }
 
     /// Updates the lease item itself (a checkpoint, a renewal, a release) only while
-    /// this process holds the lease. `set` and `remove` name attributes; `expires`
-    /// is renewed unless `release`.
+    /// this process holds the lease. `set` and `remove` name attributes; the lease is
+    /// renewed for `lease`, or with none, made to expire now.
     pub(crate) async fn update(
         &self,
         set: &[(&str, AttributeValue)],
