@@ -20,7 +20,7 @@ const ITEMS: u32 = 3_000;
 const LEASE: Duration = Duration::from_secs(3);
 
 fn counting(table: &Table, owner: &str) -> Migrator {
-    Migrator::new(table.clone()).owner(owner).lease(LEASE).migration(
+    Migrator::new(table.clone()).owner(owner).lease(LEASE).wait(Duration::ZERO).migration(
         Migration::new("0.2.0", "count a pass").up(|ctx| async move {
             ctx.transform("passes", |c: Counter| Some(Counter { passes: c.passes + 1, ..c }))
                 .segments(2)

@@ -7,7 +7,7 @@ mod common;
 
 use common::Counter;
 
-use onetable::migrate::{Change, Migration, Migrator, Outcome};
+use onetable::migrate::{Change, Migration, Migrations, Migrator, Outcome};
 use onetable::{Entity, Table};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -152,7 +152,7 @@ async fn every_command_and_up_then_down_restores_the_table_exactly() {
     assert_eq!(record["items"].as_n().unwrap(), "4");
 
     // down --to: back to 0.1.0, and up again.
-    let ran = migrator.down_to("0.1.0", false).await.unwrap();
+    let ran = migrator.down_to("0.1.0").await.unwrap();
     assert_eq!(ran.iter().map(|r| r.version.to_string()).collect::<Vec<_>>(), ["0.2.0"]);
     assert_eq!(migrator.status().await.unwrap().current.unwrap().to_string(), "0.1.0");
     migrator.up(None).await.unwrap();
@@ -180,15 +180,22 @@ async fn a_dry_run_reports_the_plan_and_writes_nothing() {
     let migrator = migrations(&table);
     migrator.up(Some("0.1.0")).await.unwrap();
     let before = snapshot(&table, true).await;
-    let plan = migrator.up_dry_run(None).await.unwrap();
+    let dry = migrations(&table).dry_run(true);
+    let plan = dry.up(None).await.unwrap();
     assert_eq!(plan.len(), 1);
     assert_eq!(
         (plan[0].version.to_string(), plan[0].items),
         ("0.2.0".into(), 3),
         "three accounts would change"
     );
-    let plan = migrator.down_dry_run(1).await.unwrap();
+    let plan = dry.down(1).await.unwrap();
     assert_eq!(plan[0].version.to_string(), "0.1.0");
+    let plan = dry.repeat().await.unwrap();
+    assert_eq!(
+        plan.iter().map(|r| format!("{} {}", r.direction, r.version)).collect::<Vec<_>>(),
+        ["down 0.1.0", "up 0.1.0"],
+        "a dry run of repeat shows both steps"
+    );
     assert_eq!(snapshot(&table, true).await, before, "not a single write, the lock included");
 
     // A step that forgets to check for a dry run cannot write either: it fails.
@@ -200,19 +207,55 @@ async fn a_dry_run_reports_the_plan_and_writes_nothing() {
                 .await
                 .map(|_| ())
         }));
-    let err = careless.up_dry_run(None).await.unwrap_err();
-    assert!(err.to_string().contains("read-only"), "{err}");
+    let err = careless.dry_run(true).up(None).await.unwrap_err();
+    assert!(err.is_read_only(), "{err}");
     assert_eq!(snapshot(&table, true).await, before);
+
+    // Nor can one that builds a table of its own from the context's client, or sends
+    // requests through the SDK directly: the client refuses writes before sending.
+    let own_table = Migration::new("0.6.0", "own table").up(|ctx| async move {
+        let own =
+            Table::builder(ctx.table().client().clone(), ctx.table().name()).entity::<Account>().build()?;
+        assert_eq!(own.model::<Account>().scan().await?.len(), 3, "reads work");
+        own.model::<Account>()
+            .create(Account { id: "y".into(), plan: "x".into(), seats: 0 })
+            .await
+            .map(|_| ())
+    });
+    let raw = Migration::new("0.7.0", "raw SDK").up(|ctx| async move {
+        let client = ctx.table().client();
+        let put = client
+            .put_item()
+            .table_name(ctx.table().name())
+            .item("pk", onetable::AttributeValue::S("RAW".into()))
+            .item("sk", onetable::AttributeValue::S("RAW".into()))
+            .send()
+            .await;
+        let delete = client.delete_table().table_name(ctx.table().name()).send().await;
+        assert!(put.is_err() && delete.is_err(), "both refused");
+        Err(onetable::Error::from(onetable::ErrorKind::Migration {
+            version: "0.7.0".into(),
+            message: "refused".into(),
+        }))
+    });
+    for step in [own_table, raw] {
+        let err = Migrator::new(table.clone()).migration(step).dry_run(true).up(None).await.unwrap_err();
+        assert!(err.is_read_only() || err.to_string().contains("refused"), "{err}");
+    }
+    assert_eq!(snapshot(&table, true).await, before, "byte for byte");
 }
 
 #[tokio::test]
 async fn two_migrators_started_together_one_runs_the_other_is_told_who_holds_the_lock() {
     let table = app().await;
     let slow = |owner: &str| {
-        Migrator::new(table.clone()).owner(owner).migration(Migration::new("0.1.0", "slow").up(|_| async {
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            Ok(())
-        }))
+        // Told at once rather than waiting (the default): this test is about being told.
+        Migrator::new(table.clone()).owner(owner).wait(Duration::ZERO).migration(
+            Migration::new("0.1.0", "slow").up(|_| async {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                Ok(())
+            }),
+        )
     };
     let (a, b) = (slow("deploy-a"), slow("deploy-b"));
     let (ra, rb) = tokio::join!(a.up(None), b.up(None));
@@ -270,8 +313,11 @@ async fn a_killed_data_migration_resumes_and_migrates_every_item_exactly_once() 
     let table = app().await;
     common::seed_counters(&table, 10_000).await;
     let bump = |owner: &str| {
-        Migrator::new(table.clone()).owner(owner).lease(Duration::from_secs(2)).migration(
-            Migration::new("0.1.0", "count a pass").up(|ctx| async move {
+        Migrator::new(table.clone())
+            .owner(owner)
+            .lease(Duration::from_secs(2))
+            .wait(Duration::ZERO)
+            .migration(Migration::new("0.1.0", "count a pass").up(|ctx| async move {
                 ctx.transform("pass", |c: Counter| Some(Counter { passes: c.passes + 1, ..c }))
                     .segments(4)
                     // About five seconds: slow enough to be killed midway.
@@ -279,8 +325,7 @@ async fn a_killed_data_migration_resumes_and_migrates_every_item_exactly_once() 
                     .run()
                     .await
                     .map(|_| ())
-            }),
-        )
+            }))
     };
     // Killed midway: the run is dropped after a while.
     let killed = tokio::time::timeout(Duration::from_millis(2500), bump("first").up(None)).await;
@@ -340,7 +385,12 @@ async fn adding_a_global_index_creates_it_and_backfills_existing_items() {
             .up(|ctx| async move { ctx.add_global_index::<Product>("gs1").await.map(|_| ()) })
             .down(|ctx| async move { ctx.drop_global_index("gs1").await }),
     );
-    let plan = migrator.up_dry_run(None).await.unwrap();
+    let plan = Migrator::new(new.clone())
+        .migrations(Migrations::new(migrator.known().iter().cloned()))
+        .dry_run(true)
+        .up(None)
+        .await
+        .unwrap();
     assert_eq!(plan[0].items, 300, "the dry run counts the items to backfill");
     assert!(new.describe().await.unwrap().global_secondary_indexes().is_empty(), "and creates nothing");
 
@@ -360,12 +410,16 @@ async fn the_cli_runs_every_command() {
     let table = app().await;
     let endpoint = common::local().endpoint().to_owned();
     let name = table.name().to_owned();
-    let config = std::env::temp_dir().join(format!("onetable-migrate-{}.json", std::process::id()));
+    let config = std::env::temp_dir().join(format!("onetable-migrate-{}.json5", std::process::id()));
+    // OneTable CLI's layout: table settings under `onetable`, one entry per profile.
     std::fs::write(
         &config,
-        format!(r#"{{"dev": {{"table": "{name}", "endpoint": "{endpoint}", "region": "us-east-1"}}}}"#),
+        format!(
+            "// JSON5, as OneTable CLI reads it\n{{onetable: {{name: 'wrong'}}, profiles: {{dev: {{onetable: {{name: '{name}'}}, endpoint: '{endpoint}', aws: {{region: 'us-east-1'}}}}}}}}"
+        ),
     )
     .unwrap();
+    let generated = std::env::temp_dir().join(format!("onetable-generated-{}", std::process::id()));
     std::env::set_var("AWS_ACCESS_KEY_ID", "local");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "local");
     let run = move |args: &[&str]| -> String {
@@ -374,7 +428,7 @@ async fn the_cli_runs_every_command() {
             "migrations".to_owned(),
             "--config".to_owned(),
             config,
-            "--env".to_owned(),
+            "--profile".to_owned(),
             "dev".to_owned(),
         ];
         all.extend(args.iter().map(|a| a.to_string()));
@@ -403,7 +457,7 @@ async fn the_cli_runs_every_command() {
         &["down", "--dry-run", "-n", "2"],
         &["down", "--to", "0.1.0"],
         &["up"],
-        &["generate", "add invoices"],
+        &["generate", "add invoices", "--dir", generated.to_str().unwrap()],
         &["reset", "--yes"],
     ] {
         assert_eq!(run(command), ok, "{command:?}");
@@ -411,6 +465,12 @@ async fn the_cli_runs_every_command() {
     assert_ne!(run(&["reset"]), ok, "reset without --yes is refused");
     assert_ne!(run(&["repair", "9.9.9"]), ok, "nothing failed to repair");
     assert_eq!(migrations(&table).status().await.unwrap().current, None);
+    // generate wrote the version after the latest known, and listed it.
+    let registry = std::fs::read_to_string(generated.join("mod.rs")).unwrap();
+    assert!(registry.contains("v0_3_0_add_invoices,"), "{registry}");
+    let file = std::fs::read_to_string(generated.join("v0_3_0_add_invoices.rs")).unwrap();
+    assert!(file.contains(r#"Migration::new("0.3.0", "add invoices")"#), "{file}");
+    std::fs::remove_dir_all(generated).unwrap();
 }
 
 #[derive(Entity, Debug, Clone, PartialEq)]

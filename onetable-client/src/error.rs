@@ -44,6 +44,9 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     let table = table.to_owned();
+    if let Some(operation) = crate::read_only::refused(&err) {
+        return ErrorKind::ReadOnly { operation: operation.to_owned(), table }.into();
+    }
     let detail = match (code(&err), err.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_owned(),

@@ -12,6 +12,7 @@ mod find;
 mod manage;
 pub mod migrate;
 mod model;
+mod read_only;
 mod retry;
 mod table;
 mod transact;

@@ -94,9 +94,12 @@ impl Table {
         &self.inner.entities
     }
 
-    /// The same table, refusing every write (what a dry-run migration step gets).
+    /// The same table, refusing every write (what a dry-run migration step gets). Its
+    /// [`client`](Self::client) refuses writes too, before they are sent, so a table
+    /// built from it is read-only as well.
     pub fn read_only(&self) -> Table {
-        Table { inner: Arc::new(Inner { read_only: true, ..(*self.inner).clone() }) }
+        let client = crate::read_only::read_only(&self.inner.client);
+        Table { inner: Arc::new(Inner { read_only: true, client, ..(*self.inner).clone() }) }
     }
 
     /// Fails for a write through a read-only table.
@@ -104,11 +107,7 @@ impl Table {
         if !self.inner.read_only {
             return Ok(());
         }
-        Err(ErrorKind::Schema(format!(
-            "{operation} on table {}: this table is read-only (a dry run writes nothing; check ctx.is_dry_run() in the step)",
-            self.name()
-        ))
-        .into())
+        Err(ErrorKind::ReadOnly { operation: operation.to_owned(), table: self.name().to_owned() }.into())
     }
 
     /// The key of one of the table's own bookkeeping items (migration history, lock,

@@ -280,6 +280,23 @@ pub enum ErrorKind {
         /// The epoch it held; the lock is now under a newer one.
         epoch: u64,
     },
+    /// A write through a read-only table or client: the table and client a dry-run
+    /// migration step is given refuse every write before it is sent.
+    #[error("{operation} on table {table} refused: this is a dry run, which writes nothing (check ctx.is_dry_run() in the step)")]
+    ReadOnly {
+        /// The refused operation (`PutItem`, `CreateTable`, `create`, …).
+        operation: String,
+        /// The table.
+        table: String,
+    },
+    /// Applied migrations whose code changed since they ran (their checksum no longer
+    /// matches the history): nothing runs until they are restored or the history is
+    /// repaired.
+    #[error("migration {} edited after it was applied (its checksum changed): restore it, or record the new checksum with `repair`", versions.join(", "))]
+    Edited {
+        /// The edited migrations' versions.
+        versions: Vec<String>,
+    },
     /// A migration cannot run or be undone as asked.
     #[error("migration {version}: {message}")]
     Migration {
@@ -392,9 +409,20 @@ impl Error {
         matches!(*self.kind, ErrorKind::LockLost { .. })
     }
 
-    /// True for a migration that failed, was edited after it ran, or cannot be undone.
+    /// True for a migration that failed or cannot be run or undone as asked.
     pub fn is_migration(&self) -> bool {
         matches!(*self.kind, ErrorKind::Migration { .. })
+    }
+
+    /// True when applied migrations were edited after they ran (see
+    /// [`ErrorKind::Edited`]).
+    pub fn is_edited(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Edited { .. })
+    }
+
+    /// True for a write refused by a read-only table or client (a dry run).
+    pub fn is_read_only(&self) -> bool {
+        matches!(*self.kind, ErrorKind::ReadOnly { .. })
     }
 
     /// The requests a batch could not process, if this is a batch error.

@@ -30,6 +30,7 @@ mod budget;
 mod change;
 #[cfg(feature = "cli")]
 pub mod cli;
+mod files;
 mod history;
 mod lease;
 mod lock;
@@ -44,6 +45,7 @@ mod upgrade;
 mod version;
 
 pub use change::Change;
+pub use files::{Bump, Migrations};
 pub use history::{Outcome, Record};
 pub use rekey::Rekey;
 pub use transform::{Transform, DESIGN_ATTRIBUTE};
@@ -59,10 +61,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Called as each migration finishes (see [`Migrator::on_each`]).
+type Report = Arc<dyn Fn(&Ran) + Send + Sync>;
+
 type Step = Arc<dyn Fn(Context) -> BoxFuture<'static, Result<(), Error>> + Send + Sync>;
 
 /// One migration: a version, a description, `up` and (unless it is irreversible)
 /// `down`.
+///
+/// Kept as a file of a migrations directory (see [`migrations!`](crate::migrations)),
+/// its source is part of its checksum, so editing it after it ran is reported before
+/// anything runs.
 #[derive(Clone)]
 pub struct Migration {
     version: Result<Version, String>,
@@ -70,6 +79,8 @@ pub struct Migration {
     up: Option<Step>,
     down: Option<Step>,
     source: String,
+    /// The file it was declared in, within its migrations directory.
+    file: Option<&'static str>,
 }
 
 impl std::fmt::Debug for Migration {
@@ -77,9 +88,13 @@ impl std::fmt::Debug for Migration {
         f.debug_struct("Migration")
             .field("version", &self.version)
             .field("description", &self.description)
+            .field("file", &self.file)
             .finish()
     }
 }
+
+/// The checksum algorithm, named in every checksum recorded.
+const CHECKSUM: &str = "sha256";
 
 impl Migration {
     /// A migration with version `MAJOR.MINOR.PATCH`.
@@ -90,6 +105,7 @@ impl Migration {
             up: None,
             down: None,
             source: String::new(),
+            file: None,
         }
     }
 
@@ -113,24 +129,68 @@ impl Migration {
         self
     }
 
-    /// The migration's source text (`include_str!` of its file): part of its checksum,
-    /// so editing a migration after it ran is reported before anything runs.
+    /// The migration's source text, part of its checksum. A migration declared in a
+    /// migrations directory ([`migrations!`](crate::migrations)) has its file's text
+    /// already; this is for migrations kept elsewhere.
     pub fn source(mut self, text: &str) -> Self {
-        self.source = text.to_owned();
+        // Line endings depend on the checkout (git on Windows), not on the code.
+        self.source = text.replace("\r\n", "\n");
         self
     }
 
-    /// The checksum recorded when it runs: FNV-1a over version, description and source.
+    /// The version, as written.
+    pub fn version(&self) -> Result<&Version, &str> {
+        self.version.as_ref().map_err(String::as_str)
+    }
+
+    /// What it does.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The file it was declared in, for a migration of a migrations directory.
+    pub fn file(&self) -> Option<&'static str> {
+        self.file
+    }
+
+    /// The checksum recorded when it runs: SHA-256 over version, description and
+    /// source, written `sha256:<hex>` so that the history names its algorithm.
     pub fn checksum(&self) -> String {
+        use sha2::Digest;
+        let mut hash = sha2::Sha256::new();
+        for part in [self.version_text().as_bytes(), self.description.as_bytes(), self.source.as_bytes()] {
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part);
+        }
+        let digest = hash.finalize();
+        let mut out = String::with_capacity(CHECKSUM.len() + 1 + 64);
+        out.push_str(CHECKSUM);
+        out.push(':');
+        for byte in digest {
+            out.push_str(&format!("{byte:02x}"));
+        }
+        out
+    }
+
+    /// True when `recorded` (from the history) is this migration's checksum. Records
+    /// written before checksums named their algorithm hold a bare FNV-1a hash.
+    fn checksum_matches(&self, recorded: &str) -> bool {
+        if recorded.contains(':') {
+            return recorded == self.checksum();
+        }
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        let version = self.version.as_ref().map_or_else(Clone::clone, ToString::to_string);
+        let version = self.version_text();
         for byte in
             version.bytes().chain([0]).chain(self.description.bytes()).chain([0]).chain(self.source.bytes())
         {
             hash ^= u64::from(byte);
             hash = hash.wrapping_mul(0x0100_0000_01b3);
         }
-        format!("{hash:016x}")
+        recorded == format!("{hash:016x}")
+    }
+
+    fn version_text(&self) -> String {
+        self.version.as_ref().map_or_else(Clone::clone, ToString::to_string)
     }
 }
 
@@ -164,6 +224,9 @@ impl std::fmt::Display for Direction {
 #[derive(Clone)]
 pub struct Context {
     table: Table,
+    /// The table data migrations write through: writable in a worker, whose own
+    /// writes (through `table`) are refused like a dry run's.
+    engine: Table,
     version: Version,
     /// Going down: the applied version below this one, the design items return to.
     below: Option<Version>,
@@ -267,6 +330,47 @@ pub struct Status {
     pub edited: Vec<Version>,
 }
 
+/// One migration a migrator knows, as [`Migrator::list`] shows it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Listed {
+    /// Its version.
+    pub version: Version,
+    /// What it does.
+    pub description: String,
+    /// The file it is declared in, for a migration of a migrations directory.
+    pub file: Option<&'static str>,
+    /// Where it stands.
+    pub state: State,
+    /// When it was last run (ISO-8601), if it was.
+    pub date: Option<String>,
+}
+
+/// Where a known migration stands in the table's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Applied, and unchanged since.
+    Applied,
+    /// Not applied yet.
+    Outstanding,
+    /// Its last run failed: `up` waits for `retry` or `repair`.
+    Failed,
+    /// Applied, and its code changed since (its checksum differs).
+    Edited,
+}
+
+impl State {
+    /// `applied`, `outstanding`, `failed` or `edited`.
+    pub fn label(self) -> &'static str {
+        match self {
+            State::Applied => "applied",
+            State::Outstanding => "outstanding",
+            State::Failed => "failed",
+            State::Edited => "edited",
+        }
+    }
+}
+
 /// What a run did, or in a dry run would do.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ran {
@@ -294,20 +398,32 @@ pub struct Ran {
 pub struct Migrator {
     table: Table,
     migrations: Vec<Migration>,
+    directory: Option<std::path::PathBuf>,
     owner: String,
     lease: Duration,
     wait: Duration,
+    dry_run: bool,
+    on_each: Option<Report>,
 }
 
-/// This machine's name, for the lock owner: the kernel's (Linux), else `$HOSTNAME`
-/// (shells set it without exporting it), else `local`.
+/// How long `up` waits for another migrator by default: long enough for a rolling
+/// deploy's replicas to find the migrations applied by the first one.
+const DEFAULT_WAIT: Duration = Duration::from_secs(300);
+
+/// This machine's name, for the lock owner (`local` if the system has none).
 fn host_name() -> String {
-    let from_file = |path: &str| std::fs::read_to_string(path).ok().map(|s| s.trim().to_owned());
-    from_file("/proc/sys/kernel/hostname")
-        .or_else(|| from_file("/etc/hostname"))
-        .or_else(|| std::env::var("HOSTNAME").ok())
+    hostname::get()
+        .ok()
+        .and_then(|h| h.into_string().ok())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "local".into())
+}
+
+/// A migrator's default lock owner: host, process and a random suffix, so that two
+/// migrators in one process (or a reused pid in a container) are told apart.
+fn default_owner() -> String {
+    let suffix: String = std::iter::repeat_with(fastrand::alphanumeric).take(6).collect();
+    format!("{}:{}:{suffix}", host_name(), std::process::id())
 }
 
 fn migration_error(version: impl ToString, message: impl Into<String>) -> Error {
@@ -315,14 +431,18 @@ fn migration_error(version: impl ToString, message: impl Into<String>) -> Error 
 }
 
 impl Migrator {
-    /// A migrator for `table`; its lock owner is named after the host and process.
+    /// A migrator for `table`; its lock owner is named after the host and process,
+    /// with a random suffix.
     pub fn new(table: Table) -> Migrator {
         Migrator {
             table,
             migrations: Vec::new(),
-            owner: format!("{}:{}", host_name(), std::process::id()),
+            directory: None,
+            owner: default_owner(),
             lease: Duration::from_secs(60),
-            wait: Duration::ZERO,
+            wait: DEFAULT_WAIT,
+            dry_run: false,
+            on_each: None,
         }
     }
 
@@ -333,6 +453,33 @@ impl Migrator {
             (Ok(a), Ok(b)) => a.cmp(b),
             _ => std::cmp::Ordering::Equal,
         });
+        self
+    }
+
+    /// Adds the migrations of a directory (`migrations::all()`, see
+    /// [`migrations!`](crate::migrations)); `generate` writes the next one there.
+    pub fn migrations(mut self, migrations: Migrations) -> Self {
+        if migrations.directory.is_some() {
+            self.directory = migrations.directory;
+        }
+        for migration in migrations.list {
+            self = self.migration(migration);
+        }
+        self
+    }
+
+    /// Makes every command a dry run: it reports what it would do, with item counts,
+    /// and writes nothing, not even the lock (each step's table and client refuse
+    /// writes before they are sent).
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// Calls `report` as each migration finishes (in a dry run, as each would have
+    /// run), so that a long run shows its progress and a failure keeps what ran before it.
+    pub fn on_each(mut self, report: impl Fn(&Ran) + Send + Sync + 'static) -> Self {
+        self.on_each = Some(Arc::new(report));
         self
     }
 
@@ -349,20 +496,46 @@ impl Migrator {
         self
     }
 
-    /// How long `up` waits for a lock another migrator holds (none by default: it
-    /// fails with [`Error::is_locked`] at once). While it waits it takes part in the
-    /// other migrator's data migrations as a worker (their segments are leases any
-    /// process can take), then finds the migrations applied, or takes the lock over
-    /// if the other migrator died. Run the same migrations from several processes or
-    /// hosts with a wait to share one migration's work.
+    /// How long `up` waits for a lock another migrator holds (five minutes by
+    /// default, as replicas of a service running their migrations at start-up need;
+    /// `Duration::ZERO` fails with [`Error::is_locked`] at once). While it waits it
+    /// takes part in the other migrator's data migrations as a worker (their segments
+    /// are leases any process can take), then finds the migrations applied, or takes
+    /// the lock over if the other migrator died. Several processes or hosts running
+    /// the same migrations share one migration's work this way.
     pub fn wait(mut self, timeout: Duration) -> Self {
         self.wait = timeout;
         self
     }
 
-    /// The migrations, in version order.
-    pub fn migrations(&self) -> &[Migration] {
+    /// The migrations this migrator knows, in version order.
+    pub fn known(&self) -> &[Migration] {
         &self.migrations
+    }
+
+    /// The directory of the migration files, when it is known and on this machine.
+    pub fn directory(&self) -> Option<&std::path::Path> {
+        self.directory.as_deref()
+    }
+
+    /// Writes the migration after the latest one known into `directory` (or the
+    /// migrations' own directory) and adds it to the directory's `mod.rs`. Returns the
+    /// file written.
+    pub fn generate(
+        &self,
+        description: &str,
+        bump: Bump,
+        directory: Option<&std::path::Path>,
+    ) -> Result<std::path::PathBuf, Error> {
+        let latest = self.migrations.iter().filter_map(|m| m.version.as_ref().ok()).max();
+        let version = files::next_version(latest, bump);
+        let directory = directory.or(self.directory.as_deref()).ok_or_else(|| {
+            migration_error(
+                &version,
+                "the migrations directory is not known here: give it (--dir src/migrations)",
+            )
+        })?;
+        files::generate(directory, &version, description)
     }
 
     fn check_versions(&self) -> Result<Vec<(&Migration, Version)>, Error> {
@@ -397,34 +570,68 @@ impl Migrator {
             .collect();
         let edited = migrations
             .iter()
-            .filter(|(m, v)| done.iter().any(|r| &r.version == v && r.checksum != m.checksum()))
+            .filter(|(m, v)| done.iter().any(|r| &r.version == v && !m.checksum_matches(&r.checksum)))
             .map(|(_, v)| v.clone())
             .collect();
         Ok(Status { current, applied, outstanding, failed, edited })
     }
 
-    /// Applies the outstanding migrations in order, up to `to` when given.
-    pub async fn up(&self, to: Option<&str>) -> Result<Vec<Ran>, Error> {
-        self.run_up(to, false, false).await
+    /// Every migration this migrator knows, with where it stands in the table's
+    /// history, in version order.
+    pub async fn list(&self) -> Result<Vec<Listed>, Error> {
+        let status = self.status().await?;
+        let mut out = Vec::new();
+        for (m, version) in self.check_versions()? {
+            let record = status.applied.iter().rev().find(|r| r.version == version);
+            let state = match record.map(|r| r.outcome) {
+                _ if status.edited.contains(&version) => State::Edited,
+                Some(Outcome::Applied) => State::Applied,
+                Some(Outcome::Failed) => State::Failed,
+                None => State::Outstanding,
+            };
+            out.push(Listed {
+                version,
+                description: m.description.clone(),
+                file: m.file,
+                state,
+                date: record.map(|r| r.date.clone()),
+            });
+        }
+        Ok(out)
     }
 
-    /// What `up` would do: the steps and the items they would process. Writes nothing
-    /// (not even the lock).
-    pub async fn up_dry_run(&self, to: Option<&str>) -> Result<Vec<Ran>, Error> {
-        self.run_up(to, true, false).await
+    fn report(&self, ran: &Ran) {
+        if let Some(report) = &self.on_each {
+            report(ran);
+        }
+    }
+
+    /// Applies the outstanding migrations in order, up to `to` when given.
+    ///
+    /// When another migrator holds the lock, this waits as long as
+    /// [`wait`](Self::wait) allows, then finds the migrations applied (and returns
+    /// what it did as a worker meanwhile), or fails with [`Error::is_locked`].
+    pub async fn up(&self, to: Option<&str>) -> Result<Vec<Ran>, Error> {
+        self.run_up(to, false).await
     }
 
     /// Runs a failed migration again, then the rest, as `up`.
     pub async fn retry(&self, to: Option<&str>) -> Result<Vec<Ran>, Error> {
-        self.run_up(to, false, true).await
+        self.run_up(to, true).await
     }
 
-    async fn run_up(&self, to: Option<&str>, dry_run: bool, retry: bool) -> Result<Vec<Ran>, Error> {
+    async fn run_up(&self, to: Option<&str>, retry: bool) -> Result<Vec<Ran>, Error> {
+        let dry_run = self.dry_run;
         let deadline = Instant::now() + self.wait;
         let mut joined: Vec<Ran> = Vec::new();
+        let mut waiting = false;
         loop {
-            match self.run_up_once(to, dry_run, retry).await {
+            match self.run_up_once(to, retry).await {
                 Err(e) if e.is_locked() && !dry_run && Instant::now() < deadline => {
+                    if !waiting {
+                        waiting = true;
+                        tracing::info!(owner = %self.owner, error = %e, "another migrator runs the migrations: waiting, and working on its data migrations meanwhile");
+                    }
                     for ran in self.join(to).await? {
                         match joined.iter_mut().find(|r| r.version == ran.version) {
                             Some(r) => r.items += ran.items,
@@ -436,6 +643,9 @@ impl Migrator {
                 }
                 Ok(ran) => {
                     joined.retain(|j| j.items > 0);
+                    if ran.is_empty() && !dry_run {
+                        tracing::info!(owner = %self.owner, worked_on = joined.len(), "migrations up to date");
+                    }
                     joined.extend(ran);
                     return Ok(joined);
                 }
@@ -461,7 +671,7 @@ impl Migrator {
                 // The step writes outside its data migrations (a worker's table is
                 // read-only), or this worker's segment was taken over: the migrator
                 // holding the lock does the rest.
-                Err(e) if e.is_lock_lost() || matches!(e.kind(), ErrorKind::Schema(_)) => {
+                Err(e) if e.is_lock_lost() || e.is_read_only() => {
                     tracing::debug!(version = %version, error = %e, "worker: step left to the lock holder");
                 }
                 Err(e) => return Err(e),
@@ -484,8 +694,10 @@ impl Migrator {
         worker: bool,
         fence: Option<Arc<lease::Fence>>,
     ) -> Context {
+        let read_only = self.table.read_only();
         Context {
-            table: if dry_run { self.table.read_only() } else { self.table.clone() },
+            table: if dry_run { read_only.clone() } else { self.table.clone() },
+            engine: if dry_run && !worker { read_only } else { self.table.clone() },
             version: version.clone(),
             below,
             dry_run,
@@ -503,11 +715,14 @@ impl Migrator {
         }
     }
 
-    async fn run_up_once(&self, to: Option<&str>, dry_run: bool, retry: bool) -> Result<Vec<Ran>, Error> {
+    async fn run_up_once(&self, to: Option<&str>, retry: bool) -> Result<Vec<Ran>, Error> {
         let target = to.map(Version::parse).transpose()?;
         let status = self.status().await?;
-        if let Some(v) = status.edited.first() {
-            return Err(migration_error(v, "it was edited after it was applied (its checksum changed): restore it, or repair the history"));
+        if !status.edited.is_empty() {
+            return Err(ErrorKind::Edited {
+                versions: status.edited.iter().map(ToString::to_string).collect(),
+            }
+            .into());
         }
         if let (Some(failed), false) = (&status.failed, retry) {
             return Err(migration_error(
@@ -524,22 +739,17 @@ impl Migrator {
             .filter(|(_, v)| status.outstanding.contains(v) && target.as_ref().is_none_or(|t| v <= t))
             .map(|(m, _)| m)
             .collect();
-        self.run(plan, Direction::Up, dry_run).await
+        self.run(plan, Direction::Up).await
     }
 
     /// Undoes the last `steps` applied migrations, newest first.
     pub async fn down(&self, steps: usize) -> Result<Vec<Ran>, Error> {
-        self.run_down(steps, false).await
-    }
-
-    /// What `down` would do. Writes nothing.
-    pub async fn down_dry_run(&self, steps: usize) -> Result<Vec<Ran>, Error> {
-        self.run_down(steps, true).await
+        self.run_down(steps).await
     }
 
     /// Undoes the applied migrations above version `to`, newest first, so that `to`
     /// is the current version afterwards.
-    pub async fn down_to(&self, to: &str, dry_run: bool) -> Result<Vec<Ran>, Error> {
+    pub async fn down_to(&self, to: &str) -> Result<Vec<Ran>, Error> {
         let to = Version::parse(to)?;
         let steps = self
             .status()
@@ -548,10 +758,10 @@ impl Migrator {
             .iter()
             .filter(|r| r.outcome == Outcome::Applied && r.version > to)
             .count();
-        self.run_down(steps, dry_run).await
+        self.run_down(steps).await
     }
 
-    async fn run_down(&self, steps: usize, dry_run: bool) -> Result<Vec<Ran>, Error> {
+    async fn run_down(&self, steps: usize) -> Result<Vec<Ran>, Error> {
         let status = self.status().await?;
         let migrations = self.check_versions()?;
         let mut plan = Vec::new();
@@ -567,15 +777,31 @@ impl Migrator {
             }
             plan.push(*m);
         }
-        self.run(plan, Direction::Down, dry_run).await
+        self.run(plan, Direction::Down).await
     }
 
-    /// Undoes and re-applies the latest applied migration.
+    /// Undoes and re-applies the latest applied migration (in a dry run, reports both
+    /// steps).
     pub async fn repeat(&self) -> Result<Vec<Ran>, Error> {
-        let mut steps = self.down(1).await?;
-        let Some(last) = steps.first() else { return Ok(steps) };
-        let version = last.version.to_string();
-        steps.extend(self.up(Some(&version)).await?);
+        let status = self.status().await?;
+        let Some(last) = status.applied.iter().rev().find(|r| r.outcome == Outcome::Applied) else {
+            return Ok(Vec::new());
+        };
+        let Some(migration) = self.migrations.iter().find(|m| m.version.as_ref() == Ok(&last.version)) else {
+            return Err(migration_error(&last.version, "it is in the history but not in this migrator"));
+        };
+        if migration.down.is_none() {
+            return Err(migration_error(&last.version, "it is irreversible: it has no down step"));
+        }
+        let mut steps = self.run(vec![migration], Direction::Down).await?;
+        if self.dry_run {
+            // The history is as it was: show the step up as it would run.
+            steps.extend(self.run(vec![migration], Direction::Up).await?);
+        } else {
+            // From the history again, under the lock: another migrator may have
+            // applied it between the two steps.
+            steps.extend(self.run_up(Some(&last.version.to_string()), false).await?);
+        }
         Ok(steps)
     }
 
@@ -587,24 +813,36 @@ impl Migrator {
         self.down(usize::MAX).await
     }
 
-    /// Marks a failed migration as applied, after it was fixed by hand.
+    /// Marks a failed migration as applied after it was fixed by hand, or records
+    /// the checksum of an applied migration edited on purpose (a comment, a fix that
+    /// changes nothing already done).
     pub async fn repair(&self, version: &str) -> Result<(), Error> {
         let version = Version::parse(version)?;
         let status = self.status().await?;
-        let Some(mut record) = status.failed.filter(|r| r.version == version) else {
-            return Err(migration_error(&version, "it is not recorded as failed"));
+        let edited = status.edited.contains(&version);
+        let record = match status.failed.filter(|r| r.version == version) {
+            Some(failed) => Some(failed),
+            None if edited => {
+                status.applied.into_iter().find(|r| r.version == version && r.outcome == Outcome::Applied)
+            }
+            None => None,
         };
+        let Some(mut record) = record else {
+            return Err(migration_error(&version, "it is neither failed nor edited: nothing to repair"));
+        };
+        if let Some(m) = self.migrations.iter().find(|m| m.version.as_ref() == Ok(&version)) {
+            record.checksum = m.checksum();
+        }
         record.outcome = Outcome::Applied;
         record.error = None;
+        if self.dry_run {
+            return Ok(());
+        }
         record.save(&self.table, None).await
     }
 
-    async fn run(
-        &self,
-        plan: Vec<&Migration>,
-        direction: Direction,
-        dry_run: bool,
-    ) -> Result<Vec<Ran>, Error> {
+    async fn run(&self, plan: Vec<&Migration>, direction: Direction) -> Result<Vec<Ran>, Error> {
+        let dry_run = self.dry_run;
         // The lock lives in the table: until a first migration has created it, there
         // is nothing to lock.
         let mut lock = None;
@@ -644,6 +882,7 @@ impl Migrator {
             let ran = ctx.ran(&m.description);
             if dry_run {
                 outcome?;
+                self.report(&ran);
                 done.push(ran);
                 continue;
             }
@@ -657,13 +896,27 @@ impl Migrator {
             };
             let exists = self.table.exists().await?;
             if lock.is_none() && exists {
-                lock = Some(lock::Lock::acquire(&self.table, &self.owner, self.lease).await?);
+                let acquired = lock::Lock::acquire(&self.table, &self.owner, self.lease).await?;
+                // The table did not exist when this run began, so no lock kept another
+                // migrator away meanwhile: if it applied this migration, start over
+                // from the history (as when its lock is found held).
+                let history = history::load(&self.table).await?;
+                if history.iter().any(|r| r.version == version && r.outcome == Outcome::Applied) {
+                    acquired.release().await?;
+                    return Err(ErrorKind::Locked {
+                        owner: format!("another migrator, which applied {version} meanwhile"),
+                        expires: "now".into(),
+                    }
+                    .into());
+                }
+                lock = Some(acquired);
             }
             let fence = match (&lock, exists) {
                 (Some(lock), true) => lock.fence(),
                 _ => {
                     // A down step removed the table, and its history with it.
                     outcome?;
+                    self.report(&ran);
                     done.push(ran);
                     continue;
                 }
@@ -693,6 +946,7 @@ impl Migrator {
                     }
                     transform::clear_checkpoints(&self.table, &version, &fence).await?;
                     tracing::info!(version = %version, %direction, items = ran.items, verified = ran.verified, "migration done");
+                    self.report(&ran);
                     done.push(ran);
                 }
                 Err(e) => {

@@ -190,7 +190,7 @@ impl<Old: Entity, New: Entity> Transform<Old, New> {
             rekey: !same_keys(Old::SCHEMA, New::SCHEMA),
             counts: Counts::default(),
             segments: Segments::new(
-                &self.ctx.table,
+                &self.ctx.engine,
                 &self.ctx.version,
                 self.ctx.direction,
                 &self.name,
@@ -249,8 +249,9 @@ struct Run<Old, New> {
 }
 
 impl<Old: Entity, New: Entity> Run<Old, New> {
-    fn table(&self) -> &Table {
-        &self.job.ctx.table
+    /// The table the migration writes through (see `Context::engine`).
+    fn engine(&self) -> &Table {
+        &self.job.ctx.engine
     }
 
     fn fence(&self) -> Option<&Fence> {
@@ -389,7 +390,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
         start: Option<Item>,
         markers: bool,
     ) -> Result<(Vec<Item>, Option<Item>), Error> {
-        let t = &self.table().inner;
+        let t = &self.engine().inner;
         let mut request = t
             .client
             .scan()
@@ -429,7 +430,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
     ) -> Result<u64, Error> {
         let migrate = |item: Item| async move {
             let item = match markers {
-                true => match rewrite::reread(self.table(), key_of(self.table(), &item)).await? {
+                true => match rewrite::reread(self.engine(), key_of(self.engine(), &item)).await? {
                     Some(item) => item,
                     None => return Ok(Fate::Left),
                 },
@@ -521,7 +522,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
     /// Migrates one item: transforms the item read and writes it on condition that it
     /// did not change; if it did, transforms it as it is now, and so on.
     async fn item(&self, mut read: Item, lease: Option<&Fence>, budget: &Budget) -> Result<Fate, Error> {
-        let table = self.table();
+        let table = self.engine();
         let type_field = table.inner.format.type_field;
         let mut throttled = 0u32;
         loop {
@@ -624,7 +625,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
     /// stored under its key already (a replay, or the application's).
     async fn create(&self, item: Item, lease: Option<&Fence>) -> Result<(), Error> {
         self.check_leases(lease)?;
-        let units = rewrite::create_absent(self.table(), item, "migration write").await?;
+        let units = rewrite::create_absent(self.engine(), item, "migration write").await?;
         self.add_units(units);
         Ok(())
     }
@@ -639,7 +640,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
             message: format!(
                 "the {} item {} does not read as {}: {e} (fix the item or the entity; nothing of it was written)",
                 Old::SCHEMA.name,
-                key_text(&key_of(self.table(), item)),
+                key_text(&key_of(self.engine(), item)),
                 Old::SCHEMA.name
             ),
         }

@@ -2,84 +2,24 @@
 //!
 //! Three migrations change one schema while it holds data: 0.1.0 creates the table;
 //! 0.2.0 adds an index by email and backfills it; 0.3.0 re-keys users under their
-//! account. With no arguments the example starts DynamoDB Local and runs a scripted
+//! account. Each is a file of `migrations/`, listed in its `mod.rs`; `generate` adds
+//! the next one (`cargo run --example migrations -- generate "add a nickname"`). With no arguments the example starts DynamoDB Local and runs a scripted
 //! session through the migration CLI; with arguments it is that CLI
 //! (`cargo run --example migrations -- --endpoint http://localhost:8000 --table app status`).
 
-use onetable::migrate::{cli, Migration, Migrator};
-use onetable::{Entity, Table};
+mod migrations;
+mod model;
+
+use model::{User, UserV1};
+use onetable::migrate::{cli, Migrator};
+use onetable::Table;
 use std::process::ExitCode;
 
-/// Users as the first version of the service stored them.
-#[derive(Entity, Debug, Clone, PartialEq)]
-#[entity(name = "User")]
-#[key(pk = "USER#${id}", sk = "USER")]
-struct UserV1 {
-    id: String,
-    account: String,
-    email: String,
-}
-
-/// Version 2: the same users, findable by email.
-#[derive(Entity, Debug, Clone, PartialEq)]
-#[entity(name = "User")]
-#[key(pk = "USER#${id}", sk = "USER")]
-#[index(name = "gs1", pk = "EMAIL#${email}", sk = "USER")]
-struct UserV2 {
-    id: String,
-    account: String,
-    email: String,
-}
-
-/// Version 3, today's code: users live in their account's partition.
-#[derive(Entity, Debug, Clone, PartialEq)]
-#[entity(name = "User")]
-#[key(pk = "ACCOUNT#${account}", sk = "USER#${id}")]
-#[index(name = "gs1", pk = "EMAIL#${email}", sk = "USER")]
-struct User {
-    id: String,
-    account: String,
-    email: String,
-}
-
+/// The migrator of today's code: its table knows today's entities, its migrations are
+/// the files of `migrations/`.
 fn migrator(client: onetable::aws_sdk_dynamodb::Client, table: String) -> Result<Migrator, onetable::Error> {
     let table = Table::builder(client, table).entity::<User>().build()?;
-    Ok(Migrator::new(table)
-        .migration(
-            Migration::new("0.1.0", "create the table")
-                .up(|ctx| async move {
-                    // The table as version 1 knew it: no index yet.
-                    let v1 = Table::builder(ctx.table().client().clone(), ctx.table().name())
-                        .entity::<UserV1>()
-                        .build()?;
-                    if !ctx.is_dry_run() && !v1.exists().await? {
-                        v1.create_table().send().await?;
-                    }
-                    Ok(())
-                })
-                .down(|ctx| async move {
-                    if !ctx.is_dry_run() {
-                        ctx.table().delete_table().await?;
-                    }
-                    Ok(())
-                }),
-        )
-        .migration(
-            Migration::new("0.2.0", "find users by email")
-                .up(|ctx| async move { ctx.add_global_index::<UserV2>("gs1").await.map(|_| ()) })
-                .down(|ctx| async move { ctx.drop_global_index("gs1").await }),
-        )
-        .migration(
-            Migration::new("0.3.0", "users move into their account's partition")
-                .up(|ctx| async move {
-                    let rekey = |u: UserV2| Some(User { id: u.id, account: u.account, email: u.email });
-                    ctx.transform("rekey", rekey).segments(2).run().await.map(|_| ())
-                })
-                .down(|ctx| async move {
-                    let back = |u: User| Some(UserV2 { id: u.id, account: u.account, email: u.email });
-                    ctx.transform("rekey", back).segments(2).run().await.map(|_| ())
-                }),
-        ))
+    Ok(Migrator::new(table).migrations(migrations::all()))
 }
 
 fn cli(args: &[&str]) -> ExitCode {
