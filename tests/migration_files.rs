@@ -189,3 +189,26 @@ async fn replicas_starting_together_apply_each_migration_once() {
     );
     today.delete_table().await.unwrap();
 }
+
+/// Replicas of a new environment, whose table does not exist yet, start together: all
+/// of them may try the migration that creates it before any lock can be kept in it. A
+/// step that failed then runs again under the lock before its failure is recorded, so
+/// every replica starts and each migration is recorded once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_of_a_new_environment_create_its_table_once() {
+    let name = onetable_local::unique_table_name("fresh");
+    let today = Table::builder(common::local().client(), &name).entity::<User>().build().unwrap();
+    let replicas = (0..4).map(|_| {
+        let table = today.clone();
+        tokio::spawn(async move { Migrator::new(table).migrations(migrations::all()).up(None).await })
+    });
+    for result in futures_util::future::join_all(replicas).await {
+        result.unwrap().unwrap_or_else(|e| panic!("every replica starts: {e}"));
+    }
+    let status = Migrator::new(today.clone()).migrations(migrations::all()).status().await.unwrap();
+    let recorded: Vec<String> =
+        status.applied.iter().map(|r| format!("{} {:?}", r.version, r.outcome)).collect();
+    assert_eq!(recorded, ["0.1.0 Applied", "0.2.0 Applied", "0.3.0 Applied"]);
+    assert!(status.failed.is_none());
+    today.delete_table().await.unwrap();
+}

@@ -861,9 +861,9 @@ impl Migrator {
         for m in plan {
             let version = m.version.clone().map_err(|v| migration_error(v, "bad version"))?;
             let below = applied.iter().filter(|v| **v < version).max().cloned();
-            let ctx = self.context(
+            let mut ctx = self.context(
                 &version,
-                below,
+                below.clone(),
                 direction,
                 dry_run,
                 false,
@@ -875,18 +875,18 @@ impl Migrator {
             };
             let started = Instant::now();
             tracing::info!(version = %version, %direction, dry_run, description = %m.description, "migration");
-            let outcome = match step {
+            let mut outcome = match &step {
                 Some(step) => step(ctx.clone()).await,
                 None => Ok(()),
             };
-            let ran = ctx.ran(&m.description);
+            let mut ran = ctx.ran(&m.description);
             if dry_run {
                 outcome?;
                 self.report(&ran);
                 done.push(ran);
                 continue;
             }
-            let outcome = match outcome {
+            outcome = match outcome {
                 // Another migrator holds the lock now: record nothing, release nothing.
                 Err(e) if e.is_lock_lost() || ctx.check_lock().is_err() => {
                     tracing::error!(version = %version, error = %e, "migration lock lost: stopping");
@@ -908,6 +908,15 @@ impl Migrator {
                         expires: "now".into(),
                     }
                     .into());
+                }
+                // A step that failed before any lock could be held (replicas of a new
+                // environment all creating its table, say) runs again under the lock
+                // before its failure is recorded: the other migrator may have done it.
+                if let (Err(e), Some(step)) = (&outcome, &step) {
+                    tracing::info!(version = %version, error = %e, "failed before the table had a lock: running it again under the lock");
+                    ctx = self.context(&version, below, direction, false, false, Some(acquired.fence()));
+                    outcome = step(ctx.clone()).await;
+                    ran = ctx.ran(&m.description);
                 }
                 lock = Some(acquired);
             }
