@@ -66,12 +66,12 @@ async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
     if !v1.exists().await? {
         v1.create_table().send().await?;
         let mut batch = v1.batch_write();
-        for i in 0..3_000 {
+        for i in 0..1_000 {
             let (id, account, email) = (format!("u{i}"), format!("a{}", i % 10), format!("u{i}@example.com"));
             batch = batch.put(UserV1 { id, account, email });
         }
         batch.await?;
-        println!("version 1 stored 3000 users under USER#<id>");
+        println!("version 1 stored 1000 users under USER#<id>");
     }
     println!("three replicas of version 3 start");
 

@@ -25,3 +25,22 @@ fn the_quickstart_ignores_an_aws_configuration_it_was_not_asked_to_use() {
     assert!(stdout.contains("using DynamoDB Local"), "{stdout}");
     assert!(stderr.contains("Pass --aws"), "the user is told how to use their configuration: {stderr}");
 }
+
+#[test]
+fn the_startup_example_applies_the_migrations_in_one_replica_and_every_replica_serves() {
+    let out = Command::new(example("startup"))
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
+        .output()
+        .expect("the startup example is built by cargo test");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("using DynamoDB Local"), "{stdout}");
+    assert_eq!(
+        stdout.matches("applied 0.1.0, 0.2.0, 0.3.0").count(),
+        1,
+        "one replica applies them: {stdout}"
+    );
+    assert_eq!(stdout.matches("has 100 users").count(), 3, "every replica serves today's reads: {stdout}");
+}
