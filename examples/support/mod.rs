@@ -42,7 +42,11 @@ pub async fn connect() -> Result<Target, Box<dyn std::error::Error>> {
     let local = tokio::task::spawn_blocking(DynamoDbLocal::start).await??;
     Ok(Target {
         client: local.client(),
-        description: format!("DynamoDB Local started at {} (pid {})", local.endpoint(), local.pid()),
+        description: format!(
+            "DynamoDB Local started at {} (pid {})",
+            local.endpoint(),
+            local.pid().unwrap_or_default()
+        ),
         _local: Some(local),
     })
 }

@@ -96,8 +96,14 @@ pub fn parse_entity(input: &syn::DeriveInput, errors: &mut Errors) -> Option<Ent
                     set_once(&mut entity.name, meta.value()?.parse()?, errors, &meta.path);
                 } else if meta.path.is_ident("timestamps") {
                     entity.timestamps = true;
+                } else if meta.path.is_ident("crate") {
+                    // Read by `krate`, applied to the generated code.
+                    skip_value(&meta)?;
                 } else {
-                    errors.at(&meta.path, "unknown entity option: expected `name = \"..\"` or `timestamps`");
+                    errors.at(
+                        &meta.path,
+                        "unknown entity option: expected `name = \"..\"`, `timestamps` or `crate = \"..\"`",
+                    );
                     skip_value(&meta)?;
                 }
                 Ok(())

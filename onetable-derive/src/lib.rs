@@ -9,6 +9,7 @@ mod ast;
 mod collection;
 mod diag;
 mod generate;
+mod krate;
 mod template;
 mod validate;
 mod value;
@@ -19,7 +20,7 @@ use proc_macro::TokenStream;
 #[proc_macro_derive(Entity, attributes(entity, key, index, attr))]
 pub fn derive_entity(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    entity(&input).into()
+    krate::apply(entity(&input), &input.attrs, "entity").into()
 }
 
 /// Derives `onetable::Value` for a unit-only enum (stored as a string) or a struct
@@ -27,15 +28,17 @@ pub fn derive_entity(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(Value, attributes(value, attr))]
 pub fn derive_value(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    value::derive(&input).unwrap_or_else(syn::Error::into_compile_error).into()
+    let out = value::derive(&input).unwrap_or_else(syn::Error::into_compile_error);
+    krate::apply(out, &input.attrs, "value").into()
 }
 
 /// Derives `onetable::Collection` for an enum whose variants each hold one entity
 /// sharing a partition. See the `onetable` crate.
-#[proc_macro_derive(Collection)]
+#[proc_macro_derive(Collection, attributes(collection))]
 pub fn derive_collection(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    collection::derive(&input).unwrap_or_else(syn::Error::into_compile_error).into()
+    let out = collection::derive(&input).unwrap_or_else(syn::Error::into_compile_error);
+    krate::apply(out, &input.attrs, "collection").into()
 }
 
 fn entity(input: &syn::DeriveInput) -> proc_macro2::TokenStream {

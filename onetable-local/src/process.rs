@@ -155,11 +155,14 @@ impl Launcher {
         let mut guardian = command.spawn().map_err(Error::io("running sh to start DynamoDB Local"))?;
         let stdin = guardian.stdin.take();
         let pid = read_pid(&mut guardian)?;
-        let mut local =
-            DynamoDbLocal { guardian, stdin, pid, port, endpoint: format!("http://127.0.0.1:{port}"), log };
+        let mut local = DynamoDbLocal {
+            process: Some(Process { guardian, stdin, pid, log }),
+            port,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
         let started = Instant::now();
         loop {
-            if ready::answers(port) {
+            if ready::answers(("127.0.0.1", port)) {
                 return Ok(local);
             }
             if !local.is_running() {
@@ -212,14 +215,26 @@ fn read_pid(guardian: &mut Child) -> Result<u32, Error> {
     })
 }
 
-/// A running DynamoDB Local. Dropping it stops the java process and waits for it.
+/// The environment variable naming a DynamoDB endpoint that [`DynamoDbLocal::shared`]
+/// uses instead of starting an instance: one already running for several test binaries
+/// (`cargo run -p onetable-local` prints it), a container, or any DynamoDB endpoint.
+pub const ENDPOINT_VARIABLE: &str = "ONETABLE_DYNAMODB_ENDPOINT";
+
+/// A DynamoDB Local this handle started (dropping it stops the java process and waits
+/// for it), or one already running that it only connects to.
 #[derive(Debug)]
 pub struct DynamoDbLocal {
+    process: Option<Process>,
+    port: u16,
+    endpoint: String,
+}
+
+/// The java process of an instance this handle started.
+#[derive(Debug)]
+struct Process {
     guardian: Child,
     stdin: Option<ChildStdin>,
     pid: u32,
-    port: u16,
-    endpoint: String,
     log: PathBuf,
 }
 
@@ -229,13 +244,31 @@ impl DynamoDbLocal {
         Launcher::default().start()
     }
 
-    /// The instance shared by everything in this process, started on first use.
+    /// A handle on a DynamoDB (Local) already running at `endpoint`, such as
+    /// `http://127.0.0.1:8000`. Dropping it stops nothing.
+    pub fn connect(endpoint: impl Into<String>) -> DynamoDbLocal {
+        let endpoint = endpoint.into();
+        let port = endpoint
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim_end_matches('/').parse().ok())
+            .unwrap_or(if endpoint.starts_with("https") { 443 } else { 80 });
+        DynamoDbLocal { process: None, port, endpoint }
+    }
+
+    /// The instance shared by everything in this process: the endpoint named by
+    /// [`ENDPOINT_VARIABLE`] when it is set, else one started on first use.
     ///
     /// Tests in one binary share it and keep apart by using their own table names
-    /// ([`crate::unique_table_name`]). It stops when the process exits.
+    /// ([`crate::unique_table_name`]). One it started stops when the process exits.
     pub fn shared() -> Result<&'static DynamoDbLocal, &'static Error> {
         static SHARED: OnceLock<Result<DynamoDbLocal, Error>> = OnceLock::new();
-        SHARED.get_or_init(DynamoDbLocal::start).as_ref()
+        SHARED
+            .get_or_init(|| match std::env::var(ENDPOINT_VARIABLE) {
+                Ok(endpoint) if !endpoint.is_empty() => Ok(DynamoDbLocal::connect(endpoint)),
+                _ => DynamoDbLocal::start(),
+            })
+            .as_ref()
     }
 
     /// The HTTP endpoint, such as `http://127.0.0.1:41234`.
@@ -243,14 +276,14 @@ impl DynamoDbLocal {
         &self.endpoint
     }
 
-    /// The TCP port it listens on.
+    /// The TCP port of the endpoint.
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// The process id of the java process.
-    pub fn pid(&self) -> u32 {
-        self.pid
+    /// The process id of the java process, for an instance this handle started.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(|p| p.pid)
     }
 
     /// SDK configuration for this instance: its endpoint, region `us-east-1` and fixed
@@ -283,22 +316,25 @@ impl DynamoDbLocal {
         self.shutdown();
     }
 
-    /// True while the java process runs.
+    /// True while the java process runs; for an instance this handle did not start,
+    /// true (it is not this handle's to watch).
     pub fn is_running(&self) -> bool {
-        process_alive(self.pid)
+        self.process.as_ref().is_none_or(|p| process_alive(p.pid))
     }
 
     fn output_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let Some(process) = &self.process else { return String::new() };
+        let text = std::fs::read_to_string(&process.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(30)..].join("\n")
     }
 
     fn shutdown(&mut self) {
+        let Some(process) = &mut self.process else { return };
         // Closing the pipe tells the guardian to stop java; it exits once java has.
-        drop(self.stdin.take());
-        let _ = self.guardian.wait();
-        let _ = std::fs::remove_file(&self.log);
+        drop(process.stdin.take());
+        let _ = process.guardian.wait();
+        let _ = std::fs::remove_file(&process.log);
     }
 }
 

@@ -60,13 +60,13 @@ async fn shared_instance_serves_dynamodb_calls() {
     let names = client.list_tables().send().await.expect("list tables");
     assert!(names.table_names().contains(&table));
     // The same process is shared: a second call hands back the same instance.
-    assert_eq!(DynamoDbLocal::shared().unwrap().pid(), local.pid());
+    assert_eq!(DynamoDbLocal::shared().unwrap().pid().unwrap(), local.pid().unwrap());
 }
 
 #[test]
 fn dropping_the_handle_stops_java() {
     let local = DynamoDbLocal::start().expect("DynamoDB Local starts");
-    let pid = local.pid();
+    let pid = local.pid().unwrap();
     assert!(alive(pid), "java {pid} runs while the handle lives");
     drop(local);
     // Drop waits for the guardian, which waits for java: it is gone at once.
@@ -79,7 +79,7 @@ fn dropping_the_handle_stops_java() {
 #[ignore = "helper run as a child process"]
 fn helper_start_and_abort() {
     let local = DynamoDbLocal::start().expect("DynamoDB Local starts");
-    println!("JAVA_PID={}", local.pid());
+    println!("JAVA_PID={}", local.pid().unwrap());
     std::mem::forget(local);
     std::process::abort();
 }
@@ -172,4 +172,63 @@ fn concurrent_installs_share_one_complete_installation() {
         .collect();
     assert!(staging.is_empty(), "staging directories left behind");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `cargo run -p onetable-local` as several test binaries would share it: the binary
+/// prints the variable to export; a process with that variable set connects to the
+/// running instance instead of starting one; stopping the binary stops java.
+#[test]
+fn one_instance_for_many_test_binaries_through_the_endpoint_variable() {
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_onetable-local"));
+    let mut server = Command::new(binary)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(server.stdout.take().unwrap()), &mut line)
+        .unwrap();
+    let endpoint =
+        line.trim().strip_prefix("ONETABLE_DYNAMODB_ENDPOINT=").expect("the variable to export").to_owned();
+
+    // This test binary, run again with the variable: `shared()` connects, starts nothing.
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "connect_child", "--nocapture", "--include-ignored"])
+        .env(onetable_local::ENDPOINT_VARIABLE, &endpoint)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&child.stdout);
+    assert!(child.status.success(), "{stdout}");
+    assert!(stdout.contains(&format!("CONNECTED {endpoint} tables=")), "{stdout}");
+    assert!(stdout.contains("PID None"), "nothing was started: {stdout}");
+
+    // The instance outlived the child's handle; it stops with the binary.
+    let again = DynamoDbLocal::connect(&endpoint);
+    assert!(again.is_running() && again.pid().is_none());
+    drop(again);
+    let java = find_java(&endpoint);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(wait_gone(java, Duration::from_secs(10)), "java {java} stops with onetable-local");
+}
+
+/// The java process listening at `endpoint`.
+fn find_java(endpoint: &str) -> u32 {
+    let port = endpoint.rsplit(':').next().unwrap();
+    let out =
+        Command::new("pgrep").args(["-f", &format!("DynamoDBLocal.jar.*-port {port}")]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .expect("java found")
+}
+
+#[tokio::test]
+#[ignore = "run by one_instance_for_many_test_binaries_through_the_endpoint_variable"]
+async fn connect_child() {
+    let local = DynamoDbLocal::shared().unwrap();
+    let tables = local.client().list_tables().send().await.unwrap();
+    println!("CONNECTED {} tables={}", local.endpoint(), tables.table_names().len());
+    println!("PID {:?}", local.pid());
 }
