@@ -37,8 +37,14 @@
 //! | `ulid` | yes | `#[attr(generate = "ulid")]`, `ulid::Ulid` fields |
 //! | `uuid` | yes | `#[attr(generate = "uuid")]`, `uuid::Uuid` fields |
 //! | `chrono` | no | `chrono::DateTime<Utc>` fields, keys and TTLs |
+//! | `cli` | no | [`migrate::cli`]: the migration CLI for your migration binary (clap, aws-config with its default HTTPS client, tracing-subscriber) |
+//!
+//! onetable picks no HTTP client and no TLS: it works with the
+//! [`aws_sdk_dynamodb::Client`] you give it, which carries whatever your `aws-config`
+//! chose (rustls by default; see the README for another TLS or your own HTTP client).
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// The AWS SDK for DynamoDB that onetable is built on, for building clients with the
 /// same version.

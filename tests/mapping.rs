@@ -125,7 +125,7 @@ fn all_types() -> AllTypes {
 #[test]
 fn every_type_round_trips_through_an_item() {
     let value = all_types();
-    for format in [Format::ONETABLE, Format { iso_dates: true, nulls: true, ..Format::ONETABLE }] {
+    for format in [Format::ONETABLE, Format::ONETABLE.with_iso_dates(true).with_nulls(true)] {
         let item = value.to_item(&format).unwrap();
         assert_eq!(AllTypes::from_item(item.clone()).unwrap(), value, "{format:?}");
         assert_eq!(value.clone().into_item(&format).unwrap(), item, "into_item writes what to_item writes");
@@ -159,9 +159,9 @@ fn values_use_the_dynamodb_types_onetable_uses() {
     // Dates are epoch milliseconds by default, ISO-8601 strings with iso_dates.
     assert_eq!(get("when"), &AttributeValue::N("1715000000123".into()));
     assert_eq!(get("chrono_when"), &AttributeValue::N("1715000000123".into()));
-    let iso = all_types().to_item(&Format { iso_dates: true, ..Format::ONETABLE }).unwrap();
+    let iso = all_types().to_item(&Format::ONETABLE.with_iso_dates(true)).unwrap();
     assert_eq!(iso["when"], AttributeValue::S("2024-05-06T12:53:20.123Z".into()));
-    let nulls = all_types().to_item(&Format { nulls: true, ..Format::ONETABLE }).unwrap();
+    let nulls = all_types().to_item(&Format::ONETABLE.with_nulls(true)).unwrap();
     assert_eq!(nulls["none"], AttributeValue::Null(true));
     // Nested structs are maps, with their own renames and skips.
     let AttributeValue::M(nested) = get("nested") else { panic!("nested is a map") };
@@ -246,7 +246,7 @@ fn items_have_onetables_layout() {
     assert!(data.contains_key("addr") && data.contains_key("tags"));
     assert!(!item.contains_key("addr") && !item.contains_key("tags"));
     assert!(!item.contains_key("session"), "skipped fields are not stored");
-    let custom = user().to_item(&Format { type_field: "kind", ..Format::ONETABLE }).unwrap();
+    let custom = user().to_item(&Format::ONETABLE.with_type_field("kind")).unwrap();
     assert_eq!(custom["kind"], s("User"));
 }
 

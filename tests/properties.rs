@@ -68,7 +68,7 @@ proptest! {
         nulls in any::<bool>(),
     ) {
         let value = Props { id, i, u, big, small, f, s, bytes, list, map, set, opt };
-        let format = Format { iso_dates: iso, nulls, ..Format::ONETABLE };
+        let format = Format::ONETABLE.with_iso_dates(iso).with_nulls(nulls);
         let item = value.to_item(&format).unwrap();
         let back = Props::from_item(item).unwrap();
         // Exact equality, floats included (0.0 == -0.0).

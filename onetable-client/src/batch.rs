@@ -35,6 +35,7 @@ pub struct BatchWrite<'a> {
 
 /// What a batch did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BatchSummary {
     /// Items written or removed.
     pub processed: usize,

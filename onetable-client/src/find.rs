@@ -16,6 +16,7 @@ use tracing::Instrument;
 
 /// One page of results and where the next starts (`None` after the last).
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Page<E> {
     /// The items, in sort-key order (reversed with [`Find::reverse`]).
     pub items: Vec<E>,

@@ -2,6 +2,7 @@
 //!
 //! Users depend on the `onetable` facade, which re-exports this crate.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod batch;

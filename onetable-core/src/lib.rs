@@ -4,6 +4,7 @@
 //! the derive's generated code and the client. Users depend on the `onetable` facade,
 //! which re-exports this crate.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod collection;

@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 /// How values are written where OneTable leaves a choice. Reading accepts every form.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Format {
     /// Dates as ISO-8601 strings instead of epoch milliseconds (OneTable's `isoDates`).
     pub iso_dates: bool,
@@ -29,6 +30,23 @@ pub struct Format {
 impl Format {
     /// OneTable's defaults: epoch-millisecond dates, no nulls, `_type`.
     pub const ONETABLE: Format = Format { iso_dates: false, nulls: false, type_field: "_type" };
+
+    /// This format with dates written as ISO-8601 strings (`true`) or epoch
+    /// milliseconds (`false`).
+    pub const fn with_iso_dates(self, iso_dates: bool) -> Format {
+        Format { iso_dates, ..self }
+    }
+
+    /// This format writing `None` as a DynamoDB `NULL` (`true`) or leaving the
+    /// attribute out (`false`).
+    pub const fn with_nulls(self, nulls: bool) -> Format {
+        Format { nulls, ..self }
+    }
+
+    /// This format with the entity name in attribute `type_field`.
+    pub const fn with_type_field(self, type_field: &'static str) -> Format {
+        Format { type_field, ..self }
+    }
 }
 
 /// A stored date as key text (ISO-8601), from either stored form.

@@ -14,6 +14,7 @@ pub(crate) const PK: &str = "_migration";
 
 /// How a recorded migration ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Outcome {
     /// It ran to the end.
     Applied,
@@ -24,6 +25,7 @@ pub enum Outcome {
 
 /// One migration in the history.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     /// The migration's version.
     pub version: Version,
@@ -53,7 +55,7 @@ fn s(v: &str) -> AttributeValue {
 }
 
 fn iso(t: SystemTime) -> String {
-    match (onetable_core::Format { iso_dates: true, ..onetable_core::Format::ONETABLE }).date(t) {
+    match onetable_core::Format::ONETABLE.with_iso_dates(true).date(t) {
         AttributeValue::S(s) => s,
         _ => String::new(),
     }

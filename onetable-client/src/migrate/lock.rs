@@ -63,7 +63,7 @@ fn locked(holder: Item) -> Error {
     let text = |n: &str| holder.get(n).and_then(|v| v.as_s().or(v.as_n()).ok()).cloned().unwrap_or_default();
     let until = text("expires").parse::<i64>().map(|ms| {
         let t = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
-        match (onetable_core::Format { iso_dates: true, ..onetable_core::Format::ONETABLE }).date(t) {
+        match onetable_core::Format::ONETABLE.with_iso_dates(true).date(t) {
             AttributeValue::S(s) => s,
             _ => ms.to_string(),
         }

@@ -317,6 +317,7 @@ impl Context {
 
 /// Where the table stands against the migrator's migrations.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Status {
     /// The highest applied version.
     pub current: Option<Version>,
@@ -348,6 +349,7 @@ pub struct Listed {
 
 /// Where a known migration stands in the table's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum State {
     /// Applied, and unchanged since.
     Applied,
@@ -373,6 +375,7 @@ impl State {
 
 /// What a run did, or in a dry run would do.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Ran {
     /// The migration.
     pub version: Version,
