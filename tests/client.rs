@@ -601,3 +601,79 @@ async fn key_attribute_names_timestamp_names_and_capacity_are_configurable() {
     assert_eq!(orders.find(Order::bystatus_partition("open")).await.unwrap().items.len(), 1);
     assert_eq!(orders.get(Order::key("c", 7u32)).await.unwrap().unwrap().status, "open");
 }
+
+/// Builders own what they need (the model is a cheap handle), so a request can be
+/// assembled in steps from a model that was never bound to a variable, and sent after
+/// the model is gone.
+#[tokio::test]
+async fn requests_are_assembled_in_steps_from_a_temporary_model() {
+    let table = app().await;
+    seed(&table, "acme", 5).await;
+    for reverse in [false, true] {
+        let mut query = table.model::<User>().find(User::partition("acme"));
+        if reverse {
+            query = query.reverse();
+        }
+        let mut update = table.model::<User>().update(User::key("acme", "0000"));
+        if reverse {
+            update = update.set(User::NAME, "Zed".to_owned());
+        }
+        let found = query.limit(2).await.unwrap();
+        let ids: Vec<&str> = found.items.iter().map(|u| u.id.as_str()).collect();
+        assert_eq!(ids, if reverse { ["0004", "0003"] } else { ["0000", "0001"] });
+        update.await.unwrap();
+    }
+    let send_later = {
+        let model = table.model::<User>();
+        model.get(User::key("acme", "0000"))
+    };
+    assert_eq!(send_later.await.unwrap().unwrap().name, "Zed");
+}
+
+type Count = u64;
+type When = SystemTime;
+
+/// Newtypes keep ids and quantities apart; each is stored as what it wraps.
+#[derive(Value, Debug, Clone, PartialEq)]
+struct LogId(String);
+#[derive(Value, Debug, Clone, Copy, PartialEq)]
+struct Seq(u64);
+#[derive(Value, Debug, Clone, Copy, PartialEq)]
+struct At(SystemTime);
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "LogEntry")]
+#[key(pk = "LOG#${id}", sk = "E#${count}#${when}#${seq}#${at}")]
+struct LogEntry {
+    id: LogId,
+    count: Count,
+    when: When,
+    seq: Seq,
+    at: At,
+    note: String,
+}
+
+/// Key text and stored attributes come from what a type stores, not from its name: an
+/// upsert turns the key text of aliases and newtypes of numbers and dates back into
+/// numbers and dates, so the item it creates reads back and is found.
+#[tokio::test]
+async fn aliases_and_newtypes_in_keys_are_stored_as_what_they_wrap() {
+    let table = common::table(|t| t.entity::<LogEntry>()).await;
+    let when = UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123);
+    let at = At(UNIX_EPOCH + std::time::Duration::from_millis(1_600_000_000_456));
+    let entries = table.model::<LogEntry>();
+    let key = || LogEntry::key(LogId("l1".into()), 42u64, when, Seq(7), at);
+    let created = entries.update(key()).set(LogEntry::NOTE, "upserted".to_owned()).upsert().await.unwrap();
+    let expected =
+        LogEntry { id: LogId("l1".into()), count: 42, when, seq: Seq(7), at, note: "upserted".into() };
+    assert_eq!(created, expected);
+    assert_eq!(entries.get(key()).await.unwrap().unwrap(), expected, "the upserted item reads back");
+    let item = raw(&table, "LOG#l1", "E#42#2023-11-14T22:13:20.123Z#7#2020-09-13T12:26:40.456Z").await;
+    assert_eq!(item["count"], AttributeValue::N("42".into()));
+    assert_eq!(item["seq"], AttributeValue::N("7".into()));
+    assert_eq!(item["when"], AttributeValue::N("1700000000123".into()), "a date, as the table writes dates");
+    assert_eq!(item["at"], AttributeValue::N("1600000000456".into()));
+    assert_eq!(item["id"], AttributeValue::S("l1".into()));
+    let found = entries.find(LogEntry::partition(LogId("l1".into()))).await.unwrap();
+    assert_eq!(found.items, [expected]);
+}

@@ -25,8 +25,8 @@ const GET_CHUNK: usize = 100;
 /// Entities with unique fields or a version cannot be batched (a batch write cannot
 /// be conditional); they are refused with a clear error.
 #[must_use = "await it or call .send().await"]
-pub struct BatchWrite<'a> {
-    table: &'a Table,
+pub struct BatchWrite {
+    table: Table,
     requests: Vec<WriteRequest>,
     error: Option<Error>,
     concurrency: usize,
@@ -45,9 +45,9 @@ pub struct BatchSummary {
 
 impl Table {
     /// A batch of puts and removals; see [`BatchWrite`].
-    pub fn batch_write(&self) -> BatchWrite<'_> {
+    pub fn batch_write(&self) -> BatchWrite {
         BatchWrite {
-            table: self,
+            table: self.clone(),
             requests: Vec::new(),
             error: None,
             concurrency: 4,
@@ -72,7 +72,7 @@ fn refuse_conditional<E: Entity>(what: &str) -> Option<Error> {
     )
 }
 
-impl BatchWrite<'_> {
+impl BatchWrite {
     /// Adds a put (an upsert) of `entity`.
     pub fn put<E: Entity>(mut self, mut entity: E) -> Self {
         if self.error.is_some() {
@@ -143,7 +143,7 @@ impl BatchWrite<'_> {
         self.table.check_writable("a batch write")?;
         // One request may not name a key twice; two writes of one key in one batch
         // would also race each other.
-        let table = self.table;
+        let table = &self.table;
         {
             let mut seen = std::collections::HashSet::with_capacity(self.requests.len());
             for request in &self.requests {
@@ -172,9 +172,9 @@ impl BatchWrite<'_> {
         summarize("batch_write", results, backoff)
     }
 }
-impl<'a> IntoFuture for BatchWrite<'a> {
+impl IntoFuture for BatchWrite {
     type Output = Result<BatchSummary, Error>;
-    type IntoFuture = BoxFuture<'a, Self::Output>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
     }
@@ -318,8 +318,8 @@ fn summarize(
 
 /// [`Model::get_many`]: reads of any number of items by key.
 #[must_use = "await it or call .send().await"]
-pub struct GetMany<'a, E> {
-    model: &'a Model<E>,
+pub struct GetMany<E> {
+    model: Model<E>,
     keys: Vec<Key<E>>,
     consistent: bool,
     concurrency: usize,
@@ -329,9 +329,9 @@ pub struct GetMany<'a, E> {
 impl<E: Entity> Model<E> {
     /// Reads many items by key with `BatchGetItem`, 100 keys a request. Resolves to
     /// one `Option<E>` per key, in the order of the keys.
-    pub fn get_many(&self, keys: impl IntoIterator<Item = Key<E>>) -> GetMany<'_, E> {
+    pub fn get_many(&self, keys: impl IntoIterator<Item = Key<E>>) -> GetMany<E> {
         GetMany {
-            model: self,
+            model: self.clone(),
             keys: keys.into_iter().collect(),
             consistent: false,
             concurrency: 4,
@@ -340,7 +340,7 @@ impl<E: Entity> Model<E> {
     }
 }
 
-impl<E: Entity> GetMany<'_, E> {
+impl<E: Entity> GetMany<E> {
     /// Strongly consistent reads.
     pub fn consistent(mut self) -> Self {
         self.consistent = true;
@@ -367,7 +367,7 @@ impl<E: Entity> GetMany<'_, E> {
 
     /// Sends the requests.
     pub async fn send(self) -> Result<Vec<Option<E>>, Error> {
-        let model = self.model;
+        let model = self.model.clone();
         model.check_registered()?;
         let keys: Vec<Item> = self.keys.into_iter().map(Key::into_attrs).collect::<Result<_, _>>()?;
         let texts: Vec<String> = keys.iter().map(key_text).collect();

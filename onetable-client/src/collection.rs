@@ -26,6 +26,12 @@ pub struct Collections<C> {
     marker: PhantomData<fn() -> C>,
 }
 
+impl<C> Clone for Collections<C> {
+    fn clone(&self) -> Self {
+        Collections { table: self.table.clone(), marker: PhantomData }
+    }
+}
+
 impl Table {
     /// Queries of the collection `C` (`#[derive(Collection)]`).
     pub fn collection<C: Collection>(&self) -> Collections<C> {
@@ -36,9 +42,9 @@ impl Table {
 impl<C: Collection> Collections<C> {
     /// Every item of the members in the partition of `key` (any member's partition
     /// key, such as `Account::partition("acme")`; its sort-key part is not used).
-    pub fn find<E: Entity>(&self, key: PartialKey<E>) -> FindCollection<'_, C> {
+    pub fn find<E: Entity>(&self, key: PartialKey<E>) -> FindCollection<C> {
         FindCollection {
-            collections: self,
+            collections: self.clone(),
             key: key.into_partition(),
             limit: None,
             next: None,
@@ -51,8 +57,8 @@ impl<C: Collection> Collections<C> {
 
 /// [`Collections::find`].
 #[must_use = "await it or call .send().await"]
-pub struct FindCollection<'a, C> {
-    collections: &'a Collections<C>,
+pub struct FindCollection<C> {
+    collections: Collections<C>,
     key: Result<(&'static onetable_core::IndexSchema, String), Error>,
     limit: Option<usize>,
     next: Option<Cursor>,
@@ -61,7 +67,7 @@ pub struct FindCollection<'a, C> {
     unknown: Unknown,
 }
 
-impl<C: Collection> FindCollection<'_, C> {
+impl<C: Collection> FindCollection<C> {
     /// At most `n` items.
     pub fn limit(mut self, n: usize) -> Self {
         self.limit = Some(n);
@@ -163,9 +169,9 @@ impl<C: Collection> FindCollection<'_, C> {
     }
 }
 
-impl<'a, C: Collection> IntoFuture for FindCollection<'a, C> {
+impl<C: Collection> IntoFuture for FindCollection<C> {
     type Output = Result<Page<C>, Error>;
-    type IntoFuture = BoxFuture<'a, Self::Output>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
     }

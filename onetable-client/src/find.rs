@@ -32,8 +32,8 @@ enum SortRange {
 
 /// [`Model::find`]: a query of one partition, on the primary key or an index.
 #[must_use = "await it, call .send().await or .stream()"]
-pub struct Find<'a, E> {
-    model: &'a Model<E>,
+pub struct Find<E> {
+    model: Model<E>,
     key: PartialKey<E>,
     range: Option<SortRange>,
     filter: Option<Condition<E>>,
@@ -48,9 +48,9 @@ impl<E: Entity> Model<E> {
     /// Queries the partition `key` (`User::partition(..)`, `User::gs1_partition(..)`):
     /// the items of `E` whose sort key starts with the template's text up to the first
     /// variable not given.
-    pub fn find(&self, key: PartialKey<E>) -> Find<'_, E> {
+    pub fn find(&self, key: PartialKey<E>) -> Find<E> {
         Find {
-            model: self,
+            model: self.clone(),
             key,
             range: None,
             filter: None,
@@ -63,12 +63,12 @@ impl<E: Entity> Model<E> {
     }
 
     /// Reads every item of `E` in the table.
-    pub fn scan(&self) -> Scan<'_, E> {
-        Scan { model: self, filter: None, segments: 1, consistent: false, limit: None }
+    pub fn scan(&self) -> Scan<E> {
+        Scan { model: self.clone(), filter: None, segments: 1, consistent: false, limit: None }
     }
 }
 
-impl<'a, E: Entity> Find<'a, E> {
+impl<E: Entity> Find<E> {
     /// At most `n` items are returned (counted after filtering).
     pub fn limit(mut self, n: usize) -> Self {
         self.limit = Some(n);
@@ -140,38 +140,46 @@ impl<'a, E: Entity> Find<'a, E> {
 
     /// Sends queries until the page is full or the partition ends.
     pub async fn send(self) -> Result<Page<E>, Error> {
-        let model = self.model;
+        let model = self.model.clone();
+        let span = model.span("find");
         async move {
             let mut query = self.prepare()?;
             query.collect(&model.table, |item| model.read(item).map(Some)).await
         }
-        .instrument(model.span("find"))
+        .instrument(span)
         .await
     }
 
     /// The items one by one, fetching pages as they are consumed: memory stays flat
     /// however large the result. Honours [`Find::limit`].
-    pub fn stream(self) -> impl Stream<Item = Result<E, Error>> + Send + 'a {
-        let model = self.model;
+    pub fn stream(self) -> impl Stream<Item = Result<E, Error>> + Send + 'static {
+        let model = self.model.clone();
         let prepared = self.prepare();
         let limit = prepared.as_ref().ok().and_then(|q| q.limit).unwrap_or(usize::MAX);
-        stream::try_unfold((prepared, false), move |(query, done)| async move {
-            if done {
-                return Ok::<_, Error>(None);
+        let table = model.table.clone();
+        stream::try_unfold((prepared, false), move |(query, done)| {
+            let table = table.clone();
+            async move {
+                if done {
+                    return Ok::<_, Error>(None);
+                }
+                let mut query = query?;
+                let (page, last) = query.fetch(&table, None).await?;
+                let done = last.is_none();
+                query.start = last;
+                Ok(Some((page, (Ok(query), done))))
             }
-            let mut query = query?;
-            let (page, last) = query.fetch(&model.table, None).await?;
-            let done = last.is_none();
-            query.start = last;
-            Ok(Some((page, (Ok(query), done))))
         })
-        .map_ok(move |page| stream::iter(page.into_iter().map(move |item| model.read(item))))
+        .map_ok(move |page| {
+            let model = model.clone();
+            stream::iter(page.into_iter().map(move |item| model.read(item)))
+        })
         .try_flatten()
         .take(limit)
     }
 
     pub(crate) fn prepare(self) -> Result<Query, Error> {
-        let model = self.model;
+        let model = self.model.clone();
         model.check_registered()?;
         let t = &model.table.inner;
         let entity = E::SCHEMA.name;
@@ -376,15 +384,15 @@ impl Query {
 
 /// [`Model::scan`]: every item of the entity in the table.
 #[must_use = "await it, call .send().await or .stream()"]
-pub struct Scan<'a, E> {
-    model: &'a Model<E>,
+pub struct Scan<E> {
+    model: Model<E>,
     filter: Option<Condition<E>>,
     segments: u32,
     consistent: bool,
     limit: Option<usize>,
 }
 
-impl<'a, E: Entity> Scan<'a, E> {
+impl<E: Entity> Scan<E> {
     /// Reads `n` segments of the table in parallel (1 by default).
     pub fn segments(mut self, n: u32) -> Self {
         self.segments = n.max(1);
@@ -415,46 +423,54 @@ impl<'a, E: Entity> Scan<'a, E> {
     }
 
     /// The items as they arrive from the segments, a page at a time per segment.
-    pub fn stream(self) -> impl Stream<Item = Result<E, Error>> + Send + 'a {
-        let model = self.model;
+    pub fn stream(self) -> impl Stream<Item = Result<E, Error>> + Send + 'static {
+        let model = self.model.clone();
         let limit = self.limit.unwrap_or(usize::MAX);
         let prepared = self.prepare();
         let segments = self.segments;
+        let reader = model.clone();
         let streams = (0..segments).map(move |segment| {
             let prepared =
                 prepared.as_ref().map(|(f, n, v)| (f.clone(), n.clone(), v.clone())).map_err(clone_error);
             let consistent = self.consistent;
-            stream::try_unfold((prepared, None::<Item>, false), move |(prepared, start, done)| async move {
-                if done {
-                    return Ok::<_, Error>(None);
+            let model = model.clone();
+            stream::try_unfold((prepared, None::<Item>, false), move |(prepared, start, done)| {
+                let model = model.clone();
+                async move {
+                    if done {
+                        return Ok::<_, Error>(None);
+                    }
+                    let (filter, names, values) = prepared?;
+                    let t = &model.table.inner;
+                    let out = t
+                        .client
+                        .scan()
+                        .table_name(&t.name)
+                        .set_return_consumed_capacity(model.table.capacity_request())
+                        .filter_expression(&filter)
+                        .set_expression_attribute_names(Some(names.clone()))
+                        .set_expression_attribute_values(Some(values.clone()))
+                        .set_exclusive_start_key(start)
+                        .segment(segment as i32)
+                        .total_segments(segments as i32)
+                        .consistent_read(consistent)
+                        .send()
+                        .instrument(model.span("scan"))
+                        .await
+                        .map_err(|e| sdk("scan", &t.name, e))?;
+                    model.table.record_capacity(out.consumed_capacity());
+                    let last = out.last_evaluated_key;
+                    let done = last.is_none();
+                    Ok(Some((out.items.unwrap_or_default(), (Ok((filter, names, values)), last, done))))
                 }
-                let (filter, names, values) = prepared?;
-                let t = &model.table.inner;
-                let out = t
-                    .client
-                    .scan()
-                    .table_name(&t.name)
-                    .set_return_consumed_capacity(model.table.capacity_request())
-                    .filter_expression(&filter)
-                    .set_expression_attribute_names(Some(names.clone()))
-                    .set_expression_attribute_values(Some(values.clone()))
-                    .set_exclusive_start_key(start)
-                    .segment(segment as i32)
-                    .total_segments(segments as i32)
-                    .consistent_read(consistent)
-                    .send()
-                    .instrument(model.span("scan"))
-                    .await
-                    .map_err(|e| sdk("scan", &t.name, e))?;
-                model.table.record_capacity(out.consumed_capacity());
-                let last = out.last_evaluated_key;
-                let done = last.is_none();
-                Ok(Some((out.items.unwrap_or_default(), (Ok((filter, names, values)), last, done))))
             })
             .boxed()
         });
         stream::select_all(streams)
-            .map_ok(move |page| stream::iter(page.into_iter().map(move |item| model.read(item))))
+            .map_ok(move |page| {
+                let model = reader.clone();
+                stream::iter(page.into_iter().map(move |item| model.read(item)))
+            })
             .try_flatten()
             .take(limit)
     }

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 /// (every index projects all attributes). On-demand billing unless
 /// [`CreateTable::provisioned`]. Resolves once the table and its indexes are ACTIVE.
 #[must_use = "call .send().await"]
-pub struct CreateTable<'a> {
-    table: &'a Table,
+pub struct CreateTable {
+    table: Table,
     throughput: Option<(i64, i64)>,
     timeout: Duration,
 }
@@ -43,8 +43,8 @@ impl Table {
     }
 
     /// Creates the table from the schema; see [`CreateTable`].
-    pub fn create_table(&self) -> CreateTable<'_> {
-        CreateTable { table: self, throughput: None, timeout: Duration::from_secs(300) }
+    pub fn create_table(&self) -> CreateTable {
+        CreateTable { table: self.clone(), throughput: None, timeout: Duration::from_secs(300) }
     }
 
     /// The table's description from DynamoDB.
@@ -119,7 +119,7 @@ fn projection() -> Projection {
     Projection::builder().projection_type(ProjectionType::All).build()
 }
 
-impl CreateTable<'_> {
+impl CreateTable {
     /// Provisioned capacity for the table and each global index instead of on-demand.
     pub fn provisioned(mut self, read: i64, write: i64) -> Self {
         self.throughput = Some((read, write));

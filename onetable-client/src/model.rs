@@ -113,25 +113,25 @@ impl<E: Entity> Model<E> {
 
     /// Creates an item; fails with [`Error::is_already_exists`] when its key is taken.
     /// Empty `generate` fields get new ids; the returned entity has them.
-    pub fn create(&self, entity: E) -> Create<'_, E> {
-        Create { model: self, entity, condition: None }
+    pub fn create(&self, entity: E) -> Create<E> {
+        Create { model: self.clone(), entity, condition: None }
     }
 
     /// Reads one item by its full key; `None` when there is none.
-    pub fn get(&self, key: Key<E>) -> Get<'_, E> {
-        Get { model: self, key, consistent: false }
+    pub fn get(&self, key: Key<E>) -> Get<E> {
+        Get { model: self.clone(), key, consistent: false }
     }
 
     /// Writes an item whether or not one exists with its key (an upsert that replaces
     /// the whole item).
-    pub fn put(&self, entity: E) -> Put<'_, E> {
-        Put { model: self, entity, condition: None }
+    pub fn put(&self, entity: E) -> Put<E> {
+        Put { model: self.clone(), entity, condition: None }
     }
 
     /// Removes an item by its full key, returning the removed item (`None` when there
     /// was none).
-    pub fn remove(&self, key: Key<E>) -> Remove<'_, E> {
-        Remove { model: self, key, condition: None, must_exist: false, version: None }
+    pub fn remove(&self, key: Key<E>) -> Remove<E> {
+        Remove { model: self.clone(), key, condition: None, must_exist: false, version: None }
     }
 }
 
@@ -196,9 +196,9 @@ pub(crate) fn key_of(table: &Table, item: &Item) -> Item {
 
 macro_rules! into_future {
     ($builder:ident, $output:ty) => {
-        impl<'a, E: Entity> IntoFuture for $builder<'a, E> {
+        impl<E: Entity> IntoFuture for $builder<E> {
             type Output = Result<$output, Error>;
-            type IntoFuture = BoxFuture<'a, Self::Output>;
+            type IntoFuture = BoxFuture<'static, Self::Output>;
             fn into_future(self) -> Self::IntoFuture {
                 Box::pin(self.send())
             }
@@ -209,13 +209,13 @@ pub(crate) use into_future;
 
 /// [`Model::create`]: `.await` it, or add a condition first.
 #[must_use = "await it or call .send().await"]
-pub struct Create<'a, E> {
-    model: &'a Model<E>,
+pub struct Create<E> {
+    model: Model<E>,
     entity: E,
     condition: Option<Condition<E>>,
 }
 
-impl<E: Entity> Create<'_, E> {
+impl<E: Entity> Create<E> {
     /// An extra condition the write needs (besides the key being free).
     pub fn condition(mut self, condition: Condition<E>) -> Self {
         self.condition = Some(condition);
@@ -225,7 +225,7 @@ impl<E: Entity> Create<'_, E> {
     /// The writes of this create (the item and its unique sentinels), and the entity
     /// as it will be stored.
     pub(crate) fn prepare(self) -> Result<(E, Vec<Write>), Error> {
-        let model = self.model;
+        let model = self.model.clone();
         model.check_registered()?;
         let mut entity = self.entity;
         entity.generate_ids();
@@ -249,13 +249,14 @@ impl<E: Entity> Create<'_, E> {
 
     /// Sends the request (a transaction when the entity has unique fields).
     pub async fn send(self) -> Result<E, Error> {
-        let model = self.model;
+        let model = self.model.clone();
+        let span = model.span("create");
         async move {
             let (entity, writes) = self.prepare()?;
             execute(&model.table, writes).await?;
             Ok(entity)
         }
-        .instrument(model.span("create"))
+        .instrument(span)
         .await
     }
 }
@@ -263,13 +264,13 @@ into_future!(Create, E);
 
 /// [`Model::get`]: `.await` it, or ask for a consistent read first.
 #[must_use = "await it or call .send().await"]
-pub struct Get<'a, E> {
-    model: &'a Model<E>,
+pub struct Get<E> {
+    model: Model<E>,
     key: Key<E>,
     consistent: bool,
 }
 
-impl<E: Entity> Get<'_, E> {
+impl<E: Entity> Get<E> {
     /// A strongly consistent read (twice the read cost; not on global indexes).
     pub fn consistent(mut self) -> Self {
         self.consistent = true;
@@ -278,7 +279,8 @@ impl<E: Entity> Get<'_, E> {
 
     /// Sends the request.
     pub async fn send(self) -> Result<Option<E>, Error> {
-        let model = self.model;
+        let model = self.model.clone();
+        let span = model.span("get");
         async move {
             model.check_registered()?;
             let key = self.key.into_attrs()?;
@@ -286,7 +288,7 @@ impl<E: Entity> Get<'_, E> {
             let item = item.filter(|i| !model.table.is_expired(E::SCHEMA, i));
             item.map(|item| model.read(item)).transpose()
         }
-        .instrument(model.span("get"))
+        .instrument(span)
         .await
     }
 }
@@ -313,13 +315,13 @@ impl<E: Entity> Model<E> {
 
 /// [`Model::put`]: `.await` it, or add a condition first.
 #[must_use = "await it or call .send().await"]
-pub struct Put<'a, E> {
-    model: &'a Model<E>,
+pub struct Put<E> {
+    model: Model<E>,
     entity: E,
     condition: Option<Condition<E>>,
 }
 
-impl<E: Entity> Put<'_, E> {
+impl<E: Entity> Put<E> {
     /// A condition the write needs; fails with [`Error::is_condition_failed`].
     pub fn condition(mut self, condition: Condition<E>) -> Self {
         self.condition = Some(condition);
@@ -327,7 +329,7 @@ impl<E: Entity> Put<'_, E> {
     }
 
     pub(crate) async fn prepare(self) -> Result<(E, Vec<Write>), Error> {
-        let model = self.model;
+        let model = self.model.clone();
         model.check_registered()?;
         let mut entity = self.entity;
         entity.generate_ids();
@@ -370,13 +372,14 @@ impl<E: Entity> Put<'_, E> {
 
     /// Sends the request (a transaction when a unique value changes).
     pub async fn send(self) -> Result<E, Error> {
-        let model = self.model;
+        let model = self.model.clone();
+        let span = model.span("put");
         async move {
             let (entity, writes) = self.prepare().await?;
             execute(&model.table, writes).await?;
             Ok(entity)
         }
-        .instrument(model.span("put"))
+        .instrument(span)
         .await
     }
 }
@@ -384,15 +387,15 @@ into_future!(Put, E);
 
 /// [`Model::remove`]: `.await` it, or add a condition first.
 #[must_use = "await it or call .send().await"]
-pub struct Remove<'a, E> {
-    model: &'a Model<E>,
+pub struct Remove<E> {
+    model: Model<E>,
     key: Key<E>,
     condition: Option<Condition<E>>,
     must_exist: bool,
     version: Option<String>,
 }
 
-impl<E: Entity> Remove<'_, E> {
+impl<E: Entity> Remove<E> {
     /// A condition the removal needs; fails with [`Error::is_condition_failed`].
     pub fn condition(mut self, condition: Condition<E>) -> Self {
         self.condition = Some(condition);
@@ -415,7 +418,7 @@ impl<E: Entity> Remove<'_, E> {
 
     /// The writes, and the item as it was when it had to be read first.
     pub(crate) async fn prepare(self) -> Result<(Vec<Write>, Option<Item>), Error> {
-        let model = self.model;
+        let model = self.model.clone();
         model.check_registered()?;
         let key = self.key.into_attrs()?;
         let mut p = Placeholders::new();
@@ -469,7 +472,8 @@ impl<E: Entity> Remove<'_, E> {
 
     /// Sends the request; returns the removed item.
     pub async fn send(self) -> Result<Option<E>, Error> {
-        let model = self.model;
+        let model = self.model.clone();
+        let span = model.span("remove");
         async move {
             let (writes, prior) = self.prepare().await?;
             if writes.is_empty() {
@@ -478,7 +482,7 @@ impl<E: Entity> Remove<'_, E> {
             let old = execute(&model.table, writes).await?.or(prior);
             old.map(|item| model.read(item)).transpose()
         }
-        .instrument(model.span("remove"))
+        .instrument(span)
         .await
     }
 }
@@ -531,7 +535,7 @@ pub(crate) fn unique_values<E: Entity>(item: &Item) -> Vec<(&'static onetable_co
                 Some(map) => item.get(map).and_then(|m| m.as_m().ok()).and_then(|m| m.get(f.attribute)),
                 None => item.get(f.attribute),
             }?;
-            Some((f, onetable_core::key_text(value, f.rust_type)?))
+            Some((f, onetable_core::key_text(value, f.onetable_type)?))
         })
         .collect()
 }

@@ -292,43 +292,43 @@ pub(crate) fn release(table: &Table, entity: &str, field: &onetable_core::FieldS
 /// [`Table::transaction`]. Unique-field sentinels and version checks of the entities
 /// involved are part of it.
 #[must_use = "await it or call .send().await"]
-pub struct Transaction<'a> {
-    table: &'a Table,
-    steps: Vec<BoxFuture<'a, Result<Vec<Write>, Error>>>,
+pub struct Transaction {
+    table: Table,
+    steps: Vec<BoxFuture<'static, Result<Vec<Write>, Error>>>,
     token: Option<String>,
 }
 
 impl Table {
     /// A transaction; see [`Transaction`].
-    pub fn transaction(&self) -> Transaction<'_> {
-        Transaction { table: self, steps: Vec::new(), token: None }
+    pub fn transaction(&self) -> Transaction {
+        Transaction { table: self.clone(), steps: Vec::new(), token: None }
     }
 }
 
-impl<'a> Transaction<'a> {
-    fn step(mut self, step: BoxFuture<'a, Result<Vec<Write>, Error>>) -> Self {
+impl Transaction {
+    fn step(mut self, step: BoxFuture<'static, Result<Vec<Write>, Error>>) -> Self {
         self.steps.push(step);
         self
     }
 
     /// Adds a create (`users.create(user)`, with its condition if any); with its
     /// unique sentinels.
-    pub fn create<E: Entity>(self, create: Create<'a, E>) -> Self {
+    pub fn create<E: Entity>(self, create: Create<E>) -> Self {
         self.step(Box::pin(async move { create.prepare().map(|(_, writes)| writes) }))
     }
 
     /// Adds a put (`users.put(user)`).
-    pub fn put<E: Entity>(self, put: crate::Put<'a, E>) -> Self {
+    pub fn put<E: Entity>(self, put: crate::Put<E>) -> Self {
         self.step(Box::pin(async move { put.prepare().await.map(|(_, writes)| writes) }))
     }
 
     /// Adds an update (`users.update(key).set(..)`).
-    pub fn update<E: Entity>(self, update: crate::Update<'a, E>) -> Self {
+    pub fn update<E: Entity>(self, update: crate::Update<E>) -> Self {
         self.step(Box::pin(update.prepare()))
     }
 
     /// Adds a removal (`users.remove(key)`).
-    pub fn remove<E: Entity>(self, remove: Remove<'a, E>) -> Self {
+    pub fn remove<E: Entity>(self, remove: Remove<E>) -> Self {
         self.step(Box::pin(async move { remove.prepare().await.map(|(writes, _)| writes) }))
     }
 
@@ -368,13 +368,13 @@ impl<'a> Transaction<'a> {
         for step in self.steps {
             writes.extend(step.await?);
         }
-        run(self.table, writes, self.token).await
+        run(&self.table, writes, self.token).await
     }
 }
 
-impl<'a> IntoFuture for Transaction<'a> {
+impl IntoFuture for Transaction {
     type Output = Result<(), Error>;
-    type IntoFuture = BoxFuture<'a, Self::Output>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
     }

@@ -54,8 +54,8 @@ impl Action {
 /// By default the item must exist ([`Error::is_not_found`] otherwise); see
 /// [`Update::upsert`]. Resolves to the item as it is after the update.
 #[must_use = "await it or call .send().await"]
-pub struct Update<'a, E> {
-    model: &'a Model<E>,
+pub struct Update<E> {
+    model: Model<E>,
     key: Key<E>,
     actions: Vec<Action>,
     condition: Option<Condition<E>>,
@@ -70,12 +70,19 @@ impl<E: Entity> Model<E> {
     /// the same request. The template's other inputs come from this update or from the
     /// item's primary key; when neither has them the update is refused rather than
     /// leaving a stale index key. Primary key fields cannot change (remove and create).
-    pub fn update(&self, key: Key<E>) -> Update<'_, E> {
-        Update { model: self, key, actions: Vec::new(), condition: None, upsert: false, version: None }
+    pub fn update(&self, key: Key<E>) -> Update<E> {
+        Update {
+            model: self.clone(),
+            key,
+            actions: Vec::new(),
+            condition: None,
+            upsert: false,
+            version: None,
+        }
     }
 }
 
-impl<E: Entity> Update<'_, E> {
+impl<E: Entity> Update<E> {
     /// `SET field = value`.
     pub fn set<T>(mut self, field: Field<E, T>, value: impl IntoOperand<T>) -> Self {
         self.actions.push(Action::Set(field.into(), value.into_operand()));
@@ -141,7 +148,7 @@ impl<E: Entity> Update<'_, E> {
     /// The writes of this update: the item's, and the sentinels of unique values it
     /// changes.
     pub(crate) async fn prepare(self) -> Result<Vec<Write>, Error> {
-        let model = self.model;
+        let model = self.model.clone();
         {
             model.check_registered()?;
             let key = self.key.into_attrs()?;
@@ -241,7 +248,7 @@ impl<E: Entity> Update<'_, E> {
                         continue;
                     }
                     let path = p.path(field.map, field.attribute);
-                    let v = p.value(onetable_core::attr_from_key_text(text, field.rust_type, format));
+                    let v = p.value(onetable_core::attr_from_key_text(text, field.onetable_type, format));
                     sets.push(format!("{path} = if_not_exists({path}, {v})"));
                 }
             }
@@ -288,7 +295,7 @@ impl<E: Entity> Update<'_, E> {
                 for field in &touched {
                     after.retain(|(f, _)| f.name != field.name);
                     let new = new_values.iter().find(|(n, _)| *n == field.name).and_then(|(_, v)| v.as_ref());
-                    if let Some(text) = new.and_then(|v| onetable_core::key_text(v, field.rust_type)) {
+                    if let Some(text) = new.and_then(|v| onetable_core::key_text(v, field.onetable_type)) {
                         after.push((field, text));
                     }
                 }
@@ -339,7 +346,8 @@ impl<E: Entity> Update<'_, E> {
 
     /// Sends the request (a transaction when a unique value changes).
     pub async fn send(self) -> Result<E, Error> {
-        let model = self.model;
+        let model = self.model.clone();
+        let span = model.span("update");
         async move {
             let writes = self.prepare().await?;
             // A transaction returns no item: it is read back by key.
@@ -358,7 +366,7 @@ impl<E: Entity> Update<'_, E> {
             };
             model.read(item)
         }
-        .instrument(model.span("update"))
+        .instrument(span)
         .await
     }
 }
@@ -423,8 +431,8 @@ fn recompute_keys<E: Entity>(
                             continue;
                         }
                         Some((_, Some(av))) => {
-                            let rust_type = schema.field(name).map_or("", |f| f.rust_type);
-                            onetable_core::key_text(av, rust_type)
+                            let stored = schema.field(name).map_or("", |f| f.onetable_type);
+                            onetable_core::key_text(av, stored)
                         }
                         None => known.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()),
                     };

@@ -80,13 +80,14 @@ macro_rules! integer_key {
 integer_key!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
 
 /// The text a stored value has inside a key, the same as [`KeyValue`] writes: strings
-/// as they are, numbers as digits, booleans as `true`/`false`, and dates (fields whose
-/// type is a `SystemTime` or `DateTime`) as ISO-8601. `None` for other attributes.
-pub fn key_text(value: &crate::AttributeValue, rust_type: &str) -> Option<String> {
+/// as they are, numbers as digits, booleans as `true`/`false`, and dates as ISO-8601.
+/// `onetable_type` is the field's [`Value::ONETABLE_TYPE`](crate::Value::ONETABLE_TYPE),
+/// so an alias or a newtype of a date or a number is read as what it stores. `None`
+/// for other attributes.
+pub fn key_text(value: &crate::AttributeValue, onetable_type: &str) -> Option<String> {
     use crate::AttributeValue as A;
-    let is_date = rust_type.contains("SystemTime") || rust_type.contains("DateTime");
     match value {
-        A::N(_) | A::S(_) if is_date => crate::value::time_key_text(value.clone()),
+        A::N(_) | A::S(_) if onetable_type == "date" => crate::value::time_key_text(value.clone()),
         A::S(s) | A::N(s) => Some(s.clone()),
         A::Bool(b) => Some(b.to_string()),
         _ => None,
@@ -94,25 +95,33 @@ pub fn key_text(value: &crate::AttributeValue, rust_type: &str) -> Option<String
 }
 
 /// The stored attribute of a field whose key text is `text`: the inverse of
-/// [`key_text`], typed by the field's Rust type (numbers as `N`, booleans as `BOOL`,
-/// dates as the format writes them, everything else as `S`).
-pub fn attr_from_key_text(text: &str, rust_type: &str, format: &crate::Format) -> crate::AttributeValue {
+/// [`key_text`], typed by the field's stored type (`number` as `N`, `boolean` as
+/// `BOOL`, `date` as the format writes dates, everything else as `S`).
+pub fn attr_from_key_text(text: &str, onetable_type: &str, format: &crate::Format) -> crate::AttributeValue {
     use crate::AttributeValue as A;
-    let inner = rust_type.strip_prefix("Option<").and_then(|t| t.strip_suffix('>')).unwrap_or(rust_type);
-    const INTEGERS: [&str; 12] =
-        ["i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize"];
-    if INTEGERS.contains(&inner) {
-        return A::N(text.to_owned());
+    match onetable_type {
+        "number" => A::N(text.to_owned()),
+        "boolean" => A::Bool(text == "true"),
+        "date" => match crate::value::millis_of_text(text) {
+            Ok(ms) => crate::value::date_attr(ms, format),
+            Err(_) => A::S(text.to_owned()),
+        },
+        _ => A::S(text.to_owned()),
     }
-    if inner == "bool" {
-        return A::Bool(text == "true");
-    }
-    if inner.contains("SystemTime") || inner.contains("DateTime") {
-        if let Ok(ms) = crate::value::millis_of_text(text) {
-            return crate::value::date_attr(ms, format);
+}
+
+/// The key text of any stored value, as [`KeyValue`] writes it: what a newtype
+/// deriving `Value` writes into a key, through the value it wraps.
+#[doc(hidden)]
+pub fn write_key_via_value<T: crate::Value>(value: &T, out: &mut String) -> bool {
+    let iso = crate::Format::ONETABLE.with_iso_dates(true);
+    match value.to_attr(&iso).ok().flatten().and_then(|attr| key_text(&attr, T::ONETABLE_TYPE)) {
+        Some(text) => {
+            out.push_str(&text);
+            true
         }
+        None => false,
     }
-    A::S(text.to_owned())
 }
 
 /// A value given for a key variable of type `T`: the type itself, a reference to it,

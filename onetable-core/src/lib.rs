@@ -52,6 +52,7 @@ pub mod set {
 /// Items used by the code `#[derive(Entity)]` generates. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::key::write_key_via_value;
     pub use aws_sdk_dynamodb::types::AttributeValue;
     pub use std::collections::HashMap;
 

@@ -18,14 +18,53 @@ pub fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
         syn::Data::Struct(syn::DataStruct { fields: syn::Fields::Named(named), .. }) => {
             structure(input, named, &mut errors)
         }
+        syn::Data::Struct(syn::DataStruct { fields: syn::Fields::Unnamed(fields), .. })
+            if fields.unnamed.len() == 1 =>
+        {
+            Some(newtype(&input.ident, &fields.unnamed[0].ty))
+        }
         _ => {
-            errors
-                .at(&input.ident, "#[derive(Value)] works on unit-only enums and structs with named fields");
+            errors.at(
+                &input.ident,
+                "#[derive(Value)] works on unit-only enums, structs with named fields and newtypes (`struct UserId(String)`)",
+            );
             None
         }
     };
     errors.finish()?;
     Ok(out.unwrap_or_default())
+}
+
+/// A newtype (`struct UserId(String)`) is stored as the value it wraps, and writes
+/// that value's key text, so it can be a key template variable.
+fn newtype(ident: &syn::Ident, inner: &syn::Type) -> TokenStream {
+    quote! {
+        impl ::onetable::Value for #ident {
+            const ONETABLE_TYPE: &'static str = <#inner as ::onetable::Value>::ONETABLE_TYPE;
+            #[inline]
+            fn to_attr(&self, format: &::onetable::Format) -> ::core::result::Result<::core::option::Option<::onetable::AttributeValue>, ::onetable::ValueError> {
+                <#inner as ::onetable::Value>::to_attr(&self.0, format)
+            }
+            #[inline]
+            fn into_attr(self, format: &::onetable::Format) -> ::core::result::Result<::core::option::Option<::onetable::AttributeValue>, ::onetable::ValueError> {
+                <#inner as ::onetable::Value>::into_attr(self.0, format)
+            }
+            #[inline]
+            fn from_attr(attr: ::onetable::AttributeValue) -> ::core::result::Result<Self, ::onetable::ValueError> {
+                <#inner as ::onetable::Value>::from_attr(attr).map(#ident)
+            }
+            #[inline]
+            fn from_missing() -> ::core::result::Result<Self, ::onetable::ValueError> {
+                <#inner as ::onetable::Value>::from_missing().map(#ident)
+            }
+        }
+        impl ::onetable::KeyValue for #ident {
+            #[inline]
+            fn write_key(&self, out: &mut ::std::string::String) -> bool {
+                ::onetable::__private::write_key_via_value(&self.0, out)
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -61,6 +100,9 @@ fn rename_all(input: &syn::DeriveInput, errors: &mut Errors) -> Option<Case> {
                 meta.value()?.parse::<LitStr>()?;
             } else {
                 errors.at(&meta.path, "unknown option: expected `rename_all = \"..\"` or `crate = \"..\"`");
+                if meta.input.peek(syn::Token![=]) {
+                    meta.value()?.parse::<syn::Expr>()?;
+                }
             }
             Ok(())
         });

@@ -116,7 +116,7 @@ impl<Old: Entity, New: Entity> Rekey<Old, New> {
     /// updated; `build` adds the update's actions and conditions.
     pub async fn update<F>(&self, new_key: Key<New>, old_key: Key<Old>, build: F) -> Result<New, Error>
     where
-        F: for<'m> FnOnce(Update<'m, New>) -> Update<'m, New>,
+        F: FnOnce(Update<New>) -> Update<New>,
     {
         let old_key = old_key.into_attrs()?;
         let known = super::transform::known(&self.table, &[Old::SCHEMA, New::SCHEMA]);
