@@ -345,7 +345,7 @@ fn the_schema_describes_keys_indexes_and_fields() {
     assert_eq!(names, ["primary", "gs1", "gs2", "ls1"]);
     assert_eq!(schema.primary().hash.as_ref().unwrap().template.source, "ACCOUNT#${account_id}");
     let ls1 = schema.index("ls1").unwrap();
-    assert_eq!(ls1.kind, onetable::IndexKind::Local);
+    assert_eq!(ls1.kind, onetable::schema::IndexKind::Local);
     assert!(ls1.hash.is_none());
     let email = schema.field("email").unwrap();
     assert!(email.unique && email.required);

@@ -46,7 +46,7 @@ pub fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     Ok(quote! {
         #[automatically_derived]
         impl ::onetable::Collection for #ident {
-            const ENTITIES: &'static [&'static ::onetable::EntitySchema] = &[#(#schemas),*];
+            const ENTITIES: &'static [&'static ::onetable::schema::EntitySchema] = &[#(#schemas),*];
 
             fn from_item(name: &str, item: ::onetable::Item) -> ::core::option::Option<::core::result::Result<Self, ::onetable::Error>> {
                 #(#arms)*

@@ -26,7 +26,7 @@ pub fn entity(schema: &Schema<'_>) -> TokenStream {
     quote! {
         #[automatically_derived]
         impl ::onetable::Entity for #ident {
-            const SCHEMA: &'static ::onetable::EntitySchema = &::onetable::EntitySchema {
+            const SCHEMA: &'static ::onetable::schema::EntitySchema = &::onetable::schema::EntitySchema {
                 name: #name,
                 indexes: &[#(#indexes),*],
                 fields: &[#(#fields),*],
@@ -73,7 +73,7 @@ pub fn stub(entity: &Entity) -> TokenStream {
     let (impl_generics, ty_generics, where_clause) = entity.generics.split_for_impl();
     quote! {
         impl #impl_generics ::onetable::Entity for #ident #ty_generics #where_clause {
-            const SCHEMA: &'static ::onetable::EntitySchema = ::core::unimplemented!();
+            const SCHEMA: &'static ::onetable::schema::EntitySchema = ::core::unimplemented!();
             fn to_item(&self, _: &::onetable::Format) -> ::core::result::Result<::onetable::Item, ::onetable::Error> { ::core::unimplemented!() }
             fn into_item(self, _: &::onetable::Format) -> ::core::result::Result<::onetable::Item, ::onetable::Error> { ::core::unimplemented!() }
             fn from_item(_: ::onetable::Item) -> ::core::result::Result<Self, ::onetable::Error> { ::core::unimplemented!() }
@@ -96,12 +96,12 @@ fn template_consts(schema: &Schema<'_>) -> TokenStream {
             let source = &key.source;
             let delimiters = &key.parsed.delimiters;
             let parts = key.parsed.parts.iter().map(|p| match p {
-                Part::Text(t) => quote!(::onetable::Part::Text(#t)),
-                Part::Var(v) => quote!(::onetable::Part::Var(#v)),
+                Part::Text(t) => quote!(::onetable::schema::Part::Text(#t)),
+                Part::Var(v) => quote!(::onetable::schema::Part::Var(#v)),
             });
             out.extend(quote! {
                 #[doc(hidden)]
-                const #ident: ::onetable::Template = ::onetable::Template {
+                const #ident: ::onetable::schema::Template = ::onetable::schema::Template {
                     source: #source,
                     parts: &[#(#parts),*],
                     delimiters: #delimiters,
@@ -123,12 +123,12 @@ fn index_schema(i: usize, index: &Index) -> TokenStream {
         Some(k) => {
             let attribute = &k.attribute;
             let template = template_ident(i, sort);
-            quote!(::core::option::Option::Some(::onetable::KeyAttribute { attribute: #attribute, template: Self::#template }))
+            quote!(::core::option::Option::Some(::onetable::schema::KeyAttribute { attribute: #attribute, template: Self::#template }))
         }
         None => quote!(::core::option::Option::None),
     };
     let (hash, sort) = (key(&index.hash, false), key(&index.sort, true));
-    quote!(::onetable::IndexSchema { name: #name, kind: ::onetable::IndexKind::#kind, hash: #hash, sort: #sort })
+    quote!(::onetable::schema::IndexSchema { name: #name, kind: ::onetable::schema::IndexKind::#kind, hash: #hash, sort: #sort })
 }
 
 fn is_optional(ty: &syn::Type) -> bool {
@@ -149,14 +149,14 @@ fn field_schema(stored: &Stored<'_>) -> TokenStream {
     let required = f.default.is_none() && !is_optional(&f.ty);
     let (unique, ttl, version) = (f.unique.is_some(), f.ttl.is_some(), f.version.is_some());
     let generate = match stored.generate {
-        Some(Generate::Ulid) => quote!(::core::option::Option::Some(::onetable::Generate::Ulid)),
-        Some(Generate::Uuid) => quote!(::core::option::Option::Some(::onetable::Generate::Uuid)),
+        Some(Generate::Ulid) => quote!(::core::option::Option::Some(::onetable::schema::Generate::Ulid)),
+        Some(Generate::Uuid) => quote!(::core::option::Option::Some(::onetable::schema::Generate::Uuid)),
         None => quote!(::core::option::Option::None),
     };
     // TTLs are dates to OneTable, whatever Rust type holds the seconds.
     let onetable_type = if ttl { quote!("date") } else { quote!(<#ty as ::onetable::Value>::ONETABLE_TYPE) };
     quote! {
-        ::onetable::FieldSchema {
+        ::onetable::schema::FieldSchema {
             name: #name, attribute: #attribute, map: #map, rust_type: #rust_type, onetable_type: #onetable_type,
             required: #required, unique: #unique, ttl: #ttl, version: #version, generate: #generate,
         }
@@ -216,13 +216,13 @@ fn compose_from_self(
     });
     if required {
         quote! {{
-            let mut k = ::onetable::KeyBuf::new(#entity, &Self::#template);
+            let mut k = ::onetable::schema::KeyBuf::new(#entity, &Self::#template);
             #(#steps)*
             item.insert(#attribute.to_owned(), ::onetable::AttributeValue::S(k.finish()));
         }}
     } else {
         quote! {{
-            let mut k = ::onetable::KeyBuf::new(#entity, &Self::#template);
+            let mut k = ::onetable::schema::KeyBuf::new(#entity, &Self::#template);
             let mut complete = true;
             #(#steps)*
             if complete {
@@ -438,7 +438,7 @@ fn compose_from_args(schema: &Schema<'_>, i: usize, key: &KeyAttr, sort: bool) -
         }
     });
     quote! {{
-        let mut k = ::onetable::KeyBuf::new(#entity, &Self::#template);
+        let mut k = ::onetable::schema::KeyBuf::new(#entity, &Self::#template);
         #(#steps)*
         k.finish()
     }}

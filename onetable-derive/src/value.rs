@@ -215,7 +215,7 @@ fn enumeration(
         }
 
         #[automatically_derived]
-        impl ::onetable::ListElement for #ident {}
+        impl ::onetable::schema::ListElement for #ident {}
 
         #[automatically_derived]
         impl ::onetable::KeyValue for #ident {
@@ -325,6 +325,6 @@ fn structure(input: &syn::DeriveInput, named: &syn::FieldsNamed, errors: &mut Er
         }
 
         #[automatically_derived]
-        impl ::onetable::ListElement for #ident {}
+        impl ::onetable::schema::ListElement for #ident {}
     })
 }

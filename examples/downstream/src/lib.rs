@@ -2,7 +2,7 @@
 //! would write it: the dependency is renamed (`db`), so each derive is told where it
 //! is; its tests get a fresh table per test from `onetable-local`.
 
-use db::{Collection, Entity, Table, Value};
+use db::prelude::*;
 
 /// A plan, stored as its lowercase name.
 #[derive(Value, Debug, Clone, Copy, PartialEq)]
