@@ -149,9 +149,7 @@ impl BatchWrite {
             for request in &self.requests {
                 if !seen.insert(key_values(table, request)) {
                     let key = key_text(&request_key(table, request));
-                    return Err(
-                        ErrorKind::Schema(format!("the batch writes the key {key} more than once")).into()
-                    );
+                    return Err(ErrorKind::DuplicateKey { key }.into());
                 }
             }
         }

@@ -105,12 +105,8 @@ impl<C: Collection> FindCollection<C> {
         async move {
             for schema in C::ENTITIES {
                 if !table.entities().iter().any(|e| e.name == schema.name) {
-                    return Err(ErrorKind::Schema(format!(
-                        "entity {} is not registered with table {}",
-                        schema.name,
-                        table.name()
-                    ))
-                    .into());
+                    let table = table.name().to_owned();
+                    return Err(ErrorKind::NotRegistered { entity: schema.name, table }.into());
                 }
             }
             let (index, hash) = self.key?;

@@ -426,12 +426,15 @@ impl<E: Entity> Scan<E> {
     pub fn stream(self) -> impl Stream<Item = Result<E, Error>> + Send + 'static {
         let model = self.model.clone();
         let limit = self.limit.unwrap_or(usize::MAX);
-        let prepared = self.prepare();
+        // A request that cannot be prepared fails once, with its own kind.
+        let prepared = match self.prepare() {
+            Ok(prepared) => prepared,
+            Err(e) => return stream::once(std::future::ready(Err(e))).left_stream(),
+        };
         let segments = self.segments;
         let reader = model.clone();
         let streams = (0..segments).map(move |segment| {
-            let prepared =
-                prepared.as_ref().map(|(f, n, v)| (f.clone(), n.clone(), v.clone())).map_err(clone_error);
+            let prepared = Ok::<_, Error>(prepared.clone());
             let consistent = self.consistent;
             let model = model.clone();
             stream::try_unfold((prepared, None::<Item>, false), move |(prepared, start, done)| {
@@ -473,6 +476,7 @@ impl<E: Entity> Scan<E> {
             })
             .try_flatten()
             .take(limit)
+            .right_stream()
     }
 
     #[allow(clippy::type_complexity)]
@@ -496,8 +500,3 @@ impl<E: Entity> Scan<E> {
     }
 }
 into_future!(Scan, Vec<E>);
-
-/// Errors are not `Clone`; each parallel segment reports the preparation failure.
-fn clone_error(e: &Error) -> Error {
-    onetable_core::ErrorKind::Schema(e.to_string()).into()
-}

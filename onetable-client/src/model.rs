@@ -45,13 +45,7 @@ impl<E: Entity> Model<E> {
         if self.table.is_registered(E::SCHEMA) {
             return Ok(());
         }
-        Err(ErrorKind::Schema(format!(
-            "entity {} is not registered with table {}: add .entity::<{}>() to its builder",
-            E::SCHEMA.name,
-            self.table.name(),
-            E::SCHEMA.name
-        ))
-        .into())
+        Err(ErrorKind::NotRegistered { entity: E::SCHEMA.name, table: self.table.name().to_owned() }.into())
     }
 
     /// Writes the entity's item, with `created`/`updated` when the entity has

@@ -143,7 +143,14 @@ pub(crate) fn condition_error(table: &Table, role: &Role, old: Option<&Item>) ->
                 _ => ErrorKind::ConditionFailed { entity, operation, key }.into(),
             }
         }
-        Role::Release => ErrorKind::Schema("a unique sentinel could not be released".into()).into(),
+        Role::Release => ErrorKind::Unexpected {
+            operation: "transaction",
+            table: table.name().to_owned(),
+            message:
+                "a unique sentinel to release was not there (written by another client, or removed by hand)"
+                    .into(),
+        }
+        .into(),
     }
 }
 
@@ -153,11 +160,7 @@ pub(crate) async fn run(table: &Table, writes: Vec<Write>, token: Option<String>
     table.check_writable("a transaction")?;
     let t = &table.inner;
     if writes.len() > MAX_ACTIONS {
-        return Err(ErrorKind::Schema(format!(
-            "a transaction takes at most {MAX_ACTIONS} actions; this one has {} (unique fields add one each)",
-            writes.len()
-        ))
-        .into());
+        return Err(ErrorKind::TooManyActions { actions: writes.len(), limit: MAX_ACTIONS }.into());
     }
     let roles: Vec<Role> = writes.iter().map(|w| w.role.clone()).collect();
     let items = writes.into_iter().map(|w| w.into_transact_item(&t.name)).collect::<Result<Vec<_>, _>>()?;

@@ -361,7 +361,9 @@ impl<E: Entity> Update<E> {
                     Error::from(ErrorKind::NotFound { entity: E::SCHEMA.name, key: key_text(&key) })
                 })?,
                 (None, None) => {
-                    return Err(ErrorKind::Schema("the update returned no item".into()).into());
+                    let (operation, table) = ("update", model.table.name().to_owned());
+                    let message = "it returned no item".to_owned();
+                    return Err(ErrorKind::Unexpected { operation, table, message }.into());
                 }
             };
             model.read(item)

@@ -155,10 +155,50 @@ pub enum ErrorKind {
         /// The limit.
         limit: usize,
     },
-    /// The schema is inconsistent (found at run time, such as two entities whose keys
-    /// could collide in one table).
+    /// The schema is inconsistent (found when a table is built or changed, such as two
+    /// entities whose keys could collide in one table, or an index no entity declares).
     #[error("schema: {0}")]
     Schema(String),
+    /// An entity used with a table it was not registered with: its keys were never
+    /// checked against the others', and the table's indexes may not hold it.
+    #[error(
+        "entity {entity} is not registered with table {table}: add .entity::<{entity}>() to its builder"
+    )]
+    NotRegistered {
+        /// The entity's name.
+        entity: &'static str,
+        /// The table.
+        table: String,
+    },
+    /// A transaction with more actions than DynamoDB takes (unique fields add one
+    /// action each).
+    #[error(
+        "a transaction takes at most {limit} actions; this one has {actions} (unique fields add one each)"
+    )]
+    TooManyActions {
+        /// The actions asked for.
+        actions: usize,
+        /// DynamoDB's limit.
+        limit: usize,
+    },
+    /// A batch names one key twice: DynamoDB refuses such a request, and the two
+    /// writes would race each other.
+    #[error("the batch writes the key {key} more than once")]
+    DuplicateKey {
+        /// The key, as text.
+        key: String,
+    },
+    /// DynamoDB answered in a way it should not (an update asked to return the item
+    /// returned none; a unique sentinel to release was gone).
+    #[error("{operation} on table {table}: {message}")]
+    Unexpected {
+        /// The operation.
+        operation: &'static str,
+        /// The table.
+        table: String,
+        /// What was unexpected.
+        message: String,
+    },
     /// An operation's input cannot be carried out (such as an update that changes
     /// only some inputs of a key template).
     #[error("{entity}: {message}")]
@@ -412,6 +452,21 @@ impl Error {
     /// True for a migration that failed or cannot be run or undone as asked.
     pub fn is_migration(&self) -> bool {
         matches!(*self.kind, ErrorKind::Migration { .. })
+    }
+
+    /// True for an entity used with a table it was not registered with.
+    pub fn is_not_registered(&self) -> bool {
+        matches!(*self.kind, ErrorKind::NotRegistered { .. })
+    }
+
+    /// True for a transaction with more actions than DynamoDB takes.
+    pub fn is_too_many_actions(&self) -> bool {
+        matches!(*self.kind, ErrorKind::TooManyActions { .. })
+    }
+
+    /// True for a batch that names one key twice.
+    pub fn is_duplicate_key(&self) -> bool {
+        matches!(*self.kind, ErrorKind::DuplicateKey { .. })
     }
 
     /// True when applied migrations were edited after they ran (see

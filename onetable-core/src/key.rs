@@ -331,20 +331,19 @@ impl<E> PartialKey<E> {
     pub fn with<T: KeyValue + ?Sized>(mut self, field: Field<E, T>, value: impl AsKeyPart<T>) -> Self {
         let Some(sort) = self.index.sort.as_ref() else {
             self.error.get_or_insert_with(|| {
-                ErrorKind::Schema(format!("{}: index {} has no sort key", self.entity, self.index.name))
-                    .into()
+                let message = format!("index {} has no sort key", self.index.name);
+                ErrorKind::Invalid { entity: self.entity, message }.into()
             });
             return self;
         };
         if !sort.template.variables().any(|v| v == field.name()) {
             self.error.get_or_insert_with(|| {
-                ErrorKind::Schema(format!(
-                    "{}.{} is not a variable of the sort key template \"{}\"",
-                    self.entity,
+                let message = format!(
+                    "{} is not a variable of the sort key template \"{}\"",
                     field.name(),
                     sort.template.source
-                ))
-                .into()
+                );
+                ErrorKind::Invalid { entity: self.entity, message }.into()
             });
             return self;
         }
