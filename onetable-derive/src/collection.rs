@@ -1,40 +1,27 @@
 //! `#[derive(Collection)]`: an enum whose variants each hold one entity.
 
+use crate::diag::Errors;
 use proc_macro2::TokenStream;
 use quote::quote;
 
 pub fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     let ident = &input.ident;
+    let mut errors = Errors::default();
     let syn::Data::Enum(data) = &input.data else {
-        return Err(syn::Error::new_spanned(
-            ident,
-            "#[derive(Collection)] works on enums whose variants each hold one entity",
-        ));
+        errors.at(ident, "#[derive(Collection)] works on enums whose variants each hold one entity");
+        return errors.finish().map(|()| TokenStream::new());
     };
     if !input.generics.params.is_empty() {
-        return Err(syn::Error::new_spanned(
-            &input.generics,
-            "#[derive(Collection)] does not support generic enums",
-        ));
+        errors.at(&input.generics, "#[derive(Collection)] does not support generic enums");
     }
-    let mut errors: Option<syn::Error> = None;
     let mut variants = Vec::new();
     for v in &data.variants {
         match &v.fields {
             syn::Fields::Unnamed(f) if f.unnamed.len() == 1 => variants.push((&v.ident, &f.unnamed[0].ty)),
-            _ => {
-                let e =
-                    syn::Error::new_spanned(&v.ident, "each variant holds one entity, as in `User(User)`");
-                match &mut errors {
-                    Some(all) => all.combine(e),
-                    None => errors = Some(e),
-                }
-            }
+            _ => errors.at(&v.ident, "each variant holds one entity, as in `User(User)`"),
         }
     }
-    if let Some(e) = errors {
-        return Err(e);
-    }
+    errors.finish()?;
     let schemas = variants.iter().map(|(_, ty)| quote!(<#ty as ::onetable::Entity>::SCHEMA));
     let arms = variants.iter().map(|(v, ty)| {
         quote! {
@@ -54,4 +41,19 @@ pub fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
             }
         }
     })
+}
+
+/// What the derive emits beside its errors: an impl that compiles, so that code using
+/// the enum reports nothing more than the derive's own mistakes.
+pub fn stub(input: &syn::DeriveInput) -> TokenStream {
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    quote! {
+        impl #impl_generics ::onetable::Collection for #ident #ty_generics #where_clause {
+            const ENTITIES: &'static [&'static ::onetable::schema::EntitySchema] = &[];
+            fn from_item(_: &str, _: ::onetable::Item) -> ::core::option::Option<::core::result::Result<Self, ::onetable::Error>> {
+                ::core::unimplemented!()
+            }
+        }
+    }
 }

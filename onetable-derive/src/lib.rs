@@ -28,7 +28,11 @@ pub fn derive_entity(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(Value, attributes(value, attr))]
 pub fn derive_value(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    let out = value::derive(&input).unwrap_or_else(syn::Error::into_compile_error);
+    let out = value::derive(&input).unwrap_or_else(|e| {
+        let mut out = e.into_compile_error();
+        out.extend(value::stub(&input));
+        out
+    });
     krate::apply(out, &input.attrs, "value").into()
 }
 
@@ -37,7 +41,11 @@ pub fn derive_value(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(Collection, attributes(collection))]
 pub fn derive_collection(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    let out = collection::derive(&input).unwrap_or_else(syn::Error::into_compile_error);
+    let out = collection::derive(&input).unwrap_or_else(|e| {
+        let mut out = e.into_compile_error();
+        out.extend(collection::stub(&input));
+        out
+    });
     krate::apply(out, &input.attrs, "collection").into()
 }
 

@@ -77,24 +77,32 @@ enum Case {
     Camel,
 }
 
+/// The spellings of `rename_all`, as serde spells them: one table for parsing and for
+/// the error message.
+const CASES: [(&str, Case); 6] = [
+    ("lowercase", Case::Lower),
+    ("UPPERCASE", Case::Upper),
+    ("snake_case", Case::Snake),
+    ("SCREAMING_SNAKE_CASE", Case::ScreamingSnake),
+    ("kebab-case", Case::Kebab),
+    ("camelCase", Case::Camel),
+];
+
 fn rename_all(input: &syn::DeriveInput, errors: &mut Errors) -> Option<Case> {
     let mut case = None;
+    let mut given = false;
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("value")) {
         let result = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("rename_all") {
                 let lit: LitStr = meta.value()?.parse()?;
-                case = match lit.value().as_str() {
-                    "lowercase" => Some(Case::Lower),
-                    "UPPERCASE" => Some(Case::Upper),
-                    "snake_case" => Some(Case::Snake),
-                    "SCREAMING_SNAKE_CASE" => Some(Case::ScreamingSnake),
-                    "kebab-case" => Some(Case::Kebab),
-                    "camelCase" => Some(Case::Camel),
-                    _ => {
-                        errors.at(&lit, "expected lowercase, UPPERCASE, snake_case, SCREAMING_SNAKE_CASE, kebab-case or camelCase");
-                        None
-                    }
-                };
+                if std::mem::replace(&mut given, true) {
+                    errors.at(&meta.path, "`rename_all` is given twice");
+                }
+                case = CASES.iter().find(|(name, _)| *name == lit.value()).map(|(_, case)| *case);
+                if case.is_none() {
+                    let names: Vec<&str> = CASES.iter().map(|(name, _)| *name).collect();
+                    errors.at(&lit, format!("expected one of {}", names.join(", ")));
+                }
             } else if meta.path.is_ident("crate") {
                 // Read by `krate`, applied to the generated code.
                 meta.value()?.parse::<LitStr>()?;
@@ -156,10 +164,14 @@ fn enumeration(
             continue;
         }
         let mut stored = apply_case(&v.ident.to_string(), case);
+        let mut renamed = false;
         for attr in v.attrs.iter().filter(|a| a.path().is_ident("attr")) {
             let result = attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("rename") {
                     stored = meta.value()?.parse::<LitStr>()?.value();
+                    if std::mem::replace(&mut renamed, true) {
+                        errors.at(&meta.path, "`rename` is given twice");
+                    }
                 } else {
                     errors.at(&meta.path, "unknown variant option: expected `rename = \"..\"`");
                 }
@@ -327,4 +339,54 @@ fn structure(input: &syn::DeriveInput, named: &syn::FieldsNamed, errors: &mut Er
         #[automatically_derived]
         impl ::onetable::schema::ListElement for #ident {}
     })
+}
+
+/// What the derive emits beside its errors: impls that compile, so that one mistake is
+/// reported once, not again at every field of this type.
+pub fn stub(input: &syn::DeriveInput) -> TokenStream {
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    quote! {
+        impl #impl_generics ::onetable::Value for #ident #ty_generics #where_clause {
+            fn to_attr(&self, _: &::onetable::Format) -> ::core::result::Result<::core::option::Option<::onetable::AttributeValue>, ::onetable::ValueError> {
+                ::core::unimplemented!()
+            }
+            fn from_attr(_: ::onetable::AttributeValue) -> ::core::result::Result<Self, ::onetable::ValueError> {
+                ::core::unimplemented!()
+            }
+        }
+        impl #impl_generics ::onetable::KeyValue for #ident #ty_generics #where_clause {
+            fn write_key(&self, _: &mut ::std::string::String) -> bool {
+                ::core::unimplemented!()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cases_convert_as_serde_converts_variants() {
+        let expected = [
+            ("lowercase", "pastdue"),
+            ("UPPERCASE", "PASTDUE"),
+            ("snake_case", "past_due"),
+            ("SCREAMING_SNAKE_CASE", "PAST_DUE"),
+            ("kebab-case", "past-due"),
+            ("camelCase", "pastDue"),
+        ];
+        for ((name, case), (expected_name, text)) in CASES.iter().zip(expected) {
+            assert_eq!(*name, expected_name);
+            assert_eq!(apply_case("PastDue", Some(*case)), text, "{name}");
+        }
+        assert_eq!(apply_case("Active", Some(Case::Snake)), "active");
+        assert_eq!(
+            apply_case("HTTPError", Some(Case::Kebab)),
+            "h-t-t-p-error",
+            "serde's rule: a break before each capital"
+        );
+        assert_eq!(apply_case("PastDue", None), "PastDue");
+    }
 }

@@ -1,4 +1,4 @@
-use onetable::Value;
+use onetable::{Collection, Entity, Value};
 
 /// A newtype over two values: which one would be stored?
 #[derive(Value)]
@@ -9,4 +9,34 @@ struct Pair(String, u64);
 #[value(rename = "x", crate = "a", crate = "b")]
 struct UserId(String);
 
-fn main() {}
+/// Options given twice, and a case serde does not know.
+#[derive(Value)]
+#[value(rename_all = "lowercase", rename_all = "Title Case")]
+enum Plan {
+    #[attr(rename = "f", rename = "g")]
+    Free,
+    Pro,
+}
+
+/// Fields of the types above report nothing more: each derive's mistakes once.
+#[derive(Entity)]
+#[key(pk = "A#${id}")]
+struct Account {
+    id: UserId,
+    plan: Plan,
+    pair: Pair,
+}
+
+/// Every variant's mistake at once, and no error where the collection is used.
+#[derive(Collection)]
+enum Items {
+    Account(Account),
+    Two(Account, Account),
+    Named { account: Account },
+}
+
+fn uses(_: impl Collection) {}
+
+fn main() {
+    uses(Items::Account(Account { id: UserId(String::new()), plan: Plan::Pro, pair: Pair(String::new(), 0) }));
+}
