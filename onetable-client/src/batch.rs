@@ -4,9 +4,10 @@
 //! typed error. Nothing is dropped silently.
 
 use crate::error::sdk;
-use crate::model::{into_future, key_text, KeyValues, Model};
+use crate::model::{into_future, Model};
 use crate::retry::Backoff;
 use crate::table::Table;
+use crate::write::{key_text, KeyValues};
 use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
@@ -260,7 +261,7 @@ fn request_key_values(table: &Table, request: &WriteRequest) -> KeyValues {
 /// The key attributes a write request names.
 fn request_key(table: &Table, request: &WriteRequest) -> Item {
     match (&request.put_request, &request.delete_request) {
-        (Some(put), _) => crate::model::key_of(table, &put.item),
+        (Some(put), _) => crate::write::key_of(table, &put.item),
         (None, Some(delete)) => delete.key.clone(),
         (None, None) => Item::new(),
     }
@@ -388,7 +389,7 @@ impl<E: Entity> GetMany<E> {
         let mut chunk_results = Vec::new();
         for (items, result) in results {
             for item in items {
-                found.insert(key_text(&crate::model::key_of(&model.table, &item)), item);
+                found.insert(key_text(&crate::write::key_of(&model.table, &item)), item);
             }
             chunk_results.push(result);
         }

@@ -17,7 +17,10 @@ mod read_only;
 mod retry;
 mod table;
 mod transact;
+mod unique;
 mod update;
+mod version;
+mod write;
 
 pub use batch::{BatchSummary, BatchWrite, GetMany};
 pub use collection::{Collections, FindCollection, Unknown};
@@ -26,5 +29,6 @@ pub use find::{Find, Page, Scan};
 pub use manage::CreateTable;
 pub use model::{Create, Get, Model, Put, Remove};
 pub use table::{Table, TableBuilder};
-pub use transact::{Transaction, MAX_ACTIONS};
+pub use transact::Transaction;
 pub use update::Update;
+pub use write::MAX_ACTIONS;

@@ -1,13 +1,13 @@
 //! `Model<E>`: the typed operations on one entity — create, get, put, remove — and the
 //! helpers every operation shares.
 
-use crate::error::{is_condition_failed, old_item, sdk};
+use crate::error::sdk;
 use crate::table::Table;
-use crate::transact::{self, Op, Role, Write};
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use crate::unique::{has_unique, sentinel_changes, unique_guard, unique_values};
+use crate::write::{check_size, execute, key_of, key_text, KeyValues, Op, Role, Write};
 use futures_util::future::BoxFuture;
 use onetable_core::expr::{Condition, Placeholders};
-use onetable_core::{item_size, AttributeValue, Entity, Error, ErrorKind, Item, Key, MAX_ITEM_SIZE};
+use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item, Key};
 use std::future::IntoFuture;
 use std::marker::PhantomData;
 use tracing::Instrument;
@@ -22,6 +22,13 @@ pub struct Model<E> {
 impl<E> Clone for Model<E> {
     fn clone(&self) -> Self {
         Model { table: self.table.clone(), entity: PhantomData }
+    }
+}
+
+impl Table {
+    /// The typed operations on entity `E`.
+    pub fn model<E: Entity>(&self) -> Model<E> {
+        Model::new(self.clone())
     }
 }
 
@@ -62,7 +69,7 @@ impl<E: Entity> Model<E> {
             item.insert(t.updated.clone(), now);
         }
         if let Some(design) = &t.design {
-            item.insert(crate::migrate::DESIGN_ATTRIBUTE.to_owned(), AttributeValue::S(design.clone()));
+            item.insert(crate::table::DESIGN_ATTRIBUTE.to_owned(), AttributeValue::S(design.clone()));
         }
         check_size(E::SCHEMA.name, &item)?;
         Ok(item)
@@ -129,65 +136,6 @@ impl<E: Entity> Model<E> {
     }
 }
 
-/// DynamoDB refuses items over 400 KB; say so before sending, naming the entity.
-pub(crate) fn check_size(entity: &'static str, item: &Item) -> Result<(), Error> {
-    let size = item_size(item);
-    if size > MAX_ITEM_SIZE {
-        return Err(ErrorKind::ItemTooLarge { entity, size, limit: MAX_ITEM_SIZE }.into());
-    }
-    Ok(())
-}
-
-/// A key as text for messages: `pk=ACCOUNT#a, sk=USER#b`.
-pub(crate) fn key_text(key: &Item) -> String {
-    let mut parts: Vec<String> = key
-        .iter()
-        .map(|(k, v)| match v {
-            AttributeValue::S(s) | AttributeValue::N(s) => format!("{k}={s}"),
-            other => format!("{k}={other:?}"),
-        })
-        .collect();
-    parts.sort();
-    parts.join(", ")
-}
-
-/// The values of an item's key, kept to name the item in an error: two values are
-/// cheaper to keep than a key map, and most writes never fail.
-#[derive(Debug, Clone)]
-pub(crate) struct KeyValues(Option<AttributeValue>, Option<AttributeValue>);
-
-impl KeyValues {
-    pub(crate) fn of(table: &Table, item: &Item) -> KeyValues {
-        let t = &table.inner;
-        KeyValues(item.get(&t.hash).cloned(), t.sort.as_ref().and_then(|s| item.get(s)).cloned())
-    }
-
-    pub(crate) fn into_item(self, table: &Table) -> Item {
-        let t = &table.inner;
-        let mut key = Item::with_capacity(2);
-        if let Some(v) = self.0 {
-            key.insert(t.hash.clone(), v);
-        }
-        if let (Some(sort), Some(v)) = (&t.sort, self.1) {
-            key.insert(sort.clone(), v);
-        }
-        key
-    }
-
-    pub(crate) fn text(&self, table: &Table) -> String {
-        key_text(&self.clone().into_item(table))
-    }
-}
-
-/// The primary key attributes of a full item.
-pub(crate) fn key_of(table: &Table, item: &Item) -> Item {
-    let t = &table.inner;
-    std::iter::once(&t.hash)
-        .chain(t.sort.as_ref())
-        .filter_map(|k| item.get(k).map(|v| (k.clone(), v.clone())))
-        .collect()
-}
-
 macro_rules! into_future {
     ($builder:ident, $output:ty) => {
         impl<E: Entity> IntoFuture for $builder<E> {
@@ -231,7 +179,7 @@ impl<E: Entity> Create<E> {
         let key = KeyValues::of(&model.table, &item);
         let claims = unique_values::<E>(&item)
             .into_iter()
-            .map(|(field, value)| transact::claim(&model.table, E::SCHEMA.name, field, value))
+            .map(|(field, value)| crate::unique::claim(&model.table, E::SCHEMA.name, field, value))
             .collect::<Vec<_>>();
         let entity = if bumped.is_some() { E::from_item(item.clone())? } else { entity };
         let role =
@@ -482,10 +430,6 @@ impl<E: Entity> Remove<E> {
 }
 into_future!(Remove, Option<E>);
 
-fn has_unique<E: Entity>() -> bool {
-    E::SCHEMA.fields.iter().any(|f| f.unique)
-}
-
 pub(crate) fn version_field<E: Entity>() -> Option<&'static onetable_core::FieldSchema> {
     E::SCHEMA.fields.iter().find(|f| f.version)
 }
@@ -516,143 +460,4 @@ pub(crate) fn version_condition(
     let name = p.name(attribute);
     let value = p.value(AttributeValue::N(expected.to_owned()));
     format!("{name} = {value}")
-}
-
-/// The unique fields' values in an item, as their sentinels spell them.
-pub(crate) fn unique_values<E: Entity>(item: &Item) -> Vec<(&'static onetable_core::FieldSchema, String)> {
-    E::SCHEMA
-        .fields
-        .iter()
-        .filter(|f| f.unique)
-        .filter_map(|f| {
-            let value = match f.map {
-                Some(map) => item.get(map).and_then(|m| m.as_m().ok()).and_then(|m| m.get(f.attribute)),
-                None => item.get(f.attribute),
-            }?;
-            Some((f, onetable_core::key_text(value, f.onetable_type)?))
-        })
-        .collect()
-}
-
-/// The item still holds the unique values read (or still does not exist).
-pub(crate) fn unique_guard<E: Entity>(table: &Table, prior: Option<&Item>, p: &mut Placeholders) -> String {
-    let Some(prior) = prior else {
-        return format!("attribute_not_exists({})", p.name(&table.inner.hash));
-    };
-    let mut parts = Vec::new();
-    for f in E::SCHEMA.fields.iter().filter(|f| f.unique) {
-        let path = p.path(f.map, f.attribute);
-        let value = match f.map {
-            Some(map) => prior.get(map).and_then(|m| m.as_m().ok()).and_then(|m| m.get(f.attribute)),
-            None => prior.get(f.attribute),
-        };
-        parts.push(match value {
-            Some(v) => format!("{path} = {}", p.value(v.clone())),
-            None => format!("attribute_not_exists({path})"),
-        });
-    }
-    parts.push(format!("attribute_exists({})", p.name(&table.inner.hash)));
-    parts.join(" AND ")
-}
-
-/// Releases the sentinels of values that go away and claims those of new values.
-pub(crate) fn sentinel_changes<E: Entity>(
-    table: &Table,
-    before: &[(&'static onetable_core::FieldSchema, String)],
-    after: &[(&'static onetable_core::FieldSchema, String)],
-) -> Vec<Write> {
-    let mut writes = Vec::new();
-    for field in E::SCHEMA.fields.iter().filter(|f| f.unique) {
-        let old = before.iter().find(|(f, _)| f.name == field.name).map(|(_, v)| v);
-        let new = after.iter().find(|(f, _)| f.name == field.name).map(|(_, v)| v);
-        if old == new {
-            continue;
-        }
-        if let Some(old) = old {
-            writes.push(transact::release(table, E::SCHEMA.name, field, old));
-        }
-        if let Some(new) = new {
-            writes.push(transact::claim(table, E::SCHEMA.name, field, new.clone()));
-        }
-    }
-    writes
-}
-
-/// Sends prepared writes: one write as a single request, several as a transaction.
-/// Returns the attributes DynamoDB sent back (the new item of an update, the old item
-/// of a removal) for a single request.
-pub(crate) async fn execute(table: &Table, mut writes: Vec<Write>) -> Result<Option<Item>, Error> {
-    table.check_writable("a write")?;
-    if writes.len() != 1 {
-        transact::run(table, writes, None).await?;
-        return Ok(None);
-    }
-    let write = writes.remove(0);
-    let t = &table.inner;
-    let old = Some(ReturnValuesOnConditionCheckFailure::AllOld);
-    macro_rules! finish {
-        ($result:expr, $operation:literal, $attributes:ident) => {
-            match $result {
-                Ok(out) => {
-                    table.record_capacity(out.consumed_capacity());
-                    Ok(out.$attributes)
-                }
-                Err(e) if is_condition_failed(&e) => {
-                    Err(transact::condition_error(table, &write.role, old_item(&e).as_ref()))
-                }
-                Err(e) => Err(sdk($operation, &t.name, e)),
-            }
-        };
-    }
-    match write.op {
-        Op::Put(item) => {
-            let result = t
-                .client
-                .put_item()
-                .table_name(&t.name)
-                .set_return_consumed_capacity(table.capacity_request())
-                .set_item(Some(item))
-                .set_condition_expression(write.condition.clone())
-                .set_expression_attribute_names(write.names.clone())
-                .set_expression_attribute_values(write.values.clone())
-                .set_return_values_on_condition_check_failure(old)
-                .send()
-                .await;
-            finish!(result, "put", attributes)
-        }
-        Op::Update { key, expression } => {
-            let result = t
-                .client
-                .update_item()
-                .table_name(&t.name)
-                .set_return_consumed_capacity(table.capacity_request())
-                .set_key(Some(key))
-                .update_expression(expression)
-                .set_condition_expression(write.condition.clone())
-                .set_expression_attribute_names(write.names.clone())
-                .set_expression_attribute_values(write.values.clone())
-                .return_values(ReturnValue::AllNew)
-                .set_return_values_on_condition_check_failure(old)
-                .send()
-                .await;
-            finish!(result, "update", attributes)
-        }
-        Op::Delete(key) => {
-            let result = t
-                .client
-                .delete_item()
-                .table_name(&t.name)
-                .set_return_consumed_capacity(table.capacity_request())
-                .set_key(Some(key))
-                .set_condition_expression(write.condition.clone())
-                .set_expression_attribute_names(write.names.clone())
-                .set_expression_attribute_values(write.values.clone())
-                .return_values(ReturnValue::AllOld)
-                .set_return_values_on_condition_check_failure(old)
-                .send()
-                .await;
-            finish!(result, "remove", attributes)
-        }
-        Op::Check(_) => transact::run(table, vec![write], None).await.map(|()| None),
-    }
 }

@@ -1,10 +1,14 @@
 //! The table: a DynamoDB client, a table name, the registered entities and how
 //! values are written.
 
-use crate::model::Model;
 use aws_sdk_dynamodb::Client;
 use onetable_core::{Entity, EntitySchema, Error, ErrorKind, Format, IndexKind};
 use std::sync::Arc;
+
+/// The attribute in which every item a migration writes records the design version
+/// it conforms to (OneTable JS ignores it; a JS `put` drops it, which marks the item
+/// as written by code that does not stamp it — see [`crate::TableBuilder::design_version`]).
+pub const DESIGN_ATTRIBUTE: &str = "_design";
 
 /// A single table holding several entity types.
 ///
@@ -67,11 +71,6 @@ impl Table {
             hide_expired: false,
             design: None,
         }
-    }
-
-    /// The typed operations on entity `E`.
-    pub fn model<E: Entity>(&self) -> Model<E> {
-        Model::new(self.clone())
     }
 
     /// The table name.
@@ -246,7 +245,7 @@ impl TableBuilder {
     pub fn build(self) -> Result<Table, Error> {
         let schema_error = |message: String| -> Error { ErrorKind::Schema(message).into() };
         if let Some(v) = &self.design {
-            crate::migrate::Version::parse(v)?;
+            crate::version::Version::parse(v)?;
         }
         let mut hash: Option<(&str, &str)> = None;
         let mut sort: Option<(Option<&str>, &str)> = None;

@@ -1,11 +1,9 @@
 //! `Model::update`: typed SET / REMOVE / ADD / DELETE / list append / if-not-exists,
 //! and the key attributes those changes invalidate.
 
-use crate::model::{
-    execute, into_future, key_text, sentinel_changes, unique_guard, unique_values, version_condition,
-    version_field, KeyValues, Model,
-};
-use crate::transact::{Op, Role, Write};
+use crate::model::{into_future, version_condition, version_field, Model};
+use crate::unique::{sentinel_changes, unique_guard, unique_values};
+use crate::write::{execute, key_text, KeyValues, Op, Role, Write};
 use futures_util::future::BoxFuture;
 use onetable_core::expr::{Condition, IntoOperand, Operand, Placeholders};
 use onetable_core::{

@@ -6,7 +6,7 @@ use super::lease::Fence;
 use super::Version;
 use crate::error::sdk;
 use crate::table::Table;
-use crate::transact::Op;
+use crate::write::Op;
 use onetable_core::{AttributeValue, Error, Item};
 use std::time::SystemTime;
 

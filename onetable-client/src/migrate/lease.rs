@@ -13,7 +13,7 @@
 
 use crate::error::{is_condition_failed, sdk};
 use crate::table::Table;
-use crate::transact::{self, Op, Role, Write};
+use crate::write::{self, Op, Role, Write};
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use onetable_core::{AttributeValue, Error, ErrorKind, Item};
 use std::collections::HashMap;
@@ -171,13 +171,13 @@ impl Fence {
         let role = |key: &Item| Role::Item {
             entity,
             operation: "migration bookkeeping",
-            key: crate::model::KeyValues::of(&self.table, key),
+            key: crate::write::KeyValues::of(&self.table, key),
             version: None,
             create: false,
         };
         let target = match &op {
             Op::Put(item) | Op::Delete(item) | Op::Check(item) | Op::Update { key: item, .. } => {
-                crate::model::key_of(&self.table, item)
+                crate::write::key_of(&self.table, item)
             }
         };
         let writes = vec![
@@ -190,7 +190,7 @@ impl Fence {
             },
             Write { role: role(&target), op, condition: None, names: None, values: None },
         ];
-        match transact::run_or_conflicts(&self.table, writes).await? {
+        match write::run_or_conflicts(&self.table, writes).await? {
             Ok(()) => Ok(()),
             Err(_) => Err(self.mark_lost()),
         }

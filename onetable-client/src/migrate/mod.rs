@@ -42,15 +42,14 @@ mod segments;
 mod steps;
 mod transform;
 mod upgrade;
-mod version;
 
+pub use crate::version::Version;
 pub use change::Change;
 pub use files::{Bump, Migrations};
 pub use history::{Outcome, Record};
 pub use rekey::Rekey;
 pub use transform::{Transform, DESIGN_ATTRIBUTE};
 pub use upgrade::Upgrade;
-pub use version::Version;
 
 use crate::table::Table;
 use futures_util::future::BoxFuture;

@@ -3,9 +3,9 @@
 //! before, during and after the migration that moves every item.
 
 use super::rewrite::{self, Written};
-use crate::model::KeyValues;
 use crate::table::Table;
-use crate::transact::{self, Op, Role, Write};
+use crate::write::KeyValues;
+use crate::write::{self, Op, Role, Write};
 use crate::Update;
 use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item, Key};
 use std::collections::HashMap;
@@ -107,7 +107,7 @@ impl<Old: Entity, New: Entity> Rekey<Old, New> {
             delete.values = Some(HashMap::from([(":rekey_v".to_owned(), AttributeValue::N(expected))]));
         }
         writes.push(delete);
-        transact::run(&self.table, writes, None).await?;
+        write::run(&self.table, writes, None).await?;
         Ok(entity)
     }
 
@@ -129,7 +129,7 @@ impl<Old: Entity, New: Entity> Rekey<Old, New> {
                 Written::Done | Written::Gone | Written::NewExists => {}
                 Written::Changed(now) => found = Some(now),
                 Written::Conflict => {
-                    found = rewrite::reread(&self.table, crate::model::key_of(&self.table, &read)).await?
+                    found = rewrite::reread(&self.table, crate::write::key_of(&self.table, &read)).await?
                 }
             }
         }

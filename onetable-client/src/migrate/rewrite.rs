@@ -24,8 +24,8 @@
 //! across two items is needed.
 
 use crate::error::{is_condition_failed, old_item, sdk};
-use crate::model::key_of;
 use crate::table::Table;
+use crate::write::key_of;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     ConsumedCapacity, Delete, Put, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,

@@ -4,7 +4,7 @@
 use super::lease::Fence;
 use super::Version;
 use crate::table::Table;
-use crate::transact::Op;
+use crate::write::Op;
 use onetable_core::{AttributeValue, EntitySchema, Error, IndexKind, Part, Template};
 use std::collections::HashMap;
 

@@ -27,9 +27,9 @@ use super::segments::{Held, Segments};
 use super::{Context, Direction, Version};
 use crate::cursor::Cursor;
 use crate::error::sdk;
-use crate::model::{key_of, key_text};
 use crate::table::Table;
-use crate::transact::Op;
+use crate::write::Op;
+use crate::write::{key_of, key_text};
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt, TryStreamExt};
 use onetable_core::{AttributeValue, Entity, EntitySchema, Error, ErrorKind, Item};
@@ -38,10 +38,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The attribute in which every item a migration writes records the design version
-/// it conforms to (OneTable JS ignores it; a JS `put` drops it, which marks the item
-/// as written by code that does not stamp it — see [`crate::TableBuilder::design_version`]).
-pub const DESIGN_ATTRIBUTE: &str = "_design";
+pub use crate::table::DESIGN_ATTRIBUTE;
 
 /// Items read a scan page: enough to keep the writes in flight busy, few enough that
 /// a replay after a crash costs little.

@@ -1,4 +1,6 @@
-//! Migration versions: `MAJOR.MINOR.PATCH`, ordered numerically.
+//! Design versions (`MAJOR.MINOR.PATCH`, ordered numerically): a migration's, and the
+//! one a table stamps on the items it writes. Outside `migrate` so that the table
+//! needs nothing of the migration engine.
 
 use onetable_core::{Error, ErrorKind};
 use std::fmt;

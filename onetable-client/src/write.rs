@@ -1,0 +1,372 @@
+//! Prepared writes: every write (put, update, delete, condition check) is first data
+//! ([`Write`]), then sent as a single request or as one action of a transaction. The
+//! model's operations, transactions, batches' checks and migrations all go through it.
+
+use crate::error::{is_condition_failed, old_item, sdk};
+use crate::table::Table;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    ConditionCheck, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use onetable_core::{item_size, AttributeValue, Error, ErrorKind, Item, MAX_ITEM_SIZE};
+use std::collections::HashMap;
+use tracing::Instrument;
+
+/// The most actions DynamoDB takes in one transaction.
+pub const MAX_ACTIONS: usize = 100;
+
+#[derive(Clone)]
+pub(crate) enum Op {
+    Put(Item),
+    Update { key: Item, expression: String },
+    Delete(Item),
+    Check(Item),
+}
+
+/// What a write is for, to turn a failed condition into the right typed error.
+#[derive(Clone)]
+pub(crate) enum Role {
+    /// The entity's own item.
+    Item {
+        entity: &'static str,
+        operation: &'static str,
+        /// The item's key, formatted only for an error message.
+        key: KeyValues,
+        /// The attribute and expected value of an optimistic-locking version.
+        version: Option<(&'static str, String)>,
+        /// `create`: a failure on an existing item means the key is taken.
+        create: bool,
+    },
+    /// A unique-field sentinel being claimed.
+    Unique { entity: &'static str, field: &'static str, value: String },
+    /// A sentinel being released: unconditional.
+    Release,
+}
+
+/// One prepared write.
+#[derive(Clone)]
+pub(crate) struct Write {
+    pub op: Op,
+    pub condition: Option<String>,
+    pub names: Option<HashMap<String, String>>,
+    pub values: Option<Item>,
+    pub role: Role,
+}
+
+impl Write {
+    fn into_transact_item(self, table: &str) -> Result<TransactWriteItem, Error> {
+        let build_error = |e: aws_sdk_dynamodb::error::BuildError| -> Error {
+            ErrorKind::Dynamo { operation: "transaction", table: table.to_owned(), source: Box::new(e) }
+                .into()
+        };
+        let old = Some(ReturnValuesOnConditionCheckFailure::AllOld);
+        let item = match self.op {
+            Op::Put(item) => TransactWriteItem::builder().put(
+                Put::builder()
+                    .table_name(table)
+                    .set_item(Some(item))
+                    .set_condition_expression(self.condition)
+                    .set_expression_attribute_names(self.names)
+                    .set_expression_attribute_values(self.values)
+                    .set_return_values_on_condition_check_failure(old)
+                    .build()
+                    .map_err(build_error)?,
+            ),
+            Op::Update { key, expression } => TransactWriteItem::builder().update(
+                Update::builder()
+                    .table_name(table)
+                    .set_key(Some(key))
+                    .update_expression(expression)
+                    .set_condition_expression(self.condition)
+                    .set_expression_attribute_names(self.names)
+                    .set_expression_attribute_values(self.values)
+                    .set_return_values_on_condition_check_failure(old)
+                    .build()
+                    .map_err(build_error)?,
+            ),
+            Op::Delete(key) => TransactWriteItem::builder().delete(
+                Delete::builder()
+                    .table_name(table)
+                    .set_key(Some(key))
+                    .set_condition_expression(self.condition)
+                    .set_expression_attribute_names(self.names)
+                    .set_expression_attribute_values(self.values)
+                    .set_return_values_on_condition_check_failure(old)
+                    .build()
+                    .map_err(build_error)?,
+            ),
+            Op::Check(key) => TransactWriteItem::builder().condition_check(
+                ConditionCheck::builder()
+                    .table_name(table)
+                    .set_key(Some(key))
+                    .set_condition_expression(self.condition)
+                    .set_expression_attribute_names(self.names)
+                    .set_expression_attribute_values(self.values)
+                    .set_return_values_on_condition_check_failure(old)
+                    .build()
+                    .map_err(build_error)?,
+            ),
+        };
+        Ok(item.build())
+    }
+}
+
+/// The typed error for a write whose condition failed; `old` is the item DynamoDB
+/// found, if any.
+pub(crate) fn condition_error(table: &Table, role: &Role, old: Option<&Item>) -> Error {
+    match role {
+        Role::Unique { entity, field, value } => {
+            ErrorKind::UniqueViolation { entity, field, value: value.clone() }.into()
+        }
+        Role::Item { entity, operation, key, version, create } => {
+            let key = key.text(table);
+            match (old, version) {
+                (Some(_), _) if *create => ErrorKind::AlreadyExists { entity, key }.into(),
+                (Some(old), Some((attribute, expected))) => {
+                    let found = old.get(*attribute).and_then(|v| v.as_n().ok()).cloned();
+                    if found.as_deref() != Some(expected.as_str()) {
+                        return ErrorKind::VersionConflict { entity, key, expected: expected.clone(), found }
+                            .into();
+                    }
+                    ErrorKind::ConditionFailed { entity, operation, key }.into()
+                }
+                (None, Some((_, expected))) if expected != "0" => {
+                    ErrorKind::VersionConflict { entity, key, expected: expected.clone(), found: None }.into()
+                }
+                (None, _) if !*create && *operation != "put" => ErrorKind::NotFound { entity, key }.into(),
+                _ => ErrorKind::ConditionFailed { entity, operation, key }.into(),
+            }
+        }
+        Role::Release => ErrorKind::Unexpected {
+            operation: "transaction",
+            table: table.name().to_owned(),
+            message:
+                "a unique sentinel to release was not there (written by another client, or removed by hand)"
+                    .into(),
+        }
+        .into(),
+    }
+}
+
+/// Runs prepared writes as one transaction, turning a cancellation into the typed
+/// error of the write that caused it.
+pub(crate) async fn run(table: &Table, writes: Vec<Write>, token: Option<String>) -> Result<(), Error> {
+    table.check_writable("a transaction")?;
+    let t = &table.inner;
+    if writes.len() > MAX_ACTIONS {
+        return Err(ErrorKind::TooManyActions { actions: writes.len(), limit: MAX_ACTIONS }.into());
+    }
+    let roles: Vec<Role> = writes.iter().map(|w| w.role.clone()).collect();
+    let items = writes.into_iter().map(|w| w.into_transact_item(&t.name)).collect::<Result<Vec<_>, _>>()?;
+    let result = t
+        .client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .set_client_request_token(token)
+        .set_return_consumed_capacity(table.capacity_request())
+        .send()
+        .instrument(tracing::debug_span!("onetable", table = %t.name, operation = "transaction", actions = roles.len()))
+        .await;
+    match result {
+        Ok(out) => {
+            for c in out.consumed_capacity() {
+                table.record_capacity(Some(c));
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = e.as_service_error()
+            {
+                let reasons = cancel.cancellation_reasons();
+                // The first failed condition names the cause precisely.
+                for (reason, role) in reasons.iter().zip(&roles) {
+                    if reason.code() == Some("ConditionalCheckFailed") {
+                        return Err(condition_error(table, role, reason.item.as_ref()));
+                    }
+                }
+                let reasons = reasons
+                    .iter()
+                    .map(|r| match r.code() {
+                        None | Some("None") => None,
+                        Some(code) => Some(format!("{code}: {}", r.message().unwrap_or_default())),
+                    })
+                    .collect();
+                return Err(ErrorKind::TransactionCanceled { reasons }.into());
+            }
+            Err(sdk("transaction", &t.name, e))
+        }
+    }
+}
+
+/// Runs writes as one transaction. When it is cancelled only because some conditions
+/// failed, returns the positions of those writes (`Ok(Err(..))`), so the caller can
+/// drop them and try again; any other failure is an error.
+pub(crate) async fn run_or_conflicts(
+    table: &Table,
+    writes: Vec<Write>,
+) -> Result<Result<(), Vec<usize>>, Error> {
+    table.check_writable("a transaction")?;
+    let t = &table.inner;
+    let items = writes.into_iter().map(|w| w.into_transact_item(&t.name)).collect::<Result<Vec<_>, _>>()?;
+    let result = t.client.transact_write_items().set_transact_items(Some(items)).send().await;
+    match result {
+        Ok(_) => Ok(Ok(())),
+        Err(e) => {
+            if let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = e.as_service_error()
+            {
+                let reasons = cancel.cancellation_reasons();
+                let failed: Vec<usize> = reasons
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                    .map(|(i, _)| i)
+                    .collect();
+                let only_conditions = reasons
+                    .iter()
+                    .all(|r| matches!(r.code(), None | Some("None" | "ConditionalCheckFailed")));
+                if !failed.is_empty() && only_conditions {
+                    return Ok(Err(failed));
+                }
+            }
+            Err(sdk("transaction", &t.name, e))
+        }
+    }
+}
+
+/// DynamoDB refuses items over 400 KB; say so before sending, naming the entity.
+pub(crate) fn check_size(entity: &'static str, item: &Item) -> Result<(), Error> {
+    let size = item_size(item);
+    if size > MAX_ITEM_SIZE {
+        return Err(ErrorKind::ItemTooLarge { entity, size, limit: MAX_ITEM_SIZE }.into());
+    }
+    Ok(())
+}
+
+/// A key as text for messages: `pk=ACCOUNT#a, sk=USER#b`.
+pub(crate) fn key_text(key: &Item) -> String {
+    let mut parts: Vec<String> = key
+        .iter()
+        .map(|(k, v)| match v {
+            AttributeValue::S(s) | AttributeValue::N(s) => format!("{k}={s}"),
+            other => format!("{k}={other:?}"),
+        })
+        .collect();
+    parts.sort();
+    parts.join(", ")
+}
+
+/// The values of an item's key, kept to name the item in an error: two values are
+/// cheaper to keep than a key map, and most writes never fail.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyValues(Option<AttributeValue>, Option<AttributeValue>);
+
+impl KeyValues {
+    pub(crate) fn of(table: &Table, item: &Item) -> KeyValues {
+        let t = &table.inner;
+        KeyValues(item.get(&t.hash).cloned(), t.sort.as_ref().and_then(|s| item.get(s)).cloned())
+    }
+
+    pub(crate) fn into_item(self, table: &Table) -> Item {
+        let t = &table.inner;
+        let mut key = Item::with_capacity(2);
+        if let Some(v) = self.0 {
+            key.insert(t.hash.clone(), v);
+        }
+        if let (Some(sort), Some(v)) = (&t.sort, self.1) {
+            key.insert(sort.clone(), v);
+        }
+        key
+    }
+
+    pub(crate) fn text(&self, table: &Table) -> String {
+        key_text(&self.clone().into_item(table))
+    }
+}
+
+/// The primary key attributes of a full item.
+pub(crate) fn key_of(table: &Table, item: &Item) -> Item {
+    let t = &table.inner;
+    std::iter::once(&t.hash)
+        .chain(t.sort.as_ref())
+        .filter_map(|k| item.get(k).map(|v| (k.clone(), v.clone())))
+        .collect()
+}
+
+/// Sends prepared writes: one write as a single request, several as a transaction.
+/// Returns the attributes DynamoDB sent back (the new item of an update, the old item
+/// of a removal) for a single request.
+pub(crate) async fn execute(table: &Table, mut writes: Vec<Write>) -> Result<Option<Item>, Error> {
+    table.check_writable("a write")?;
+    if writes.len() != 1 {
+        run(table, writes, None).await?;
+        return Ok(None);
+    }
+    let write = writes.remove(0);
+    let t = &table.inner;
+    let old = Some(ReturnValuesOnConditionCheckFailure::AllOld);
+    macro_rules! finish {
+        ($result:expr, $operation:literal, $attributes:ident) => {
+            match $result {
+                Ok(out) => {
+                    table.record_capacity(out.consumed_capacity());
+                    Ok(out.$attributes)
+                }
+                Err(e) if is_condition_failed(&e) => {
+                    Err(condition_error(table, &write.role, old_item(&e).as_ref()))
+                }
+                Err(e) => Err(sdk($operation, &t.name, e)),
+            }
+        };
+    }
+    match write.op {
+        Op::Put(item) => {
+            let result = t
+                .client
+                .put_item()
+                .table_name(&t.name)
+                .set_return_consumed_capacity(table.capacity_request())
+                .set_item(Some(item))
+                .set_condition_expression(write.condition.clone())
+                .set_expression_attribute_names(write.names.clone())
+                .set_expression_attribute_values(write.values.clone())
+                .set_return_values_on_condition_check_failure(old)
+                .send()
+                .await;
+            finish!(result, "put", attributes)
+        }
+        Op::Update { key, expression } => {
+            let result = t
+                .client
+                .update_item()
+                .table_name(&t.name)
+                .set_return_consumed_capacity(table.capacity_request())
+                .set_key(Some(key))
+                .update_expression(expression)
+                .set_condition_expression(write.condition.clone())
+                .set_expression_attribute_names(write.names.clone())
+                .set_expression_attribute_values(write.values.clone())
+                .return_values(ReturnValue::AllNew)
+                .set_return_values_on_condition_check_failure(old)
+                .send()
+                .await;
+            finish!(result, "update", attributes)
+        }
+        Op::Delete(key) => {
+            let result = t
+                .client
+                .delete_item()
+                .table_name(&t.name)
+                .set_return_consumed_capacity(table.capacity_request())
+                .set_key(Some(key))
+                .set_condition_expression(write.condition.clone())
+                .set_expression_attribute_names(write.names.clone())
+                .set_expression_attribute_values(write.values.clone())
+                .return_values(ReturnValue::AllOld)
+                .set_return_values_on_condition_check_failure(old)
+                .send()
+                .await;
+            finish!(result, "remove", attributes)
+        }
+        Op::Check(_) => run(table, vec![write], None).await.map(|()| None),
+    }
+}
