@@ -166,7 +166,9 @@ impl Migration {
         out.push_str(CHECKSUM);
         out.push(':');
         for byte in digest {
-            out.push_str(&format!("{byte:02x}"));
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
         }
         out
     }
@@ -696,10 +698,11 @@ impl Migrator {
         worker: bool,
         fence: Option<Arc<lease::Fence>>,
     ) -> Context {
-        let read_only = self.table.read_only();
+        // A read-only table has a client of its own: built only for a dry run.
+        let table = if dry_run { self.table.read_only() } else { self.table.clone() };
         Context {
-            table: if dry_run { read_only.clone() } else { self.table.clone() },
-            engine: if dry_run && !worker { read_only } else { self.table.clone() },
+            engine: if dry_run && !worker { table.clone() } else { self.table.clone() },
+            table,
             version: version.clone(),
             below,
             dry_run,
