@@ -59,16 +59,13 @@ impl Write {
             ErrorKind::Dynamo { operation: "transaction", table: table.to_owned(), source: Box::new(e) }
                 .into()
         };
-        let old = Some(ReturnValuesOnConditionCheckFailure::AllOld);
-        let item = match self.op {
+        let Write { op, condition, names, values, .. } = self;
+        let item = match op {
             Op::Put(item) => TransactWriteItem::builder().put(
                 Put::builder()
                     .table_name(table)
                     .set_item(Some(item))
-                    .set_condition_expression(self.condition)
-                    .set_expression_attribute_names(self.names)
-                    .set_expression_attribute_values(self.values)
-                    .set_return_values_on_condition_check_failure(old)
+                    .conditioned(condition, names, values)
                     .build()
                     .map_err(build_error)?,
             ),
@@ -77,10 +74,7 @@ impl Write {
                     .table_name(table)
                     .set_key(Some(key))
                     .update_expression(expression)
-                    .set_condition_expression(self.condition)
-                    .set_expression_attribute_names(self.names)
-                    .set_expression_attribute_values(self.values)
-                    .set_return_values_on_condition_check_failure(old)
+                    .conditioned(condition, names, values)
                     .build()
                     .map_err(build_error)?,
             ),
@@ -88,10 +82,7 @@ impl Write {
                 Delete::builder()
                     .table_name(table)
                     .set_key(Some(key))
-                    .set_condition_expression(self.condition)
-                    .set_expression_attribute_names(self.names)
-                    .set_expression_attribute_values(self.values)
-                    .set_return_values_on_condition_check_failure(old)
+                    .conditioned(condition, names, values)
                     .build()
                     .map_err(build_error)?,
             ),
@@ -99,10 +90,7 @@ impl Write {
                 ConditionCheck::builder()
                     .table_name(table)
                     .set_key(Some(key))
-                    .set_condition_expression(self.condition)
-                    .set_expression_attribute_names(self.names)
-                    .set_expression_attribute_values(self.values)
-                    .set_return_values_on_condition_check_failure(old)
+                    .conditioned(condition, names, values)
                     .build()
                     .map_err(build_error)?,
             ),
@@ -292,6 +280,46 @@ pub(crate) fn key_of(table: &Table, item: &Item) -> Item {
         .collect()
 }
 
+/// A write's condition, its names and values, and the item as it was when the
+/// condition fails: set the same way on every request shape, single or in a
+/// transaction.
+trait Conditioned: Sized {
+    fn conditioned(
+        self,
+        condition: Option<String>,
+        names: Option<HashMap<String, String>>,
+        values: Option<Item>,
+    ) -> Self;
+}
+
+macro_rules! conditioned {
+    ($($builder:ty),*) => {$(
+        impl Conditioned for $builder {
+            fn conditioned(
+                self,
+                condition: Option<String>,
+                names: Option<HashMap<String, String>>,
+                values: Option<Item>,
+            ) -> Self {
+                self.set_condition_expression(condition)
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
+                    .set_return_values_on_condition_check_failure(Some(ReturnValuesOnConditionCheckFailure::AllOld))
+            }
+        }
+    )*};
+}
+
+conditioned!(
+    aws_sdk_dynamodb::types::builders::PutBuilder,
+    aws_sdk_dynamodb::types::builders::UpdateBuilder,
+    aws_sdk_dynamodb::types::builders::DeleteBuilder,
+    aws_sdk_dynamodb::types::builders::ConditionCheckBuilder,
+    aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
+    aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder
+);
+
 /// Sends prepared writes: one write as a single request, several as a transaction.
 /// Returns the attributes DynamoDB sent back (the new item of an update, the old item
 /// of a removal) for a single request.
@@ -301,9 +329,8 @@ pub(crate) async fn execute(table: &Table, mut writes: Vec<Write>) -> Result<Opt
         run(table, writes, None).await?;
         return Ok(None);
     }
-    let write = writes.remove(0);
+    let Write { op, condition, names, values, role } = writes.remove(0);
     let t = &table.inner;
-    let old = Some(ReturnValuesOnConditionCheckFailure::AllOld);
     macro_rules! finish {
         ($result:expr, $operation:literal, $attributes:ident) => {
             match $result {
@@ -312,13 +339,13 @@ pub(crate) async fn execute(table: &Table, mut writes: Vec<Write>) -> Result<Opt
                     Ok(out.$attributes)
                 }
                 Err(e) if is_condition_failed(&e) => {
-                    Err(condition_error(table, &write.role, old_item(&e).as_ref()))
+                    Err(condition_error(table, &role, old_item(&e).as_ref()))
                 }
                 Err(e) => Err(sdk($operation, &t.name, e)),
             }
         };
     }
-    match write.op {
+    match op {
         Op::Put(item) => {
             let result = t
                 .client
@@ -326,10 +353,7 @@ pub(crate) async fn execute(table: &Table, mut writes: Vec<Write>) -> Result<Opt
                 .table_name(&t.name)
                 .set_return_consumed_capacity(table.capacity_request())
                 .set_item(Some(item))
-                .set_condition_expression(write.condition.clone())
-                .set_expression_attribute_names(write.names.clone())
-                .set_expression_attribute_values(write.values.clone())
-                .set_return_values_on_condition_check_failure(old)
+                .conditioned(condition, names, values)
                 .send()
                 .await;
             finish!(result, "put", attributes)
@@ -342,11 +366,8 @@ pub(crate) async fn execute(table: &Table, mut writes: Vec<Write>) -> Result<Opt
                 .set_return_consumed_capacity(table.capacity_request())
                 .set_key(Some(key))
                 .update_expression(expression)
-                .set_condition_expression(write.condition.clone())
-                .set_expression_attribute_names(write.names.clone())
-                .set_expression_attribute_values(write.values.clone())
+                .conditioned(condition, names, values)
                 .return_values(ReturnValue::AllNew)
-                .set_return_values_on_condition_check_failure(old)
                 .send()
                 .await;
             finish!(result, "update", attributes)
@@ -358,15 +379,15 @@ pub(crate) async fn execute(table: &Table, mut writes: Vec<Write>) -> Result<Opt
                 .table_name(&t.name)
                 .set_return_consumed_capacity(table.capacity_request())
                 .set_key(Some(key))
-                .set_condition_expression(write.condition.clone())
-                .set_expression_attribute_names(write.names.clone())
-                .set_expression_attribute_values(write.values.clone())
+                .conditioned(condition, names, values)
                 .return_values(ReturnValue::AllOld)
-                .set_return_values_on_condition_check_failure(old)
                 .send()
                 .await;
             finish!(result, "remove", attributes)
         }
-        Op::Check(_) => run(table, vec![write], None).await.map(|()| None),
+        Op::Check(key) => {
+            let write = Write { op: Op::Check(key), condition, names, values, role };
+            run(table, vec![write], None).await.map(|()| None)
+        }
     }
 }
