@@ -290,13 +290,17 @@ async fn edited_and_failed_migrations_stop_up_until_resolved() {
         }))
     };
     let err = failing(true).up(None).await.unwrap_err();
-    assert!(err.is_migration() && err.to_string().contains("boom"), "{err}");
+    assert!(err.is_migration() && err.is_failed() && err.to_string().contains("boom"), "{err}");
+    // The step's own error stays reachable, with its kind.
+    let step = std::error::Error::source(&err).expect("the step's error is the source");
+    assert!(step.to_string().contains("boom"), "{step}");
     let status = failing(true).status().await.unwrap();
     let failed = status.failed.expect("recorded as failed");
     assert_eq!((failed.version.to_string(), failed.outcome), ("0.3.0".into(), Outcome::Failed));
     assert!(failed.error.unwrap().contains("boom"));
     // up refuses until retried (or repaired).
-    assert!(failing(false).up(None).await.unwrap_err().to_string().contains("retry"));
+    let blocked = failing(false).up(None).await.unwrap_err();
+    assert!(blocked.is_blocked() && blocked.to_string().contains("retry"), "{blocked}");
     failing(false).retry(None).await.unwrap();
     let status = failing(false).status().await.unwrap();
     assert!(status.failed.is_none() && status.current.unwrap().to_string() == "0.3.0");
@@ -305,7 +309,12 @@ async fn edited_and_failed_migrations_stop_up_until_resolved() {
     let irreversible =
         migrations(&table).migration(Migration::new("0.3.0", "fails once").up(|_| async { Ok(()) }));
     let err = irreversible.down(1).await.unwrap_err();
-    assert!(err.to_string().contains("irreversible"), "{err}");
+    assert!(err.is_irreversible() && err.to_string().contains("0.3.0"), "{err}");
+    // Code older than the table's design does not know its latest migration.
+    let older =
+        Migrator::new(table.clone()).migration(Migration::new("0.1.0", "seed").up(|_| async { Ok(()) }));
+    let err = older.down(1).await.unwrap_err();
+    assert!(err.is_unknown_version() && err.to_string().contains("0.3.0"), "{err}");
 }
 
 #[tokio::test]

@@ -337,6 +337,38 @@ pub enum ErrorKind {
         /// The edited migrations' versions.
         versions: Vec<String>,
     },
+    /// A migration step failed: it is recorded as failed, and `up` waits for `retry`
+    /// or `repair`. The step's own error is the source, with its kind.
+    #[error("migration {version} {direction} failed: {source}")]
+    Failed {
+        /// The migration's version.
+        version: String,
+        /// `up` or `down`.
+        direction: &'static str,
+        /// What the step returned.
+        source: Error,
+    },
+    /// A migration recorded as failed: nothing runs until it is retried or repaired.
+    #[error("migration {version} failed ({error}); fix it, then retry it (`retry`) or mark it repaired (`repair`)")]
+    Blocked {
+        /// The failed migration's version.
+        version: String,
+        /// The error recorded with it.
+        error: String,
+    },
+    /// Undoing a migration that has no down step.
+    #[error("migration {version} is irreversible: it has no down step")]
+    Irreversible {
+        /// The migration's version.
+        version: String,
+    },
+    /// A migration in the table's history that the migrator does not know (its code is
+    /// older than the table's design).
+    #[error("migration {version} is in the history but not in this migrator")]
+    UnknownVersion {
+        /// The migration's version.
+        version: String,
+    },
     /// A migration cannot run or be undone as asked.
     #[error("migration {version}: {message}")]
     Migration {
@@ -449,9 +481,38 @@ impl Error {
         matches!(*self.kind, ErrorKind::LockLost { .. })
     }
 
-    /// True for a migration that failed or cannot be run or undone as asked.
+    /// True for any migration error: one that failed, is blocked by a failure, is
+    /// irreversible, unknown, edited, or cannot be run or undone as asked.
     pub fn is_migration(&self) -> bool {
-        matches!(*self.kind, ErrorKind::Migration { .. })
+        matches!(
+            *self.kind,
+            ErrorKind::Migration { .. }
+                | ErrorKind::Failed { .. }
+                | ErrorKind::Blocked { .. }
+                | ErrorKind::Irreversible { .. }
+                | ErrorKind::UnknownVersion { .. }
+                | ErrorKind::Edited { .. }
+        )
+    }
+
+    /// True for a migration step that failed just now (see [`ErrorKind::Failed`]).
+    pub fn is_failed(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Failed { .. })
+    }
+
+    /// True when a migration recorded as failed keeps `up` from running.
+    pub fn is_blocked(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Blocked { .. })
+    }
+
+    /// True for undoing a migration that has no down step.
+    pub fn is_irreversible(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Irreversible { .. })
+    }
+
+    /// True for a migration in the history that the migrator does not know.
+    pub fn is_unknown_version(&self) -> bool {
+        matches!(*self.kind, ErrorKind::UnknownVersion { .. })
     }
 
     /// True for an entity used with a table it was not registered with.

@@ -730,13 +730,8 @@ impl Migrator {
             .into());
         }
         if let (Some(failed), false) = (&status.failed, retry) {
-            return Err(migration_error(
-                &failed.version,
-                format!(
-                    "it failed ({}); fix it, then retry it (`retry`) or mark it repaired (`repair`)",
-                    failed.error.as_deref().unwrap_or("no error recorded")
-                ),
-            ));
+            let error = failed.error.clone().unwrap_or_else(|| "no error recorded".into());
+            return Err(ErrorKind::Blocked { version: failed.version.to_string(), error }.into());
         }
         let plan: Vec<&Migration> = self
             .check_versions()?
@@ -772,13 +767,10 @@ impl Migrator {
         let mut plan = Vec::new();
         for record in status.applied.iter().rev().filter(|r| r.outcome == Outcome::Applied).take(steps) {
             let Some((m, _)) = migrations.iter().find(|(_, v)| *v == record.version) else {
-                return Err(migration_error(
-                    &record.version,
-                    "it is in the history but not in this migrator",
-                ));
+                return Err(ErrorKind::UnknownVersion { version: record.version.to_string() }.into());
             };
             if m.down.is_none() {
-                return Err(migration_error(&record.version, "it is irreversible: it has no down step"));
+                return Err(ErrorKind::Irreversible { version: record.version.to_string() }.into());
             }
             plan.push(*m);
         }
@@ -793,10 +785,10 @@ impl Migrator {
             return Ok(Vec::new());
         };
         let Some(migration) = self.migrations.iter().find(|m| m.version.as_ref() == Ok(&last.version)) else {
-            return Err(migration_error(&last.version, "it is in the history but not in this migrator"));
+            return Err(ErrorKind::UnknownVersion { version: last.version.to_string() }.into());
         };
         if migration.down.is_none() {
-            return Err(migration_error(&last.version, "it is irreversible: it has no down step"));
+            return Err(ErrorKind::Irreversible { version: last.version.to_string() }.into());
         }
         let mut steps = self.run(vec![migration], Direction::Down).await?;
         if self.dry_run {
@@ -967,7 +959,9 @@ impl Migrator {
                     record.outcome = Outcome::Failed;
                     record.error = Some(format!("{direction}: {e}"));
                     record.save(&self.table, Some(&fence)).await?;
-                    result = Err(migration_error(&version, format!("{direction} failed: {e}")));
+                    let direction = direction.label();
+                    result =
+                        Err(ErrorKind::Failed { version: version.to_string(), direction, source: e }.into());
                     break;
                 }
             }
