@@ -321,12 +321,12 @@ async fn edited_and_failed_migrations_stop_up_until_resolved() {
 async fn a_killed_data_migration_resumes_and_migrates_every_item_exactly_once() {
     let table = app().await;
     common::seed_counters(&table, 10_000).await;
+    // Long enough that a heartbeat delayed by a loaded machine (this binary runs its
+    // tests in parallel beside DynamoDB Local) does not lose the lock before the kill.
+    const LEASE: Duration = Duration::from_secs(4);
     let bump = |owner: &str| {
-        Migrator::new(table.clone())
-            .owner(owner)
-            .lease(Duration::from_secs(2))
-            .wait(Duration::ZERO)
-            .migration(Migration::new("0.1.0", "count a pass").up(|ctx| async move {
+        Migrator::new(table.clone()).owner(owner).lease(LEASE).wait(Duration::ZERO).migration(
+            Migration::new("0.1.0", "count a pass").up(|ctx| async move {
                 ctx.transform("pass", |c: Counter| Some(Counter { passes: c.passes + 1, ..c }))
                     .segments(4)
                     // About five seconds: slow enough to be killed midway.
@@ -334,11 +334,12 @@ async fn a_killed_data_migration_resumes_and_migrates_every_item_exactly_once() 
                     .run()
                     .await
                     .map(|_| ())
-            }))
+            }),
+        )
     };
     // Killed midway: the run is dropped after a while.
     let killed = tokio::time::timeout(Duration::from_millis(2500), bump("first").up(None)).await;
-    assert!(killed.is_err(), "the run was still going");
+    assert!(killed.is_err(), "the run was still going, yet it ended: {killed:?}");
     let counters = table.model::<Counter>().scan().segments(4).await.unwrap();
     let done = counters.iter().filter(|c| c.passes == 1).count();
     assert!(done > 0 && done < 10_000, "stopped midway: {done} done");
@@ -346,7 +347,7 @@ async fn a_killed_data_migration_resumes_and_migrates_every_item_exactly_once() 
     // Another process takes over once the dead one's lease ran out, and finishes.
     let err = bump("second").up(None).await.unwrap_err();
     assert!(err.is_locked(), "{err}");
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(LEASE + Duration::from_millis(100)).await;
     let ran = bump("second").up(None).await.unwrap();
     // Transactions already sent when the first run was dropped still committed.
     assert!(
@@ -767,7 +768,7 @@ async fn an_async_transform_reads_other_items_splits_an_entity_and_retires_items
         )
     };
     let killed = tokio::time::timeout(Duration::from_millis(1500), migrator("first").up(None)).await;
-    assert!(killed.is_err(), "the run was still going");
+    assert!(killed.is_err(), "the run was still going, yet it ended: {killed:?}");
     tokio::time::sleep(Duration::from_millis(2100)).await;
     migrator("second").up(None).await.unwrap();
 
