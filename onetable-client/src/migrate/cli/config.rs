@@ -25,6 +25,29 @@ pub(super) struct Settings {
     pub ignored: Vec<String>,
 }
 
+/// OneTable's table options: the migration binary's own `Table` defines these, so
+/// they are accepted and reported as ignored.
+const TABLE_OPTIONS: [&str; 18] = [
+    "crypto",
+    "nulls",
+    "typeField",
+    "delimiter",
+    "hidden",
+    "partial",
+    "timestamps",
+    "isoDates",
+    "createdField",
+    "updatedField",
+    "schema",
+    "log",
+    "logger",
+    "metrics",
+    "senselogs",
+    "warn",
+    "generic",
+    "config",
+];
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct File {
@@ -35,30 +58,8 @@ struct File {
     /// Where `generate` writes (OneTable CLI: `dir`, or `onetable.migrations`).
     #[serde(alias = "migrations")]
     dir: Option<String>,
-    /// The profile selected by the file itself; already applied.
-    #[allow(dead_code)]
-    profile: Option<String>,
     /// A Lambda migration proxy: not something this binary can be.
     arn: Option<String>,
-    // OneTable table options: the migration binary's Table defines these.
-    crypto: Option<Value>,
-    nulls: Option<Value>,
-    type_field: Option<Value>,
-    delimiter: Option<Value>,
-    hidden: Option<Value>,
-    partial: Option<Value>,
-    timestamps: Option<Value>,
-    iso_dates: Option<Value>,
-    created_field: Option<Value>,
-    updated_field: Option<Value>,
-    schema: Option<Value>,
-    log: Option<Value>,
-    logger: Option<Value>,
-    metrics: Option<Value>,
-    senselogs: Option<Value>,
-    warn: Option<Value>,
-    generic: Option<Value>,
-    config: Option<Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -98,8 +99,9 @@ pub(super) fn parse(text: &str, json5: bool, profile: Option<&str>) -> Result<Se
         None => Map::new(),
         Some(_) => return Err("profiles is not an object".into()),
     };
-    let selected =
-        profile.map(str::to_owned).or_else(|| top.get("profile").and_then(Value::as_str).map(str::to_owned));
+    // The file may select its own profile; the command line's choice comes first.
+    let own = top.remove("profile").and_then(|p| p.as_str().map(str::to_owned));
+    let selected = profile.map(str::to_owned).or(own);
     if let Some(name) = selected {
         match profiles.get(&name) {
             Some(Value::Object(section)) => blend(&mut top, section.clone()),
@@ -115,6 +117,8 @@ pub(super) fn parse(text: &str, json5: bool, profile: Option<&str>) -> Result<Se
         let Value::Object(table) = table else { return Err("onetable is not an object".into()) };
         blend(&mut top, table);
     }
+    let ignored =
+        TABLE_OPTIONS.iter().filter(|key| top.remove(**key).is_some()).map(|key| key.to_string()).collect();
     let file: File = serde_json::from_value(Value::Object(top)).map_err(|e| e.to_string())?;
     if let Some(arn) = file.arn {
         return Err(format!(
@@ -127,31 +131,6 @@ pub(super) fn parse(text: &str, json5: bool, profile: Option<&str>) -> Result<Se
         (None, None) => None,
         _ => return Err("aws needs both accessKeyId and secretAccessKey, or neither".into()),
     };
-    let mut ignored = Vec::new();
-    for (name, value) in [
-        ("crypto", &file.crypto),
-        ("nulls", &file.nulls),
-        ("typeField", &file.type_field),
-        ("delimiter", &file.delimiter),
-        ("hidden", &file.hidden),
-        ("partial", &file.partial),
-        ("timestamps", &file.timestamps),
-        ("isoDates", &file.iso_dates),
-        ("createdField", &file.created_field),
-        ("updatedField", &file.updated_field),
-        ("schema", &file.schema),
-        ("log", &file.log),
-        ("logger", &file.logger),
-        ("metrics", &file.metrics),
-        ("senselogs", &file.senselogs),
-        ("warn", &file.warn),
-        ("generic", &file.generic),
-        ("config", &file.config),
-    ] {
-        if value.is_some() {
-            ignored.push(name.to_owned());
-        }
-    }
     Ok(Settings {
         table: file.name,
         endpoint: file.endpoint.or(aws.endpoint),
@@ -212,6 +191,8 @@ mod tests {
             r#"{"name": "t", "profile": "dev", "profiles": {"dev": {"aws": {"region": "eu-west-1"}}}}"#;
         let s = parse(flat, false, None).unwrap();
         assert_eq!((s.table.as_deref(), s.region.as_deref()), (Some("t"), Some("eu-west-1")));
+        let err = parse(flat, false, Some("prod")).unwrap_err();
+        assert!(err.contains("no profile \"prod\""), "the command line's profile comes first: {err}");
     }
 
     #[test]

@@ -374,7 +374,6 @@ where
     T: Into<std::ffi::OsString> + Clone,
     F: FnOnce(aws_sdk_dynamodb::Client, String) -> Result<Migrator, Error>,
 {
-    use clap::FromArgMatches;
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
     // The binary is the user's: its name, not this crate's, in help and --version.
     let name = args
@@ -382,32 +381,54 @@ where
         .map(std::path::Path::new)
         .and_then(|p| p.file_name())
         .map_or_else(|| "migrations".to_owned(), |n| n.to_string_lossy().into_owned());
-    let parsed =
-        Cli::command().name(name.clone()).try_get_matches_from(&args).and_then(|m| Cli::from_arg_matches(&m));
-    let cli = match parsed {
+    let command = Cli::command().name(name.clone());
+    let cli = match parse::<Cli>(command, &args) {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
-        }
+        Err(code) => return code,
     };
     if let Command::Completions { shell } = cli.command {
         clap_complete::generate(shell, &mut Cli::command().name(name.clone()), name, &mut std::io::stdout());
         return ExitCode::SUCCESS;
     }
     logging::init(cli.log_format, cli.verbose, cli.quiet);
-    let target = match target(&cli.connection) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+    let target = match connect(&cli.connection) {
+        Ok(target) => target,
+        Err(code) => return code,
     };
     let client = client(&target).await;
     let outcome = match build(client, target.table.clone()) {
         Ok(migrator) => execute(cli, target, migrator).await,
         Err(e) => Err(e),
     };
+    finish(outcome)
+}
+
+/// The command line as `C`; on a usage error, `--help` or `--version` (printed), the
+/// exit code to return.
+fn parse<C: clap::FromArgMatches>(
+    command: clap::Command,
+    args: &[std::ffi::OsString],
+) -> Result<C, ExitCode> {
+    command.try_get_matches_from(args).and_then(|m| C::from_arg_matches(&m)).map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        }
+    })
+}
+
+/// Where the table is; on a wrong configuration (printed), exit code 2.
+fn connect(connection: &Connection) -> Result<Target, ExitCode> {
+    target(connection).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+/// The exit code of a command's outcome, its error printed.
+fn finish(outcome: Result<(), Error>) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -425,13 +446,9 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 
 /// Runs `work` on a runtime of its own, turning its outcome into an exit code.
 fn block_on(work: impl std::future::Future<Output = Result<(), Error>>) -> ExitCode {
-    let Some(runtime) = runtime() else { return ExitCode::FAILURE };
-    match runtime.block_on(work) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit_code(&e)
-        }
+    match runtime() {
+        Some(runtime) => finish(runtime.block_on(work)),
+        None => ExitCode::FAILURE,
     }
 }
 
@@ -486,19 +503,14 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match Inspect::try_parse_from(args) {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match parse::<Inspect>(Inspect::command(), &args) {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
-        }
+        Err(code) => return code,
     };
-    let target = match target(&cli.connection) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+    let target = match connect(&cli.connection) {
+        Ok(target) => target,
+        Err(code) => return code,
     };
     block_on(async {
         let table = crate::Table::from_description(client(&target).await, target.table.clone()).await?;
