@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::Account;
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::TryStreamExt;
 use onetable::{Entity, Value};
@@ -15,14 +17,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 enum Role {
     Admin,
     Member,
-}
-
-#[derive(Entity, Debug, Clone, PartialEq)]
-#[entity(name = "Account", timestamps)]
-#[key(pk = "ACCOUNT#${id}", sk = "ACCOUNT")]
-struct Account {
-    id: String,
-    name: String,
 }
 
 #[derive(Entity, Debug, Clone, PartialEq)]

@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::Account;
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use onetable::{Entity, Table};
 use serde_json::{json, Value as Json};
@@ -15,14 +17,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-#[derive(Entity, Debug, Clone, PartialEq)]
-#[entity(name = "Account", timestamps)]
-#[key(pk = "ACCOUNT#${id}", sk = "ACCOUNT")]
-struct Account {
-    id: String,
-    name: String,
-}
 
 /// The OneTable schema's User, field for field (see tests/interop/onetable.mjs).
 #[derive(Entity, Debug, Clone, PartialEq)]

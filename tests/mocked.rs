@@ -1,7 +1,8 @@
 //! What DynamoDB Local cannot show, against canned HTTP responses: throttling that
 //! outlasts the SDK's retries, and service errors carried with DynamoDB's message.
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+mod common;
+
 use aws_smithy_http_client::test_util::infallible_client_fn;
 use onetable::{Entity, Table};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,18 +31,14 @@ fn client(
             .body(body)
             .expect("a valid response")
     });
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("k", "s", None, None, "test"))
-        .http_client(http)
-        .retry_config(
-            aws_sdk_dynamodb::config::retry::RetryConfig::standard()
-                .with_max_attempts(max_attempts)
-                .with_initial_backoff(Duration::from_millis(1)),
-        )
-        .build();
-    (aws_sdk_dynamodb::Client::from_conf(config), calls)
+    (common::mocked_client(http, max_attempts), calls)
+}
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[key(pk = "STREAM#${stream}", sk = "EVENT#${seq}")]
+struct Event {
+    stream: String,
+    seq: u64,
 }
 
 const THROTTLED: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}"#;
@@ -107,19 +104,8 @@ fn batch_client(
             .body(body)
             .unwrap()
     });
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("k", "s", None, None, "test"))
-        .http_client(http)
-        // The SDK retries throttled requests; the batch layer retries unprocessed items.
-        .retry_config(
-            aws_sdk_dynamodb::config::retry::RetryConfig::standard()
-                .with_max_attempts(3)
-                .with_initial_backoff(Duration::from_millis(1)),
-        )
-        .build();
-    (aws_sdk_dynamodb::Client::from_conf(config), sizes)
+    // The SDK retries throttled requests; the batch layer retries unprocessed items.
+    (common::mocked_client(http, 3), sizes)
 }
 
 fn users(n: usize) -> Vec<User> {
@@ -213,6 +199,35 @@ async fn throttling_that_never_ends_fails_the_batch_with_every_item() {
     assert_eq!(ids, expected);
     let source = std::error::Error::source(&err).map(|s| s.to_string()).unwrap_or_default();
     assert!(source.contains("throttled"), "{source}");
+}
+
+#[tokio::test]
+async fn a_failed_batch_names_both_key_values_of_every_write() {
+    let (client, _) = batch_client(|_, _| (400, vec![]));
+    let table = Table::builder(client, "app").entity::<Event>().build().unwrap();
+    let mut batch = table.batch_write().max_attempts(2).base_delay(Duration::from_millis(1));
+    for seq in 0..40u64 {
+        batch = batch.put(Event { stream: format!("s{}", seq % 3), seq });
+    }
+    batch = batch.remove(Event::key("gone", 7));
+    let err = batch.await.unwrap_err();
+    let mut keys: Vec<(String, String)> = err
+        .unprocessed()
+        .iter()
+        .map(|u| match u {
+            onetable::Unprocessed::Failed(key) => {
+                assert_eq!(key.len(), 2, "{key:?}");
+                (key["pk"].as_s().unwrap().clone(), key["sk"].as_s().unwrap().clone())
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    keys.sort();
+    let mut expected: Vec<(String, String)> =
+        (0..40u64).map(|seq| (format!("STREAM#s{}", seq % 3), format!("EVENT#{seq}"))).collect();
+    expected.push(("STREAM#gone".into(), "EVENT#7".into()));
+    expected.sort();
+    assert_eq!(keys, expected);
 }
 
 #[tokio::test]

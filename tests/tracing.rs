@@ -3,15 +3,7 @@
 
 mod common;
 
-use onetable::Entity;
-
-#[derive(Entity, Debug, Clone, PartialEq)]
-#[entity(name = "Account", timestamps)]
-#[key(pk = "ACCOUNT#${id}", sk = "ACCOUNT")]
-struct Account {
-    id: String,
-    name: String,
-}
+use common::Account;
 
 /// Collects what the `tracing` subscriber writes.
 #[derive(Clone, Default)]

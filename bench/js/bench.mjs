@@ -6,7 +6,9 @@ import { Table } from 'dynamodb-onetable'
 
 const endpoint = process.env.BENCH_ENDPOINT
 const tableName = process.env.BENCH_TABLE
-const CREATES = 2000, GETS = 2000, FINDS = 200, PARTITIONS = 20, WORKERS = 16
+// BENCH_REPEAT repeats the workload (the runs against the stand-in server).
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 1)
+const CREATES = 2000 * REPEAT, GETS = 2000 * REPEAT, FINDS = 200 * REPEAT, PARTITIONS = 20, WORKERS = 16
 
 const schema = {
     format: 'onetable:1.1.0',
@@ -56,20 +58,23 @@ async function pool(count, task) {
     await Promise.all(Array.from({ length: WORKERS }, worker))
 }
 
+// Wall-clock and CPU seconds of one phase.
 async function timed(count, task) {
     const start = process.hrtime.bigint()
+    const cpu = process.cpuUsage()
     await pool(count, task)
-    return Number(process.hrtime.bigint() - start) / 1e9
+    const used = process.cpuUsage(cpu)
+    return [Number(process.hrtime.bigint() - start) / 1e9, (used.user + used.system) / 1e6]
 }
 
 const cpuStart = process.cpuUsage()
-const createSecs = await timed(CREATES, (i) => User.create(user(i)))
-const getSecs = await timed(GETS, async (i) => {
+const [createSecs, createCpu] = await timed(CREATES, (i) => User.create(user(i)))
+const [getSecs, getCpu] = await timed(GETS, async (i) => {
     const u = user(i)
     const got = await User.get({ account: u.account, id: u.id })
     if (!got) throw new Error(`missing ${u.id}`)
 })
-const findSecs = await timed(FINDS, async (i) => {
+const [findSecs, findCpu] = await timed(FINDS, async (i) => {
     const found = await User.find({ account: `p${i % PARTITIONS}` }, { limit: 100 })
     if (found.length != 100) throw new Error(`found ${found.length}`)
 })
@@ -79,6 +84,9 @@ console.log(JSON.stringify({
     create_ops_s: CREATES / createSecs,
     get_ops_s: GETS / getSecs,
     find_q_s: FINDS / findSecs,
+    create_ops_cpu_s: CREATES / createCpu,
+    get_ops_cpu_s: GETS / getCpu,
+    find_q_cpu_s: FINDS / findCpu,
     cpu_ms_per_op: cpuMs / (CREATES + GETS + FINDS),
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
 }))

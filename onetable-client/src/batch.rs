@@ -7,7 +7,7 @@ use crate::error::sdk;
 use crate::model::{into_future, Model};
 use crate::retry::Backoff;
 use crate::table::Table;
-use crate::write::{key_text, KeyValues};
+use crate::write::key_text;
 use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
@@ -84,7 +84,7 @@ impl BatchWrite {
             Some(e) => Err(e),
             None => {
                 entity.generate_ids();
-                model.item_for_write(&entity, false)
+                model.item_from(entity, false)
             }
         });
         match prepared {
@@ -202,7 +202,7 @@ async fn write_chunk(table: &Table, chunk: Vec<WriteRequest>, backoff: Backoff) 
         requests += 1;
         // The request takes the writes; their keys stay here so that a failed request
         // is still reported exactly (a copy of every item would cost far more).
-        let keys: Vec<KeyValues> = pending.iter().map(|r| request_key_values(table, r)).collect();
+        let keys = KeyList::of(table, &pending);
         let result = t
             .client
             .batch_write_item()
@@ -229,8 +229,7 @@ async fn write_chunk(table: &Table, chunk: Vec<WriteRequest>, backoff: Backoff) 
                 );
             }
             Err(e) => {
-                let unprocessed: Vec<Unprocessed> =
-                    keys.into_iter().map(|k| Unprocessed::Failed(k.into_item(table))).collect();
+                let unprocessed: Vec<Unprocessed> = keys.into_items(table).map(Unprocessed::Failed).collect();
                 let error = Some(sdk("batch_write", &t.name, e));
                 return ChunkResult { processed: total - unprocessed.len(), requests, unprocessed, error };
             }
@@ -249,13 +248,85 @@ fn unprocessed(request: WriteRequest) -> Unprocessed {
     }
 }
 
-/// The key values a write request names.
-fn request_key_values(table: &Table, request: &WriteRequest) -> KeyValues {
-    match (&request.put_request, &request.delete_request) {
-        (Some(put), _) => KeyValues::of(table, &put.item),
-        (None, Some(delete)) => KeyValues::of(table, &delete.key),
-        (None, None) => KeyValues::of(table, &Item::new()),
+/// The key values of a request's writes, kept in one buffer: one allocation a chunk
+/// rather than two a write, since most requests succeed and the keys are never read.
+struct KeyList {
+    bytes: Vec<u8>,
+    /// Per write, its hash and sort values: their kind and end offset in `bytes`.
+    ends: Vec<[(Kind, usize); 2]>,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    None,
+    S,
+    N,
+    B,
+}
+
+impl KeyList {
+    fn of(table: &Table, requests: &[WriteRequest]) -> KeyList {
+        let mut keys = KeyList { bytes: Vec::with_capacity(requests.len() * 32), ends: Vec::new() };
+        keys.ends.reserve_exact(requests.len());
+        for request in requests {
+            let (hash, sort) = key_attrs(table, request);
+            let mut push = |value: Option<&AttributeValue>| {
+                let kind = match value {
+                    Some(AttributeValue::S(s)) => (Kind::S, s.as_bytes()),
+                    Some(AttributeValue::N(n)) => (Kind::N, n.as_bytes()),
+                    Some(AttributeValue::B(b)) => (Kind::B, b.as_ref()),
+                    _ => (Kind::None, &[][..]),
+                };
+                keys.bytes.extend_from_slice(kind.1);
+                (kind.0, keys.bytes.len())
+            };
+            let ends = [push(hash), push(sort)];
+            keys.ends.push(ends);
+        }
+        keys
     }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Each write's key attributes, in order.
+    fn into_items(self, table: &Table) -> impl Iterator<Item = Item> + '_ {
+        let t = &table.inner;
+        let mut start = 0;
+        self.ends.into_iter().map(move |ends| {
+            let mut key = Item::with_capacity(2);
+            for ((kind, end), name) in ends.into_iter().zip([Some(&t.hash), t.sort.as_ref()]) {
+                let bytes = &self.bytes[start..end];
+                start = end;
+                let text = || String::from_utf8_lossy(bytes).into_owned();
+                let value = match kind {
+                    Kind::None => continue,
+                    Kind::S => AttributeValue::S(text()),
+                    Kind::N => AttributeValue::N(text()),
+                    Kind::B => AttributeValue::B(bytes.to_vec().into()),
+                };
+                if let Some(name) = name {
+                    key.insert(name.clone(), value);
+                }
+            }
+            key
+        })
+    }
+}
+
+/// A write request's hash and sort key values.
+fn key_attrs<'r>(
+    table: &Table,
+    request: &'r WriteRequest,
+) -> (Option<&'r AttributeValue>, Option<&'r AttributeValue>) {
+    let attrs = match (&request.put_request, &request.delete_request) {
+        (Some(put), _) => &put.item,
+        (None, Some(delete)) => &delete.key,
+        (None, None) => return (None, None),
+    };
+    let t = &table.inner;
+    (attrs.get(&t.hash), t.sort.as_ref().and_then(|s| attrs.get(s)))
 }
 
 /// The key attributes a write request names.
@@ -270,20 +341,15 @@ fn request_key(table: &Table, request: &WriteRequest) -> Item {
 /// The values of a write request's key, borrowed: cheap to compare. (Key attributes
 /// are strings, numbers or binary.)
 fn key_values<'r>(table: &Table, request: &'r WriteRequest) -> (&'r [u8], &'r [u8]) {
-    let attrs = match (&request.put_request, &request.delete_request) {
-        (Some(put), _) => &put.item,
-        (None, Some(delete)) => &delete.key,
-        (None, None) => return (&[], &[]),
-    };
-    let bytes = |name: Option<&String>| -> &'r [u8] {
-        match name.and_then(|n| attrs.get(n)) {
+    let bytes = |value: Option<&'r AttributeValue>| -> &'r [u8] {
+        match value {
             Some(AttributeValue::S(s) | AttributeValue::N(s)) => s.as_bytes(),
             Some(AttributeValue::B(b)) => b.as_ref(),
             _ => &[],
         }
     };
-    let t = &table.inner;
-    (bytes(Some(&t.hash)), bytes(t.sort.as_ref()))
+    let (hash, sort) = key_attrs(table, request);
+    (bytes(hash), bytes(sort))
 }
 
 fn summarize(

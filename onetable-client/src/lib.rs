@@ -7,6 +7,7 @@
 
 mod batch;
 mod collection;
+mod conditions;
 mod cursor;
 mod error;
 mod find;

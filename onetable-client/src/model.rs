@@ -1,12 +1,13 @@
 //! `Model<E>`: the typed operations on one entity — create, get, put, remove — and the
 //! helpers every operation shares.
 
+use crate::conditions::{version_field, Conditions};
 use crate::error::sdk;
 use crate::table::Table;
-use crate::unique::{has_unique, sentinel_changes, unique_guard, unique_values};
+use crate::unique::{has_unique, sentinel_changes, unique_values};
 use crate::write::{check_size, execute, key_of, key_text, KeyValues, Op, Role, Write};
 use futures_util::future::BoxFuture;
-use onetable_core::expr::{Condition, Placeholders};
+use onetable_core::expr::Condition;
 use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item, Key};
 use std::future::IntoFuture;
 use std::marker::PhantomData;
@@ -59,8 +60,17 @@ impl<E: Entity> Model<E> {
     /// timestamps. `create` stamps `created` anew; a put keeps the `created` the entity
     /// carries (read back into a field of that name) and stamps it only when absent.
     pub(crate) fn item_for_write(&self, entity: &E, create: bool) -> Result<Item, Error> {
+        self.stamped(entity.to_item(&self.table.inner.format)?, create)
+    }
+
+    /// [`Model::item_for_write`] moving the entity's values into the item: for writes
+    /// that do not hand the entity back.
+    pub(crate) fn item_from(&self, entity: E, create: bool) -> Result<Item, Error> {
+        self.stamped(entity.into_item(&self.table.inner.format)?, create)
+    }
+
+    fn stamped(&self, mut item: Item, create: bool) -> Result<Item, Error> {
         let t = &self.table.inner;
-        let mut item = entity.to_item(&t.format)?;
         if E::SCHEMA.timestamps {
             let now = t.format.date(std::time::SystemTime::now());
             if create || !item.contains_key(&t.created) {
@@ -90,26 +100,6 @@ impl<E: Entity> Model<E> {
             }
         }
         E::from_item(item)
-    }
-
-    /// The condition that a write applies to the item of `E` named by its key:
-    /// `attribute_exists(pk)` or `attribute_not_exists(pk)`, and the caller's.
-    pub(crate) fn condition(
-        &self,
-        exists: Option<bool>,
-        user: Option<&Condition<E>>,
-        p: &mut Placeholders,
-    ) -> Result<Option<String>, Error> {
-        let mut parts = Vec::new();
-        if let Some(exists) = exists {
-            let hash = p.name(&self.table.inner.hash);
-            let function = if exists { "attribute_exists" } else { "attribute_not_exists" };
-            parts.push(format!("{function}({hash})"));
-        }
-        if let Some(c) = user {
-            parts.push(format!("({})", c.render(E::SCHEMA.name, self.table.format(), p)?));
-        }
-        Ok((!parts.is_empty()).then(|| parts.join(" AND ")))
     }
 
     /// Creates an item; fails with [`Error::is_already_exists`] when its key is taken.
@@ -173,9 +163,9 @@ impl<E: Entity> Create<E> {
         entity.generate_ids();
         let mut item = model.item_for_write(&entity, true)?;
         let bumped = bump_version::<E>(&mut item);
-        let mut p = Placeholders::new();
-        let condition = model.condition(Some(false), self.condition.as_ref(), &mut p)?;
-        let (names, values) = p.into_maps();
+        let mut conditions = Conditions::new(&model.table);
+        conditions.item_exists(false);
+        conditions.user(self.condition.as_ref())?;
         let key = KeyValues::of(&model.table, &item);
         let claims = unique_values::<E>(&item)
             .into_iter()
@@ -184,7 +174,7 @@ impl<E: Entity> Create<E> {
         let entity = if bumped.is_some() { E::from_item(item.clone())? } else { entity };
         let role =
             Role::Item { entity: E::SCHEMA.name, operation: "create", key, version: None, create: true };
-        let mut writes = vec![Write { op: Op::Put(item), condition, names, values, role }];
+        let mut writes = vec![conditions.into_write(Op::Put(item), role)];
         writes.extend(claims);
         Ok((entity, writes))
     }
@@ -278,10 +268,9 @@ impl<E: Entity> Put<E> {
         let mut item = model.item_for_write(&entity, false)?;
         let expected = bump_version::<E>(&mut item);
         let key = key_of(&model.table, &item);
-        let mut p = Placeholders::new();
-        let mut parts = Vec::new();
+        let mut conditions = Conditions::new(&model.table);
         if let Some((attribute, expected)) = &expected {
-            parts.push(version_condition(&model.table, attribute, expected, &mut p));
+            conditions.version(attribute, expected);
         }
         // Unique values that change release the old sentinel and claim the new one;
         // the item's write is conditional on the values read, so a concurrent change
@@ -291,14 +280,10 @@ impl<E: Entity> Put<E> {
             let prior = model.get_raw(key.clone(), true).await?;
             let before = prior.as_ref().map(unique_values::<E>).unwrap_or_default();
             let after = unique_values::<E>(&item);
-            parts.push(unique_guard::<E>(&model.table, prior.as_ref(), &mut p));
+            conditions.unique_values_unchanged::<E>(prior.as_ref());
             sentinels = sentinel_changes::<E>(&model.table, &before, &after);
         }
-        if let Some(c) = &self.condition {
-            parts.push(format!("({})", c.render(E::SCHEMA.name, model.table.format(), &mut p)?));
-        }
-        let condition = (!parts.is_empty()).then(|| parts.join(" AND "));
-        let (names, values) = p.into_maps();
+        conditions.user(self.condition.as_ref())?;
         let entity = if expected.is_some() { E::from_item(item.clone())? } else { entity };
         let role = Role::Item {
             entity: E::SCHEMA.name,
@@ -307,7 +292,7 @@ impl<E: Entity> Put<E> {
             version: expected,
             create: false,
         };
-        let mut writes = vec![Write { op: Op::Put(item), condition, names, values, role }];
+        let mut writes = vec![conditions.into_write(Op::Put(item), role)];
         writes.extend(sentinels);
         Ok((entity, writes))
     }
@@ -363,25 +348,11 @@ impl<E: Entity> Remove<E> {
         let model = self.model.clone();
         model.check_registered()?;
         let key = self.key.into_attrs()?;
-        let mut p = Placeholders::new();
-        let mut parts = Vec::new();
+        let mut conditions = Conditions::new(&model.table);
         if self.must_exist {
-            parts.push(format!("attribute_exists({})", p.name(&model.table.inner.hash)));
+            conditions.item_exists(true);
         }
-        let version = match (&self.version, version_field::<E>()) {
-            (Some(expected), Some(field)) => {
-                parts.push(version_condition(&model.table, field.attribute, expected, &mut p));
-                Some((field.attribute, expected.clone()))
-            }
-            (Some(_), None) => {
-                return Err(ErrorKind::Invalid {
-                    entity: E::SCHEMA.name,
-                    message: format!("{} has no #[attr(version)] field to check", E::SCHEMA.name),
-                }
-                .into())
-            }
-            _ => None,
-        };
+        let version = conditions.if_version::<E>(self.version.as_deref())?;
         let mut prior = None;
         let mut sentinels = Vec::new();
         if has_unique::<E>() {
@@ -392,14 +363,10 @@ impl<E: Entity> Remove<E> {
                 }
                 return Ok((Vec::new(), None));
             };
-            parts.push(unique_guard::<E>(&model.table, Some(old), &mut p));
+            conditions.unique_values_unchanged::<E>(Some(old));
             sentinels = sentinel_changes::<E>(&model.table, &unique_values::<E>(old), &[]);
         }
-        if let Some(c) = &self.condition {
-            parts.push(format!("({})", c.render(E::SCHEMA.name, model.table.format(), &mut p)?));
-        }
-        let condition = (!parts.is_empty()).then(|| parts.join(" AND "));
-        let (names, values) = p.into_maps();
+        conditions.user(self.condition.as_ref())?;
         let role = Role::Item {
             entity: E::SCHEMA.name,
             operation: "remove",
@@ -407,7 +374,7 @@ impl<E: Entity> Remove<E> {
             version,
             create: false,
         };
-        let mut writes = vec![Write { op: Op::Delete(key), condition, names, values, role }];
+        let mut writes = vec![conditions.into_write(Op::Delete(key), role)];
         writes.extend(sentinels);
         Ok((writes, prior))
     }
@@ -430,10 +397,6 @@ impl<E: Entity> Remove<E> {
 }
 into_future!(Remove, Option<E>);
 
-pub(crate) fn version_field<E: Entity>() -> Option<&'static onetable_core::FieldSchema> {
-    E::SCHEMA.fields.iter().find(|f| f.version)
-}
-
 /// Increments the item's version for the write; returns the attribute and the
 /// version the write is based on.
 fn bump_version<E: Entity>(item: &mut Item) -> Option<(&'static str, String)> {
@@ -445,19 +408,4 @@ fn bump_version<E: Entity>(item: &mut Item) -> Option<(&'static str, String)> {
     let next = current.parse::<i128>().unwrap_or(0) + 1;
     item.insert(field.attribute.to_owned(), AttributeValue::N(next.to_string()));
     Some((field.attribute, current))
-}
-
-/// The item's version is still `expected` (or, for 0, the item does not exist yet).
-pub(crate) fn version_condition(
-    table: &Table,
-    attribute: &str,
-    expected: &str,
-    p: &mut Placeholders,
-) -> String {
-    if expected == "0" {
-        return format!("attribute_not_exists({})", p.name(&table.inner.hash));
-    }
-    let name = p.name(attribute);
-    let value = p.value(AttributeValue::N(expected.to_owned()));
-    format!("{name} = {value}")
 }

@@ -2,11 +2,12 @@
 //! combined from the operations' prepared writes (see `write`), unique-field
 //! sentinels and version checks included.
 
+use crate::conditions::Conditions;
 use crate::model::{Create, Remove};
 use crate::table::Table;
 use crate::write::{run, KeyValues, Op, Role, Write};
 use futures_util::future::BoxFuture;
-use onetable_core::expr::{Condition, Placeholders};
+use onetable_core::expr::Condition;
 use onetable_core::{Entity, Error, Key};
 use std::future::IntoFuture;
 
@@ -57,13 +58,11 @@ impl Transaction {
     /// Adds a check: the transaction fails unless `condition` holds on the item with
     /// `key` (which is not written).
     pub fn check<E: Entity>(self, key: Key<E>, condition: Condition<E>) -> Self {
-        let format = self.table.format().clone();
         let table = self.table.clone();
         self.step(Box::pin(async move {
             let key = key.into_attrs()?;
-            let mut p = Placeholders::new();
-            let condition = condition.render(E::SCHEMA.name, &format, &mut p)?;
-            let (names, values) = p.into_maps();
+            let mut conditions = Conditions::new(&table);
+            conditions.user(Some(&condition))?;
             let role = Role::Item {
                 entity: E::SCHEMA.name,
                 operation: "check",
@@ -71,7 +70,7 @@ impl Transaction {
                 version: None,
                 create: false,
             };
-            Ok(vec![Write { op: Op::Check(key), condition: Some(condition), names, values, role }])
+            Ok(vec![conditions.into_write(Op::Check(key), role)])
         }))
     }
 

@@ -3,7 +3,6 @@
 
 use crate::table::Table;
 use crate::write::{Op, Role, Write};
-use onetable_core::expr::Placeholders;
 use onetable_core::{AttributeValue, Entity, Item};
 use std::collections::HashMap;
 
@@ -77,27 +76,6 @@ pub(crate) fn unique_values<E: Entity>(item: &Item) -> Vec<(&'static onetable_co
             Some((f, onetable_core::key_text(value, f.onetable_type)?))
         })
         .collect()
-}
-
-/// The item still holds the unique values read (or still does not exist).
-pub(crate) fn unique_guard<E: Entity>(table: &Table, prior: Option<&Item>, p: &mut Placeholders) -> String {
-    let Some(prior) = prior else {
-        return format!("attribute_not_exists({})", p.name(&table.inner.hash));
-    };
-    let mut parts = Vec::new();
-    for f in E::SCHEMA.fields.iter().filter(|f| f.unique) {
-        let path = p.path(f.map, f.attribute);
-        let value = match f.map {
-            Some(map) => prior.get(map).and_then(|m| m.as_m().ok()).and_then(|m| m.get(f.attribute)),
-            None => prior.get(f.attribute),
-        };
-        parts.push(match value {
-            Some(v) => format!("{path} = {}", p.value(v.clone())),
-            None => format!("attribute_not_exists({path})"),
-        });
-    }
-    parts.push(format!("attribute_exists({})", p.name(&table.inner.hash)));
-    parts.join(" AND ")
 }
 
 /// Releases the sentinels of values that go away and claims those of new values.

@@ -1,13 +1,16 @@
 //! `Model::update`: typed SET / REMOVE / ADD / DELETE / list append / if-not-exists,
 //! and the key attributes those changes invalidate.
 
-use crate::model::{into_future, version_condition, version_field, Model};
-use crate::unique::{sentinel_changes, unique_guard, unique_values};
+use crate::conditions::{version_field, Conditions};
+use crate::model::{into_future, Model};
+use crate::table::Table;
+use crate::unique::{sentinel_changes, unique_values};
 use crate::write::{execute, key_text, KeyValues, Op, Role, Write};
 use futures_util::future::BoxFuture;
 use onetable_core::expr::{Condition, IntoOperand, Operand, Placeholders};
 use onetable_core::{
-    AttributeValue, Entity, Error, ErrorKind, Field, IndexKind, Item, Key, KeyProblem, ListElement, Part,
+    AttributeValue, Entity, Error, ErrorKind, Field, Format, IndexKind, Input, Item, Key, ListElement,
+    Rendered,
 };
 use std::future::IntoFuture;
 use tracing::Instrument;
@@ -147,199 +150,45 @@ impl<E: Entity> Update<E> {
     /// changes.
     pub(crate) async fn prepare(self) -> Result<Vec<Write>, Error> {
         let model = self.model.clone();
-        {
-            model.check_registered()?;
-            let key = self.key.into_attrs()?;
-            let t = &model.table.inner;
-            let format = &t.format;
-            let entity = E::SCHEMA.name;
-            let mut p = Placeholders::new();
-            let (mut sets, mut removes, mut adds, mut deletes) =
-                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            // Values of set fields as they appear in keys, for recomputing index keys.
-            let mut new_values: Vec<(&'static str, Option<AttributeValue>)> = Vec::new();
-            for action in &self.actions {
-                let target = action.target();
-                // The value itself is kept only where it is read again: to recompute a
-                // key or to name a unique value. Elsewhere a NULL stands for "set".
-                let keep = E::SCHEMA.keys_using(target.name).next().is_some()
-                    || E::SCHEMA.field(target.name).is_some_and(|f| f.unique);
-                let value =
-                    |op: &Operand, p: &mut Placeholders| -> Result<(String, Option<AttributeValue>), Error> {
-                        let av = op
-                            .to_attr(format)
-                            .map_err(|e| Error::value(entity, target.name, target.attribute, e))?;
-                        match av {
-                            Some(av) => {
-                                let kept = if keep { av.clone() } else { AttributeValue::Null(true) };
-                                Ok((p.value(av).into_owned(), Some(kept)))
-                            }
-                            None => Ok((String::new(), None)),
-                        }
-                    };
-                let path = p.path(target.map, target.attribute).into_owned();
-                match action {
-                    Action::Set(_, op) => {
-                        let (v, av) = value(op, &mut p)?;
-                        // Setting None removes the attribute, as OneTable does.
-                        if av.is_some() {
-                            sets.push(format!("{path} = {v}"));
-                        } else {
-                            removes.push(path);
-                        }
-                        new_values.push((target.name, av));
-                    }
-                    Action::SetIfNotExists(_, op) => {
-                        let (v, av) = value(op, &mut p)?;
-                        if av.is_some() {
-                            sets.push(format!("{path} = if_not_exists({path}, {v})"));
-                        }
-                        if E::SCHEMA.keys_using(target.name).next().is_some() {
-                            return Err(invalid(entity, format!(
-                                "{entity}.{} is a key template input: set it with set(), not set_if_not_exists()",
-                                target.name
-                            )));
-                        }
-                    }
-                    Action::Remove(_) => {
-                        removes.push(path);
-                        new_values.push((target.name, None));
-                    }
-                    Action::Add(_, op) | Action::Delete(_, op) => {
-                        let (v, av) = value(op, &mut p)?;
-                        if av.is_none() {
-                            return Err(invalid(
-                                entity,
-                                format!("{entity}.{}: nothing to add or delete", target.name),
-                            ));
-                        }
-                        if E::SCHEMA.keys_using(target.name).next().is_some() {
-                            return Err(invalid(entity, format!(
-                                "{entity}.{} is a key template input: set it with set() so its keys are recomputed",
-                                target.name
-                            )));
-                        }
-                        let clause = format!("{path} {v}");
-                        if matches!(action, Action::Add(..)) {
-                            adds.push(clause)
-                        } else {
-                            deletes.push(clause)
-                        }
-                    }
-                    Action::Append(_, op) => {
-                        let (v, _) = value(op, &mut p)?;
-                        let empty = p.value(AttributeValue::L(Vec::new()));
-                        sets.push(format!("{path} = list_append(if_not_exists({path}, {empty}), {v})"));
-                    }
-                }
-            }
-            // The primary key's values are needed only to create the item or to
-            // recompute an index key; parsing them costs allocations otherwise saved.
-            let needs_known =
-                self.upsert || new_values.iter().any(|(name, _)| E::SCHEMA.keys_using(name).next().is_some());
-            let known = if needs_known { primary_values::<E>(&key) } else { Vec::new() };
-            if self.upsert {
-                // A new item gets the primary key's own fields too, recovered from the key.
-                for (name, text) in &known {
-                    let Some(field) = E::SCHEMA.field(name) else { continue };
-                    if new_values.iter().any(|(n, _)| n == name) {
-                        continue;
-                    }
-                    let path = p.path(field.map, field.attribute);
-                    let v = p.value(onetable_core::attr_from_key_text(text, field.onetable_type, format));
-                    sets.push(format!("{path} = if_not_exists({path}, {v})"));
-                }
-            }
-            recompute_keys::<E>(&known, &new_values, &mut p, &mut sets, &mut removes)?;
-            let type_name = p.name(format.type_field);
-            let type_value = p.value(AttributeValue::S(entity.to_owned()));
-            sets.push(format!("{type_name} = {type_value}"));
-            if E::SCHEMA.timestamps {
-                let now = format.date(std::time::SystemTime::now());
-                let (created, updated) = (p.name(&t.created), p.name(&t.updated));
-                let now = p.value(now);
-                sets.push(format!("{updated} = {now}"));
-                sets.push(format!("{created} = if_not_exists({created}, {now})"));
-            }
-            let mut expression = String::new();
-            for (word, clauses) in
-                [("SET", &sets), ("REMOVE", &removes), ("ADD", &adds), ("DELETE", &deletes)]
-            {
-                if !clauses.is_empty() {
-                    expression.push_str(&format!("{word} {} ", clauses.join(", ")));
-                }
-            }
-            let version = version_field::<E>();
-            if let Some(field) = version {
-                let name = p.name(field.attribute);
-                let one = p.value(AttributeValue::N("1".into()));
-                adds.push(format!("{name} {one}"));
-            }
-            // Unique values that change swap their sentinels in the same transaction.
-            let touched: Vec<_> = E::SCHEMA
-                .fields
-                .iter()
-                .filter(|f| f.unique && new_values.iter().any(|(n, _)| *n == f.name))
-                .collect();
-            let mut sentinels = Vec::new();
-            let mut guard = None;
-            if !touched.is_empty() {
-                let prior = model.get_raw(key.clone(), true).await?;
-                if prior.is_none() && !self.upsert {
-                    return Err(ErrorKind::NotFound { entity, key: key_text(&key) }.into());
-                }
-                let before = prior.as_ref().map(unique_values::<E>).unwrap_or_default();
-                let mut after = before.clone();
-                for field in &touched {
-                    after.retain(|(f, _)| f.name != field.name);
-                    let new = new_values.iter().find(|(n, _)| *n == field.name).and_then(|(_, v)| v.as_ref());
-                    if let Some(text) = new.and_then(|v| onetable_core::key_text(v, field.onetable_type)) {
-                        after.push((field, text));
-                    }
-                }
-                sentinels = sentinel_changes::<E>(&model.table, &before, &after);
-                guard = Some(unique_guard::<E>(&model.table, prior.as_ref(), &mut p));
-            }
-            let mut expression = String::new();
-            for (word, clauses) in
-                [("SET", &sets), ("REMOVE", &removes), ("ADD", &adds), ("DELETE", &deletes)]
-            {
-                if !clauses.is_empty() {
-                    expression.push_str(&format!("{word} {} ", clauses.join(", ")));
-                }
-            }
-            let mut parts = Vec::new();
-            if !self.upsert {
-                parts.push(format!("attribute_exists({})", p.name(&t.hash)));
-            }
-            let expected = match (&self.version, version) {
-                (Some(expected), Some(field)) => {
-                    parts.push(version_condition(&model.table, field.attribute, expected, &mut p));
-                    Some((field.attribute, expected.clone()))
-                }
-                (Some(_), None) => {
-                    return Err(invalid(entity, format!("{entity} has no #[attr(version)] field to check")));
-                }
-                _ => None,
-            };
-            parts.extend(guard);
-            if let Some(c) = &self.condition {
-                parts.push(format!("({})", c.render(entity, format, &mut p)?));
-            }
-            let condition = (!parts.is_empty()).then(|| parts.join(" AND "));
-            let (names, values) = p.into_maps();
-            let role = Role::Item {
-                entity,
-                operation: "update",
-                key: KeyValues::of(&model.table, &key),
-                version: expected,
-                create: false,
-            };
-            let op = Op::Update { key: key.clone(), expression: expression.trim_end().to_owned() };
-            let mut writes = vec![Write { op, condition, names, values, role }];
-            writes.extend(sentinels);
-            Ok(writes)
+        model.check_registered()?;
+        let key = self.key.into_attrs()?;
+        let table = &model.table;
+        let mut conditions = Conditions::new(table);
+        // What the caller changes.
+        let mut changes = Changes::of::<E>(&self.actions, table.format(), &mut conditions.p)?;
+        // What follows from it: a new item gets its primary key's fields, and index
+        // keys whose inputs change are recomputed.
+        let known =
+            if self.upsert || changes.touches_keys::<E>() { primary_values::<E>(&key) } else { Vec::new() };
+        if self.upsert {
+            changes.create_primary_fields::<E>(&known, table.format(), &mut conditions.p);
         }
+        changes.recompute_keys::<E>(&known, &mut conditions.p)?;
+        // What every write of the entity carries.
+        changes.stamp::<E>(table, &mut conditions.p);
+        // Unique values that change swap their sentinels in the same transaction,
+        // chosen from the item as read now.
+        let (sentinels, prior) = changes.sentinels::<E>(&model, &key, self.upsert).await?;
+        // What must hold when it lands.
+        if !self.upsert {
+            conditions.item_exists(true);
+        }
+        let version = conditions.if_version::<E>(self.version.as_deref())?;
+        if let Some(prior) = prior {
+            conditions.unique_values_unchanged::<E>(prior.as_ref());
+        }
+        conditions.user(self.condition.as_ref())?;
+        let role = Role::Item {
+            entity: E::SCHEMA.name,
+            operation: "update",
+            key: KeyValues::of(table, &key),
+            version,
+            create: false,
+        };
+        let op = Op::Update { key, expression: changes.expression() };
+        let mut writes = vec![conditions.into_write(op, role)];
+        writes.extend(sentinels);
+        Ok(writes)
     }
 
     /// Sends the request (a transaction when a unique value changes).
@@ -390,94 +239,244 @@ fn primary_values<E: Entity>(key: &Item) -> Vec<(&'static str, String)> {
     known
 }
 
-/// Adds to the update every index key attribute whose template inputs change, so the
-/// index never holds a stale key (OneTable #301).
-fn recompute_keys<E: Entity>(
-    known: &[(&'static str, String)],
-    new_values: &[(&'static str, Option<AttributeValue>)],
-    p: &mut Placeholders,
-    sets: &mut Vec<String>,
-    removes: &mut Vec<String>,
-) -> Result<(), Error> {
-    let schema = E::SCHEMA;
-    let entity = schema.name;
-    let mut done: Vec<&str> = Vec::new();
-    for (index, attr) in schema.indexes.iter().flat_map(|i| i.key_attributes().map(move |k| (i, k))) {
-        let changed: Vec<&str> =
-            attr.template.variables().filter(|v| new_values.iter().any(|(n, _)| n == v)).collect();
-        if changed.is_empty() || done.contains(&attr.attribute) {
-            continue;
-        }
-        done.push(attr.attribute);
-        if index.kind == IndexKind::Primary {
-            return Err(ErrorKind::Invalid {
-                entity,
-                message: format!(
-                    "{entity}.{} is part of the primary key and cannot be updated: remove the item and create it again",
-                    changed[0]
-                ),
-            }
-            .into());
-        }
-        let mut text = String::new();
-        let mut absent = false;
-        for part in attr.template.parts {
-            match part {
-                Part::Text(t) => text.push_str(t),
-                Part::Var(name) => {
-                    let value = match new_values.iter().find(|(n, _)| n == name) {
-                        Some((_, None)) => {
-                            absent = true;
-                            continue;
+/// The clauses of the update expression, by keyword, and the values the update gives
+/// fields, as they appear in keys (`None`: removed).
+#[derive(Default)]
+struct Changes {
+    sets: Vec<String>,
+    removes: Vec<String>,
+    adds: Vec<String>,
+    deletes: Vec<String>,
+    new_values: Vec<(&'static str, Option<AttributeValue>)>,
+}
+
+impl Changes {
+    /// The caller's actions as clauses.
+    fn of<E: Entity>(actions: &[Action], format: &Format, p: &mut Placeholders) -> Result<Changes, Error> {
+        let entity = E::SCHEMA.name;
+        let mut c = Changes::default();
+        for action in actions {
+            let target = action.target();
+            let is_key_input = E::SCHEMA.keys_using(target.name).next().is_some();
+            // The value itself is kept only where it is read again: to recompute a key
+            // or to name a unique value. Elsewhere a NULL stands for "set".
+            let keep = is_key_input || E::SCHEMA.field(target.name).is_some_and(|f| f.unique);
+            let mut value = |op: &Operand| -> Result<Option<(String, AttributeValue)>, Error> {
+                let av =
+                    op.to_attr(format).map_err(|e| Error::value(entity, target.name, target.attribute, e))?;
+                Ok(av.map(|av| {
+                    let kept = if keep { av.clone() } else { AttributeValue::Null(true) };
+                    (p.value(av).into_owned(), kept)
+                }))
+            };
+            let refuse = |advice: &str| invalid(entity, format!("{entity}.{} {advice}", target.name));
+            match action {
+                Action::Set(_, op) => {
+                    let value = value(op)?;
+                    let path = p.path(target.map, target.attribute).into_owned();
+                    // Setting None removes the attribute, as OneTable does.
+                    match value {
+                        Some((v, kept)) => {
+                            c.sets.push(format!("{path} = {v}"));
+                            c.new_values.push((target.name, Some(kept)));
                         }
-                        Some((_, Some(av))) => {
-                            let stored = schema.field(name).map_or("", |f| f.onetable_type);
-                            onetable_core::key_text(av, stored)
+                        None => {
+                            c.removes.push(path);
+                            c.new_values.push((target.name, None));
                         }
-                        None => known.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()),
-                    };
-                    let Some(value) = value else {
-                        return Err(ErrorKind::Invalid {
-                            entity,
-                            message: format!(
-                                "updating {} changes index key `{}` (\"{}\"), which also needs {entity}.{name}: \
-                                 set {name} in the same update so the index key is recomputed",
-                                changed.join(", "),
-                                attr.attribute,
-                                attr.template.source
-                            ),
-                        }
-                        .into());
-                    };
-                    if let Some(problem) = key_problem(&value, attr.template.delimiters) {
-                        return Err(ErrorKind::InvalidKey {
-                            entity,
-                            field: name,
-                            value,
-                            template: attr.template.source,
-                            problem,
-                        }
-                        .into());
                     }
-                    text.push_str(&value);
+                }
+                Action::SetIfNotExists(_, op) => {
+                    if is_key_input {
+                        return Err(refuse(
+                            "is a key template input: set it with set(), not set_if_not_exists()",
+                        ));
+                    }
+                    if let Some((v, _)) = value(op)? {
+                        let path = p.path(target.map, target.attribute);
+                        c.sets.push(format!("{path} = if_not_exists({path}, {v})"));
+                    }
+                }
+                Action::Remove(_) => {
+                    c.removes.push(p.path(target.map, target.attribute).into_owned());
+                    c.new_values.push((target.name, None));
+                }
+                Action::Add(_, op) | Action::Delete(_, op) => {
+                    if is_key_input {
+                        return Err(refuse(
+                            "is a key template input: set it with set() so its keys are recomputed",
+                        ));
+                    }
+                    let Some((v, _)) = value(op)? else { return Err(refuse(": nothing to add or delete")) };
+                    let clause = format!("{} {v}", p.path(target.map, target.attribute));
+                    if matches!(action, Action::Add(..)) { &mut c.adds } else { &mut c.deletes }.push(clause);
+                }
+                Action::Append(_, op) => {
+                    let Some((v, _)) = value(op)? else { continue };
+                    let path = p.path(target.map, target.attribute);
+                    let empty = p.value(AttributeValue::L(Vec::new()));
+                    c.sets.push(format!("{path} = list_append(if_not_exists({path}, {empty}), {v})"));
                 }
             }
         }
-        let name = p.name(attr.attribute);
-        if absent {
-            // A removed input takes the item out of the (sparse) index.
-            removes.push(name.into_owned());
-        } else {
-            let v = p.value(AttributeValue::S(text));
-            sets.push(format!("{name} = {v}"));
+        Ok(c)
+    }
+
+    /// True when a field the update sets or removes is an input of a key template.
+    /// Only then are the primary key's values parsed (allocations otherwise saved).
+    fn touches_keys<E: Entity>(&self) -> bool {
+        self.new_values.iter().any(|(name, _)| E::SCHEMA.keys_using(name).next().is_some())
+    }
+
+    /// For an upsert: the primary key's own fields, recovered from the key, so a new
+    /// item holds them (stored as their type stores them) like a created one.
+    fn create_primary_fields<E: Entity>(
+        &mut self,
+        known: &[(&'static str, String)],
+        format: &Format,
+        p: &mut Placeholders,
+    ) {
+        for (name, text) in known {
+            let Some(field) = E::SCHEMA.field(name) else { continue };
+            if self.new_values.iter().any(|(n, _)| n == name) {
+                continue;
+            }
+            let path = p.path(field.map, field.attribute);
+            let v = p.value(onetable_core::attr_from_key_text(text, field.onetable_type, format));
+            self.sets.push(format!("{path} = if_not_exists({path}, {v})"));
         }
     }
-    Ok(())
-}
 
-fn key_problem(value: &str, delimiters: &str) -> Option<KeyProblem> {
-    if value.is_empty() {
-        return Some(KeyProblem::Empty);
+    /// Sets every index key attribute whose template inputs change, so an index never
+    /// holds a stale key (OneTable #301); removes it when an input is removed, taking
+    /// the item out of that (sparse) index.
+    fn recompute_keys<E: Entity>(
+        &mut self,
+        known: &[(&'static str, String)],
+        p: &mut Placeholders,
+    ) -> Result<(), Error> {
+        let schema = E::SCHEMA;
+        let entity = schema.name;
+        let mut done: Vec<&str> = Vec::new();
+        for (index, attr) in schema.indexes.iter().flat_map(|i| i.key_attributes().map(move |k| (i, k))) {
+            let changed: Vec<&str> =
+                attr.template.variables().filter(|v| self.new_values.iter().any(|(n, _)| n == v)).collect();
+            if changed.is_empty() || done.contains(&attr.attribute) {
+                continue;
+            }
+            done.push(attr.attribute);
+            if index.kind == IndexKind::Primary {
+                return Err(invalid(entity, format!(
+                    "{entity}.{} is part of the primary key and cannot be updated: remove the item and create it again",
+                    changed[0]
+                )));
+            }
+            let rendered = attr.template.render(entity, |name| {
+                match self.new_values.iter().find(|(n, _)| *n == name) {
+                    Some((_, None)) => Input::Absent,
+                    Some((_, Some(av))) => {
+                        let stored = schema.field(name).map_or("", |f| f.onetable_type);
+                        onetable_core::key_text(av, stored)
+                            .map_or(Input::Unknown, |text| Input::Text(text.into()))
+                    }
+                    None => known
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map_or(Input::Unknown, |(_, v)| Input::Text(v.as_str().into())),
+                }
+            })?;
+            let name = p.name(attr.attribute);
+            match rendered {
+                Rendered::Key(text) => {
+                    let v = p.value(AttributeValue::S(text));
+                    self.sets.push(format!("{name} = {v}"));
+                }
+                Rendered::Absent(_) => self.removes.push(name.into_owned()),
+                Rendered::Partial { missing, .. } => {
+                    return Err(invalid(
+                        entity,
+                        format!(
+                        "updating {} changes index key `{}` (\"{}\"), which also needs {entity}.{missing}: \
+                         set {missing} in the same update so the index key is recomputed",
+                        changed.join(", "),
+                        attr.attribute,
+                        attr.template.source
+                    ),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
-    value.chars().find(|c| delimiters.contains(*c)).map(KeyProblem::ContainsDelimiter)
+
+    /// The entity's type name, its timestamps and its version, as every write sets them.
+    fn stamp<E: Entity>(&mut self, table: &Table, p: &mut Placeholders) {
+        let t = &table.inner;
+        let type_name = p.name(t.format.type_field);
+        let type_value = p.value(AttributeValue::S(E::SCHEMA.name.to_owned()));
+        self.sets.push(format!("{type_name} = {type_value}"));
+        if E::SCHEMA.timestamps {
+            let now = t.format.date(std::time::SystemTime::now());
+            let (created, updated) = (p.name(&t.created), p.name(&t.updated));
+            let now = p.value(now);
+            self.sets.push(format!("{updated} = {now}"));
+            self.sets.push(format!("{created} = if_not_exists({created}, {now})"));
+        }
+        if let Some(field) = version_field::<E>() {
+            let name = p.name(field.attribute);
+            let one = p.value(AttributeValue::N("1".into()));
+            self.adds.push(format!("{name} {one}"));
+        }
+    }
+
+    /// The sentinel writes for the unique values this update changes, and the item
+    /// they were chosen from (`None` when no unique value changes: nothing was read).
+    async fn sentinels<E: Entity>(
+        &self,
+        model: &Model<E>,
+        key: &Item,
+        upsert: bool,
+    ) -> Result<(Vec<Write>, Option<Option<Item>>), Error> {
+        let touched: Vec<_> = E::SCHEMA
+            .fields
+            .iter()
+            .filter(|f| f.unique && self.new_values.iter().any(|(n, _)| *n == f.name))
+            .collect();
+        if touched.is_empty() {
+            return Ok((Vec::new(), None));
+        }
+        let prior = model.get_raw(key.clone(), true).await?;
+        if prior.is_none() && !upsert {
+            return Err(ErrorKind::NotFound { entity: E::SCHEMA.name, key: key_text(key) }.into());
+        }
+        let before = prior.as_ref().map(unique_values::<E>).unwrap_or_default();
+        let mut after = before.clone();
+        for field in &touched {
+            after.retain(|(f, _)| f.name != field.name);
+            let new = self.new_values.iter().find(|(n, _)| *n == field.name).and_then(|(_, v)| v.as_ref());
+            if let Some(text) = new.and_then(|v| onetable_core::key_text(v, field.onetable_type)) {
+                after.push((field, text));
+            }
+        }
+        Ok((sentinel_changes::<E>(&model.table, &before, &after), Some(prior)))
+    }
+
+    /// `SET … REMOVE … ADD … DELETE …`.
+    fn expression(&self) -> String {
+        let mut expression = String::new();
+        for (word, clauses) in
+            [("SET", &self.sets), ("REMOVE", &self.removes), ("ADD", &self.adds), ("DELETE", &self.deletes)]
+        {
+            if clauses.is_empty() {
+                continue;
+            }
+            if !expression.is_empty() {
+                expression.push(' ');
+            }
+            expression.push_str(word);
+            expression.push(' ');
+            expression.push_str(&clauses.join(", "));
+        }
+        expression
+    }
 }

@@ -248,6 +248,62 @@ impl KeyBuf {
     }
 }
 
+/// A variable's value offered to [`Template::render`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input<'a> {
+    /// The value's key text (checked as it is placed).
+    Text(std::borrow::Cow<'a, str>),
+    /// The value is absent (`None`, or removed): the key cannot exist.
+    Absent,
+    /// The value is not known here: the key renders up to this variable.
+    Unknown,
+}
+
+/// What [`Template::render`] made of a template and its inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rendered {
+    /// Every variable had a value: the whole key.
+    Key(String),
+    /// This variable's value is absent, so there is no key (a sparse index).
+    Absent(&'static str),
+    /// The key up to the first variable whose value is not known.
+    Partial {
+        /// The key text before that variable.
+        prefix: String,
+        /// The variable.
+        missing: &'static str,
+    },
+}
+
+impl Template {
+    /// Renders the template, asking `input` for each variable's value in order. Every
+    /// value is checked as [`KeyBuf`] checks it (not empty, no delimiter), so a key
+    /// rendered here is one the generated code would have composed. The generated
+    /// code drives [`KeyBuf`] directly, with each step known at compile time; this is
+    /// the same renderer for run-time inputs: partial keys of queries and index keys
+    /// recomputed by updates.
+    pub fn render<'a>(
+        &'static self,
+        entity: &'static str,
+        mut input: impl FnMut(&'static str) -> Input<'a>,
+    ) -> Result<Rendered, Error> {
+        let mut key = KeyBuf::new(entity, self);
+        for part in self.parts {
+            match part {
+                Part::Text(t) => key.text(t),
+                Part::Var(name) => match input(name) {
+                    Input::Text(value) => {
+                        key.var::<str>(name, &value)?;
+                    }
+                    Input::Absent => return Ok(Rendered::Absent(name)),
+                    Input::Unknown => return Ok(Rendered::Partial { prefix: key.finish(), missing: name }),
+                },
+            }
+        }
+        Ok(Rendered::Key(key.finish()))
+    }
+}
+
 /// The first delimiter in `value`. Every key value of every write passes through here,
 /// so the usual case, ASCII delimiters, is a byte scan rather than a char search.
 #[inline]
@@ -381,16 +437,60 @@ impl<E> PartialKey<E> {
         let Some(sort) = self.index.sort.as_ref() else {
             return Ok((hash, None));
         };
-        let mut text = String::new();
-        for part in sort.template.parts {
-            match part {
-                Part::Text(t) => text.push_str(t),
-                Part::Var(name) => match self.sort_values.iter().find(|(n, _)| n == name) {
-                    Some((_, v)) => text.push_str(v),
-                    None => return Ok((hash, Some(SortCondition::Prefix(text)))),
-                },
+        let known = |name: &'static str| match self.sort_values.iter().find(|(n, _)| *n == name) {
+            Some((_, v)) => Input::Text(v.as_str().into()),
+            None => Input::Unknown,
+        };
+        Ok((
+            hash,
+            Some(match sort.template.render(self.entity, known)? {
+                Rendered::Key(text) => SortCondition::Equals(text),
+                Rendered::Partial { prefix, .. } => SortCondition::Prefix(prefix),
+                Rendered::Absent(_) => unreachable!("a partial key's values are never absent"),
+            }),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static PAIR: Template = Template {
+        source: "ORG#${org}#USER#${id}",
+        parts: &[Part::Text("ORG#"), Part::Var("org"), Part::Text("#USER#"), Part::Var("id")],
+        delimiters: "#",
+    };
+
+    fn input<'a>(org: Input<'a>, id: Input<'a>) -> impl FnMut(&'static str) -> Input<'a> {
+        move |name| if name == "org" { org.clone() } else { id.clone() }
+    }
+
+    #[test]
+    fn renders_whole_partial_and_absent_keys() {
+        let text = |v: &'static str| Input::Text(v.into());
+        assert_eq!(
+            PAIR.render("User", input(text("acme"), text("ann"))).unwrap(),
+            Rendered::Key("ORG#acme#USER#ann".into())
+        );
+        assert_eq!(
+            PAIR.render("User", input(text("acme"), Input::Unknown)).unwrap(),
+            Rendered::Partial { prefix: "ORG#acme#USER#".into(), missing: "id" }
+        );
+        assert_eq!(PAIR.render("User", input(text("acme"), Input::Absent)).unwrap(), Rendered::Absent("id"));
+    }
+
+    #[test]
+    fn rendering_checks_every_value_as_the_generated_code_does() {
+        let err = PAIR.render("User", input(Input::Text("a#b".into()), Input::Unknown)).unwrap_err();
+        match err.kind() {
+            ErrorKind::InvalidKey { entity, field, value, problem, .. } => {
+                assert_eq!((*entity, *field, value.as_str()), ("User", "org", "a#b"));
+                assert_eq!(*problem, KeyProblem::ContainsDelimiter('#'));
             }
+            other => panic!("{other:?}"),
         }
-        Ok((hash, Some(SortCondition::Equals(text))))
+        let err = PAIR.render("User", input(Input::Text("acme".into()), Input::Text("".into()))).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::InvalidKey { field: "id", problem: KeyProblem::Empty, .. }));
     }
 }

@@ -24,7 +24,10 @@ pub use entity::Entity;
 pub use error::{Error, ErrorKind, KeyProblem, Unprocessed, ValueError};
 pub use field::Field;
 pub use ids::GeneratedId;
-pub use key::{attr_from_key_text, key_text, AsKeyPart, Key, KeyBuf, KeyValue, PartialKey, SortCondition};
+pub use key::{
+    attr_from_key_text, key_text, AsKeyPart, Input, Key, KeyBuf, KeyValue, PartialKey, Rendered,
+    SortCondition,
+};
 pub use schema::{EntitySchema, FieldSchema, Generate, IndexKind, IndexSchema, KeyAttribute};
 pub use size::{item_size, MAX_ITEM_SIZE};
 pub use template::{Part, Template};

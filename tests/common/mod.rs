@@ -7,6 +7,38 @@ use onetable_local::DynamoDbLocal;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+/// The account entity several tests share (the OneTable JS schema of the interop test
+/// has the same model).
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Account", timestamps)]
+#[key(pk = "ACCOUNT#${id}", sk = "ACCOUNT")]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+}
+
+/// A client whose requests are answered by `http` (canned responses: for what DynamoDB
+/// Local cannot show, such as throttling), retrying up to `max_attempts` times with a
+/// 1 ms backoff.
+pub fn mocked_client(
+    http: impl aws_sdk_dynamodb::config::HttpClient + 'static,
+    max_attempts: u32,
+) -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::config::{retry::RetryConfig, BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("k", "s", None, None, "test"))
+        .http_client(http)
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(max_attempts)
+                .with_initial_backoff(std::time::Duration::from_millis(1)),
+        )
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
 pub fn local() -> &'static DynamoDbLocal {
     DynamoDbLocal::shared().unwrap_or_else(|e| panic!("DynamoDB Local: {e}"))
 }

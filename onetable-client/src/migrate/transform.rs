@@ -564,7 +564,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
             }
             let new_item = match new {
                 Some(new) => {
-                    let mut item = table.model::<New>().item_for_write(&new, false)?;
+                    let mut item = table.model::<New>().item_from(new, false)?;
                     match self.target() {
                         Some(v) => item.insert(DESIGN_ATTRIBUTE.to_owned(), AttributeValue::S(v.to_string())),
                         None => item.remove(DESIGN_ATTRIBUTE),

@@ -9,8 +9,16 @@
 //! aws-sdk-dynamodb code, and OneTable JS 2.7.7 (`bench/js`, installed with `npm ci`).
 //! Each runs in its own process on one thread, so its CPU time and peak memory are
 //! its own. The last line printed is one JSON object with every figure.
+//!
+//! `cargo run --release --example bench -- --stub` runs the same three clients against
+//! a stand-in server answering canned responses (`stub.rs`) instead of DynamoDB
+//! Local, the server pinned to one core and each client to the other, with the
+//! workload repeated ten times: the figures are then the clients' own.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+mod stub;
+#[path = "../../bench/workload.rs"]
+mod workload;
+
 use aws_sdk_dynamodb::Client;
 use futures_util::TryStreamExt;
 use onetable::{Entity, Table};
@@ -18,24 +26,12 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
+use workload::{user, User, PARTITIONS};
 
 const CREATES: usize = 2000;
 const GETS: usize = 2000;
 const FINDS: usize = 200;
-const PARTITIONS: usize = 20;
 const WORKERS: usize = 16;
-
-#[derive(Entity, Debug, Clone, PartialEq)]
-#[entity(name = "User")]
-#[key(pk = "ACCOUNT#${account}", sk = "USER#${id}")]
-struct User {
-    account: String,
-    id: String,
-    email: String,
-    name: String,
-    age: u32,
-    active: bool,
-}
 
 /// The same user keyed by id first: the target of the re-key benchmark.
 #[derive(Entity, Debug, Clone, PartialEq)]
@@ -50,15 +46,9 @@ struct UserById {
     active: bool,
 }
 
-fn user(i: usize) -> User {
-    User {
-        account: format!("p{}", i % PARTITIONS),
-        id: format!("{i:06}"),
-        email: format!("user{i}@acme.example"),
-        name: format!("User {i}"),
-        age: 20 + (i % 50) as u32,
-        active: i.is_multiple_of(2),
-    }
+/// How many times the workload is repeated (`BENCH_REPEAT`, default once).
+fn repeat() -> usize {
+    std::env::var("BENCH_REPEAT").ok().and_then(|r| r.parse().ok()).unwrap_or(1)
 }
 
 /// CPU time of this process (user + system) and its peak resident memory.
@@ -73,14 +63,18 @@ fn usage() -> (f64, f64) {
     (secs(u.ru_utime) + secs(u.ru_stime), u.ru_maxrss as f64 / 1024.0)
 }
 
-/// Runs `count` tasks, `WORKERS` in flight; returns the seconds taken.
-async fn timed<F, Fut>(count: usize, task: F) -> f64
+/// The wall-clock and CPU seconds of one phase.
+type Phase = (f64, f64);
+
+/// Runs `count` tasks, `WORKERS` in flight; returns the wall-clock and CPU seconds
+/// taken.
+async fn timed<F, Fut>(count: usize, task: F) -> Phase
 where
     F: Fn(usize) -> Fut + Clone + 'static,
     Fut: std::future::Future<Output = ()> + 'static,
 {
     let next = Arc::new(AtomicUsize::new(0));
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), usage().0);
     let local = tokio::task::LocalSet::new();
     for _ in 0..WORKERS {
         let (next, task) = (next.clone(), task.clone());
@@ -95,16 +89,22 @@ where
         });
     }
     local.await;
-    start.elapsed().as_secs_f64()
+    (start.elapsed().as_secs_f64(), usage().0 - cpu)
 }
 
-fn figures(create: f64, get: f64, find: f64) -> serde_json::Value {
+/// Each phase's operations per second and per CPU-second, the CPU time per operation
+/// of the whole process, and its peak memory.
+fn figures(create: Phase, get: Phase, find: Phase) -> serde_json::Value {
     let (cpu, rss) = usage();
+    let r = repeat() as f64;
     serde_json::json!({
-        "create_ops_s": CREATES as f64 / create,
-        "get_ops_s": GETS as f64 / get,
-        "find_q_s": FINDS as f64 / find,
-        "cpu_ms_per_op": cpu * 1000.0 / (CREATES + GETS + FINDS) as f64,
+        "create_ops_s": r * CREATES as f64 / create.0,
+        "get_ops_s": r * GETS as f64 / get.0,
+        "find_q_s": r * FINDS as f64 / find.0,
+        "create_ops_cpu_s": r * CREATES as f64 / create.1,
+        "get_ops_cpu_s": r * GETS as f64 / get.1,
+        "find_q_cpu_s": r * FINDS as f64 / find.1,
+        "cpu_ms_per_op": cpu * 1000.0 / (r * (CREATES + GETS + FINDS) as f64),
         "peak_rss_mb": rss,
     })
 }
@@ -112,7 +112,7 @@ fn figures(create: f64, get: f64, find: f64) -> serde_json::Value {
 async fn run_onetable(client: Client, table: &str) -> serde_json::Value {
     let table = Table::builder(client, table).entity::<User>().build().expect("schema");
     let users = table.model::<User>();
-    let create = timed(CREATES, {
+    let create = timed(CREATES * repeat(), {
         let users = users.clone();
         move |i| {
             let users = users.clone();
@@ -122,7 +122,7 @@ async fn run_onetable(client: Client, table: &str) -> serde_json::Value {
         }
     })
     .await;
-    let get = timed(GETS, {
+    let get = timed(GETS * repeat(), {
         let users = users.clone();
         move |i| {
             let users = users.clone();
@@ -133,7 +133,7 @@ async fn run_onetable(client: Client, table: &str) -> serde_json::Value {
         }
     })
     .await;
-    let find = timed(FINDS, {
+    let find = timed(FINDS * repeat(), {
         let users = users.clone();
         move |i| {
             let users = users.clone();
@@ -148,103 +148,38 @@ async fn run_onetable(client: Client, table: &str) -> serde_json::Value {
     figures(create, get, find)
 }
 
-/// Hand-written SDK code doing the same job: the same items, conditions and parsing.
+/// Hand-written SDK code doing the same job (`workload::raw`).
 mod raw {
     use super::*;
-
-    fn s(v: &str) -> AttributeValue {
-        AttributeValue::S(v.to_owned())
-    }
-
-    pub fn item(u: &User) -> onetable::Item {
-        onetable::Item::from([
-            ("pk".to_owned(), AttributeValue::S(format!("ACCOUNT#{}", u.account))),
-            ("sk".to_owned(), AttributeValue::S(format!("USER#{}", u.id))),
-            ("_type".to_owned(), s("User")),
-            ("account".to_owned(), s(&u.account)),
-            ("id".to_owned(), s(&u.id)),
-            ("email".to_owned(), s(&u.email)),
-            ("name".to_owned(), s(&u.name)),
-            ("age".to_owned(), AttributeValue::N(u.age.to_string())),
-            ("active".to_owned(), AttributeValue::Bool(u.active)),
-        ])
-    }
-
-    pub fn parse(mut item: onetable::Item) -> User {
-        let mut take = |name: &str| item.remove(name).expect("attribute present");
-        User {
-            account: take("account").as_s().expect("S").clone(),
-            id: take("id").as_s().expect("S").clone(),
-            email: take("email").as_s().expect("S").clone(),
-            name: take("name").as_s().expect("S").clone(),
-            age: take("age").as_n().expect("N").parse().expect("u32"),
-            active: *take("active").as_bool().expect("BOOL"),
-        }
-    }
+    use workload::raw::{create, find, get};
 
     pub async fn run(client: Client, table: &str) -> serde_json::Value {
         let table: Arc<str> = table.into();
-        let create = timed(CREATES, {
+        let create = timed(CREATES * repeat(), {
             let (client, table) = (client.clone(), table.clone());
             move |i| {
                 let (client, table) = (client.clone(), table.clone());
-                async move {
-                    client
-                        .put_item()
-                        .table_name(&*table)
-                        .set_item(Some(item(&user(i))))
-                        .condition_expression("attribute_not_exists(#pk)")
-                        .expression_attribute_names("#pk", "pk")
-                        .send()
-                        .await
-                        .expect("put");
-                }
+                async move { create(&client, &table, &user(i)).await }
             }
         })
         .await;
-        let get = timed(GETS, {
+        let get = timed(GETS * repeat(), {
             let (client, table) = (client.clone(), table.clone());
             move |i| {
                 let (client, table) = (client.clone(), table.clone());
                 async move {
                     let u = user(i);
-                    let out = client
-                        .get_item()
-                        .table_name(&*table)
-                        .key("pk", AttributeValue::S(format!("ACCOUNT#{}", u.account)))
-                        .key("sk", AttributeValue::S(format!("USER#{}", u.id)))
-                        .send()
-                        .await
-                        .expect("get");
-                    parse(out.item.expect("found"));
+                    get(&client, &table, &u.account, &u.id).await.expect("found");
                 }
             }
         })
         .await;
-        let find = timed(FINDS, {
+        let find = timed(FINDS * repeat(), {
             let (client, table) = (client.clone(), table.clone());
             move |i| {
                 let (client, table) = (client.clone(), table.clone());
                 async move {
-                    let out = client
-                        .query()
-                        .table_name(&*table)
-                        .key_condition_expression("#pk = :pk AND begins_with(#sk, :sk)")
-                        .filter_expression("#t = :t")
-                        .expression_attribute_names("#pk", "pk")
-                        .expression_attribute_names("#sk", "sk")
-                        .expression_attribute_names("#t", "_type")
-                        .expression_attribute_values(
-                            ":pk",
-                            AttributeValue::S(format!("ACCOUNT#p{}", i % PARTITIONS)),
-                        )
-                        .expression_attribute_values(":sk", s("USER#"))
-                        .expression_attribute_values(":t", s("User"))
-                        .limit(100)
-                        .send()
-                        .await
-                        .expect("query");
-                    let users: Vec<User> = out.items.unwrap_or_default().into_iter().map(parse).collect();
+                    let users = find(&client, &table, &format!("p{}", i % PARTITIONS)).await;
                     assert_eq!(users.len(), 100);
                 }
             }
@@ -337,15 +272,7 @@ fn average<'a>(runs: impl Iterator<Item = &'a serde_json::Value>) -> serde_json:
 }
 
 fn client_for(endpoint: &str) -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "local", "local", None, None, "bench",
-        ))
-        .endpoint_url(endpoint)
-        .build();
-    Client::from_conf(config)
+    Client::from_conf(workload::config().endpoint_url(endpoint).build())
 }
 
 fn arg(name: &str) -> Option<String> {
@@ -364,6 +291,15 @@ fn child(command: &mut Command) -> serde_json::Value {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::args().any(|a| a == "--serve-stub") {
+        stub::pin_to_cpu(1);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        println!("{}", listener.local_addr()?.port());
+        stub::serve(listener);
+    }
+    if std::env::args().any(|a| a == "--stub") {
+        return against_stub();
+    }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     // Child modes.
     if let (Some(side), Some(endpoint), Some(table)) = (arg("--side"), arg("--endpoint"), arg("--table")) {
@@ -452,16 +388,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("{side:12} {figures}");
             report.insert(side.to_owned(), figures);
         }
-        let js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/js");
-        if !js.join("node_modules").is_dir() {
-            let status = Command::new("npm")
-                .args(["ci", "--silent", "--no-audit", "--no-fund"])
-                .current_dir(&js)
-                .status()?;
-            if !status.success() {
-                return Err("npm ci in bench/js failed".into());
-            }
-        }
+        let js = install_js()?;
         let table = new_table("onetable_js")?;
         let figures = child(
             Command::new("node")
@@ -476,6 +403,69 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(local);
     println!("{}", serde_json::Value::Object(report));
     Ok(())
+}
+
+/// The three clients against the stand-in server: the server on CPU 1, each client
+/// on CPU 0 in turn, the workload ten times over.
+fn against_stub() -> Result<(), Box<dyn std::error::Error>> {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    const REPEAT: &str = "10";
+    let exe = std::env::current_exe()?;
+    let mut server = Command::new(&exe).arg("--serve-stub").stdout(std::process::Stdio::piped()).spawn()?;
+    let mut port = String::new();
+    std::io::BufReader::new(server.stdout.take().ok_or("the stub's output")?).read_line(&mut port)?;
+    let endpoint = format!("http://127.0.0.1:{}", port.trim());
+    let on_cpu0 = |command: &mut Command| {
+        // SAFETY: the closure only makes a system call, which is allowed between
+        // fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                stub::pin_to_cpu(0);
+                Ok(())
+            });
+        }
+        command.env("BENCH_REPEAT", REPEAT);
+    };
+    let mut report = serde_json::Map::new();
+    let mut runs: Vec<(&str, serde_json::Value)> = Vec::new();
+    for side in ["onetable", "raw_sdk", "raw_sdk", "onetable"] {
+        let mut command = Command::new(&exe);
+        command.args(["--side", side, "--endpoint", &endpoint, "--table", "bench"]);
+        on_cpu0(&mut command);
+        runs.push((side, child(&mut command)));
+    }
+    for side in ["onetable", "raw_sdk"] {
+        let figures = average(runs.iter().filter(|(s, _)| *s == side).map(|(_, f)| f));
+        println!("{side:12} {figures}");
+        report.insert(side.to_owned(), figures);
+    }
+    let js = install_js()?;
+    let mut command = Command::new("node");
+    command.arg("bench.mjs").current_dir(&js).env("BENCH_ENDPOINT", &endpoint).env("BENCH_TABLE", "bench");
+    on_cpu0(&mut command);
+    let figures = child(&mut command);
+    println!("{:12} {figures}", "onetable_js");
+    report.insert("onetable_js".to_owned(), figures);
+    server.kill()?;
+    server.wait()?;
+    println!("{}", serde_json::Value::Object(report));
+    Ok(())
+}
+
+/// `bench/js`, with OneTable JS installed from its lock file on first use.
+fn install_js() -> Result<std::path::PathBuf, Box<dyn std::error::Error>> {
+    let js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/js");
+    if !js.join("node_modules").is_dir() {
+        let status = Command::new("npm")
+            .args(["ci", "--silent", "--no-audit", "--no-fund"])
+            .current_dir(&js)
+            .status()?;
+        if !status.success() {
+            return Err("npm ci in bench/js failed".into());
+        }
+    }
+    Ok(js)
 }
 
 /// The migration's writes by hand: every `User` item scanned in 4 segments and
