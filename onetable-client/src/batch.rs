@@ -29,6 +29,10 @@ const GET_CHUNK: usize = 100;
 pub struct BatchWrite {
     table: Table,
     requests: Vec<WriteRequest>,
+    /// The key values of `requests`, in order.
+    keys: KeyList,
+    /// Entities already checked for this batch (registered, not conditional).
+    checked: Vec<&'static str>,
     error: Option<Error>,
     concurrency: usize,
     backoff: Backoff,
@@ -50,6 +54,8 @@ impl Table {
         BatchWrite {
             table: self.clone(),
             requests: Vec::new(),
+            keys: KeyList::default(),
+            checked: Vec::new(),
             error: None,
             concurrency: 4,
             backoff: Backoff::default(),
@@ -76,19 +82,13 @@ fn refuse_conditional<E: Entity>(what: &str) -> Option<Error> {
 impl BatchWrite {
     /// Adds a put (an upsert) of `entity`.
     pub fn put<E: Entity>(mut self, mut entity: E) -> Self {
-        if self.error.is_some() {
+        if !self.accepts::<E>("put") {
             return self;
         }
-        let model = self.table.model::<E>();
-        let prepared = model.check_registered().and_then(|()| match refuse_conditional::<E>("put") {
-            Some(e) => Err(e),
-            None => {
-                entity.generate_ids();
-                model.item_from(entity, false)
-            }
-        });
-        match prepared {
+        entity.generate_ids();
+        match Model::<E>::item_from(&self.table, entity, false) {
             Ok(item) => {
+                self.keys.push(&self.table, &item);
                 let put = PutRequest::builder().set_item(Some(item)).build().expect("item is set");
                 self.requests.push(WriteRequest::builder().put_request(put).build());
             }
@@ -99,22 +99,44 @@ impl BatchWrite {
 
     /// Adds a removal of the item with `key`.
     pub fn remove<E: Entity>(mut self, key: Key<E>) -> Self {
-        if self.error.is_some() {
+        if !self.accepts::<E>("remove") {
             return self;
         }
-        let model = self.table.model::<E>();
-        let prepared = model.check_registered().and_then(|()| match refuse_conditional::<E>("remove") {
-            Some(e) => Err(e),
-            None => key.into_attrs(),
-        });
-        match prepared {
+        match key.into_attrs() {
             Ok(key) => {
+                self.keys.push(&self.table, &key);
                 let delete = DeleteRequest::builder().set_key(Some(key)).build().expect("key is set");
                 self.requests.push(WriteRequest::builder().delete_request(delete).build());
             }
             Err(e) => self.error = Some(e),
         }
         self
+    }
+
+    /// False when the batch has failed already or cannot take writes of `E`; checked
+    /// once an entity (a batch usually holds many items of few entities).
+    fn accepts<E: Entity>(&mut self, what: &str) -> bool {
+        if self.error.is_some() {
+            return false;
+        }
+        let name = E::SCHEMA.name;
+        if self.checked.contains(&name) {
+            return true;
+        }
+        let refused = Model::<E>::new(self.table.clone())
+            .check_registered()
+            .err()
+            .or_else(|| refuse_conditional::<E>(what));
+        match refused {
+            Some(e) => {
+                self.error = Some(e);
+                false
+            }
+            None => {
+                self.checked.push(name);
+                true
+            }
+        }
     }
 
     /// How many requests are in flight at once (4 by default).
@@ -143,28 +165,32 @@ impl BatchWrite {
         }
         self.table.check_writable("a batch write")?;
         // One request may not name a key twice; two writes of one key in one batch
-        // would also race each other.
-        let table = &self.table;
+        // would also race each other. (foldhash: this hashes every key of the batch,
+        // and SipHash was a measurable part of a batch's cost.)
+        let (table, keys) = (&self.table, &self.keys);
         {
-            let mut seen = std::collections::HashSet::with_capacity(self.requests.len());
-            for request in &self.requests {
-                if !seen.insert(key_values(table, request)) {
-                    let key = key_text(&request_key(table, request));
+            let mut seen = std::collections::HashSet::with_capacity_and_hasher(
+                keys.len(),
+                foldhash::fast::RandomState::default(),
+            );
+            for i in 0..keys.len() {
+                if !seen.insert(keys.get(i)) {
+                    let key = key_text(&keys.items(table, i..i + 1).next().unwrap_or_default());
                     return Err(ErrorKind::DuplicateKey { key }.into());
                 }
             }
         }
         let backoff = self.backoff;
-        let chunks: Vec<Vec<WriteRequest>> = {
-            let mut all = self.requests.into_iter().peekable();
-            let mut chunks = Vec::new();
-            while all.peek().is_some() {
-                chunks.push(all.by_ref().take(WRITE_CHUNK).collect());
-            }
-            chunks
-        };
+        let mut chunks: Vec<(Vec<WriteRequest>, std::ops::Range<usize>)> = Vec::new();
+        let mut all = self.requests.into_iter().peekable();
+        while all.peek().is_some() {
+            let start = chunks.last().map_or(0, |(_, r)| r.end);
+            let chunk: Vec<WriteRequest> = all.by_ref().take(WRITE_CHUNK).collect();
+            let range = start..start + chunk.len();
+            chunks.push((chunk, range));
+        }
         let results: Vec<ChunkResult> = stream::iter(chunks)
-            .map(|chunk| write_chunk(table, chunk, backoff))
+            .map(|(chunk, range)| write_chunk(table, chunk, (keys, range), backoff))
             .buffer_unordered(self.concurrency)
             .collect()
             .await;
@@ -190,26 +216,35 @@ struct ChunkResult {
 /// Sends one chunk, then re-sends whatever DynamoDB returns unprocessed. A request
 /// that fails outright (the SDK has already retried throttling by then, under its own
 /// retry configuration) ends the chunk: its writes are reported by key.
-async fn write_chunk(table: &Table, chunk: Vec<WriteRequest>, backoff: Backoff) -> ChunkResult {
+async fn write_chunk(
+    table: &Table,
+    chunk: Vec<WriteRequest>,
+    first: (&KeyList, std::ops::Range<usize>),
+    backoff: Backoff,
+) -> ChunkResult {
     let t = &table.inner;
     let total = chunk.len();
     let mut pending = chunk;
     let mut requests = 0;
+    // The request takes the writes; their keys stay here so that a failed request is
+    // still reported exactly (a copy of every item would cost far more). A retry's
+    // writes are those DynamoDB returned, whose keys are read again.
+    let mut retry_keys = KeyList::default();
     for attempt in 0..backoff.max_attempts {
         if attempt > 0 {
             tokio::time::sleep(backoff.delay(attempt)).await;
+            retry_keys = KeyList::of(table, &pending);
         }
         requests += 1;
-        // The request takes the writes; their keys stay here so that a failed request
-        // is still reported exactly (a copy of every item would cost far more).
-        let keys = KeyList::of(table, &pending);
+        let (keys, range) =
+            if attempt == 0 { (first.0, first.1.clone()) } else { (&retry_keys, 0..pending.len()) };
         let result = t
             .client
             .batch_write_item()
             .request_items(&t.name, std::mem::take(&mut pending))
             .set_return_consumed_capacity(table.capacity_request())
             .send()
-            .instrument(tracing::debug_span!("onetable", table = %t.name, operation = "batch_write", items = keys.len()))
+            .instrument(tracing::debug_span!("onetable", table = %t.name, operation = "batch_write", items = range.len()))
             .await;
         match result {
             Ok(out) => {
@@ -229,7 +264,8 @@ async fn write_chunk(table: &Table, chunk: Vec<WriteRequest>, backoff: Backoff) 
                 );
             }
             Err(e) => {
-                let unprocessed: Vec<Unprocessed> = keys.into_items(table).map(Unprocessed::Failed).collect();
+                let unprocessed: Vec<Unprocessed> =
+                    keys.items(table, range).map(Unprocessed::Failed).collect();
                 let error = Some(sdk("batch_write", &t.name, e));
                 return ChunkResult { processed: total - unprocessed.len(), requests, unprocessed, error };
             }
@@ -248,8 +284,10 @@ fn unprocessed(request: WriteRequest) -> Unprocessed {
     }
 }
 
-/// The key values of a request's writes, kept in one buffer: one allocation a chunk
-/// rather than two a write, since most requests succeed and the keys are never read.
+/// The key values of a batch's writes, kept in one buffer: a few allocations a batch
+/// rather than two a write, since most requests succeed and the keys are only read to
+/// find duplicates.
+#[derive(Default)]
 struct KeyList {
     bytes: Vec<u8>,
     /// Per write, its hash and sort values: their kind and end offset in `bytes`.
@@ -266,37 +304,60 @@ enum Kind {
 
 impl KeyList {
     fn of(table: &Table, requests: &[WriteRequest]) -> KeyList {
-        let mut keys = KeyList { bytes: Vec::with_capacity(requests.len() * 32), ends: Vec::new() };
-        keys.ends.reserve_exact(requests.len());
+        let mut keys = KeyList::default();
         for request in requests {
-            let (hash, sort) = key_attrs(table, request);
-            let mut push = |value: Option<&AttributeValue>| {
-                let kind = match value {
-                    Some(AttributeValue::S(s)) => (Kind::S, s.as_bytes()),
-                    Some(AttributeValue::N(n)) => (Kind::N, n.as_bytes()),
-                    Some(AttributeValue::B(b)) => (Kind::B, b.as_ref()),
-                    _ => (Kind::None, &[][..]),
-                };
-                keys.bytes.extend_from_slice(kind.1);
-                (kind.0, keys.bytes.len())
+            let attrs = match (&request.put_request, &request.delete_request) {
+                (Some(put), _) => &put.item,
+                (None, Some(delete)) => &delete.key,
+                (None, None) => &Item::new(),
             };
-            let ends = [push(hash), push(sort)];
-            keys.ends.push(ends);
+            keys.push(table, attrs);
         }
         keys
+    }
+
+    /// Adds the key of an item (or of a key).
+    fn push(&mut self, table: &Table, attrs: &Item) {
+        let t = &table.inner;
+        let mut push = |value: Option<&AttributeValue>| {
+            let (kind, bytes) = match value {
+                Some(AttributeValue::S(s)) => (Kind::S, s.as_bytes()),
+                Some(AttributeValue::N(n)) => (Kind::N, n.as_bytes()),
+                Some(AttributeValue::B(b)) => (Kind::B, b.as_ref()),
+                _ => (Kind::None, &[][..]),
+            };
+            self.bytes.extend_from_slice(bytes);
+            (kind, self.bytes.len())
+        };
+        let ends = [push(attrs.get(&t.hash)), push(t.sort.as_ref().and_then(|s| attrs.get(s)))];
+        self.ends.push(ends);
     }
 
     fn len(&self) -> usize {
         self.ends.len()
     }
 
-    /// Each write's key attributes, in order.
-    fn into_items(self, table: &Table) -> impl Iterator<Item = Item> + '_ {
+    fn start(&self, i: usize) -> usize {
+        i.checked_sub(1).map_or(0, |p| self.ends[p][1].1)
+    }
+
+    /// Write `i`'s hash and sort values: cheap to compare.
+    fn get(&self, i: usize) -> (&[u8], &[u8]) {
+        let [(_, mid), (_, end)] = self.ends[i];
+        (&self.bytes[self.start(i)..mid], &self.bytes[mid..end])
+    }
+
+    /// The key attributes of writes `range`, in order.
+    fn items<'k>(
+        &'k self,
+        table: &'k Table,
+        range: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = Item> + 'k {
         let t = &table.inner;
-        let mut start = 0;
-        self.ends.into_iter().map(move |ends| {
+        let mut start = self.start(range.start);
+        self.ends[range].iter().map(move |ends| {
             let mut key = Item::with_capacity(2);
-            for ((kind, end), name) in ends.into_iter().zip([Some(&t.hash), t.sort.as_ref()]) {
+            for (&(kind, end), name) in ends.iter().zip([Some(&t.hash), t.sort.as_ref()]) {
                 let bytes = &self.bytes[start..end];
                 start = end;
                 let text = || String::from_utf8_lossy(bytes).into_owned();
@@ -313,43 +374,6 @@ impl KeyList {
             key
         })
     }
-}
-
-/// A write request's hash and sort key values.
-fn key_attrs<'r>(
-    table: &Table,
-    request: &'r WriteRequest,
-) -> (Option<&'r AttributeValue>, Option<&'r AttributeValue>) {
-    let attrs = match (&request.put_request, &request.delete_request) {
-        (Some(put), _) => &put.item,
-        (None, Some(delete)) => &delete.key,
-        (None, None) => return (None, None),
-    };
-    let t = &table.inner;
-    (attrs.get(&t.hash), t.sort.as_ref().and_then(|s| attrs.get(s)))
-}
-
-/// The key attributes a write request names.
-fn request_key(table: &Table, request: &WriteRequest) -> Item {
-    match (&request.put_request, &request.delete_request) {
-        (Some(put), _) => crate::write::key_of(table, &put.item),
-        (None, Some(delete)) => delete.key.clone(),
-        (None, None) => Item::new(),
-    }
-}
-
-/// The values of a write request's key, borrowed: cheap to compare. (Key attributes
-/// are strings, numbers or binary.)
-fn key_values<'r>(table: &Table, request: &'r WriteRequest) -> (&'r [u8], &'r [u8]) {
-    let bytes = |value: Option<&'r AttributeValue>| -> &'r [u8] {
-        match value {
-            Some(AttributeValue::S(s) | AttributeValue::N(s)) => s.as_bytes(),
-            Some(AttributeValue::B(b)) => b.as_ref(),
-            _ => &[],
-        }
-    };
-    let (hash, sort) = key_attrs(table, request);
-    (bytes(hash), bytes(sort))
 }
 
 fn summarize(

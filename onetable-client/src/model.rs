@@ -60,17 +60,17 @@ impl<E: Entity> Model<E> {
     /// timestamps. `create` stamps `created` anew; a put keeps the `created` the entity
     /// carries (read back into a field of that name) and stamps it only when absent.
     pub(crate) fn item_for_write(&self, entity: &E, create: bool) -> Result<Item, Error> {
-        self.stamped(entity.to_item(&self.table.inner.format)?, create)
+        Self::stamped(&self.table, entity.to_item(&self.table.inner.format)?, create)
     }
 
-    /// [`Model::item_for_write`] moving the entity's values into the item: for writes
-    /// that do not hand the entity back.
-    pub(crate) fn item_from(&self, entity: E, create: bool) -> Result<Item, Error> {
-        self.stamped(entity.into_item(&self.table.inner.format)?, create)
+    /// [`Model::item_for_write`] moving the entity's values into the item, for writes
+    /// that do not hand the entity back (batches, migrations); no model needed.
+    pub(crate) fn item_from(table: &Table, entity: E, create: bool) -> Result<Item, Error> {
+        Self::stamped(table, entity.into_item(&table.inner.format)?, create)
     }
 
-    fn stamped(&self, mut item: Item, create: bool) -> Result<Item, Error> {
-        let t = &self.table.inner;
+    fn stamped(table: &Table, mut item: Item, create: bool) -> Result<Item, Error> {
+        let t = &table.inner;
         if E::SCHEMA.timestamps {
             let now = t.format.date(std::time::SystemTime::now());
             if create || !item.contains_key(&t.created) {

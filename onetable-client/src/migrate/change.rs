@@ -46,7 +46,7 @@ impl<New> Change<New> {
     /// other half of a split entity. `table` is the migration's
     /// ([`Context::table`](super::Context::table)).
     pub fn also<E: Entity>(mut self, table: &Table, entity: E) -> Result<Self, Error> {
-        let item = table.model::<E>().item_from(entity, true)?;
+        let item = crate::Model::<E>::item_from(table, entity, true)?;
         self.also.push(item);
         Ok(self)
     }

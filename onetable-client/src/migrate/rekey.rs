@@ -123,7 +123,7 @@ impl<Old: Entity, New: Entity> Rekey<Old, New> {
         let mut found = rewrite::reread(&self.table, old_key).await?;
         while let Some(read) = found.take() {
             let old = self.entity::<Old>(read.clone())?;
-            let mut new = self.table.model::<New>().item_from((self.convert)(old), false)?;
+            let mut new = crate::Model::<New>::item_from(&self.table, (self.convert)(old), false)?;
             rewrite::carry_over(&self.table, &read, &mut new, &known);
             match rewrite::relocate(&self.table, &read, new, &known).await?.0 {
                 Written::Done | Written::Gone | Written::NewExists => {}

@@ -564,7 +564,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
             }
             let new_item = match new {
                 Some(new) => {
-                    let mut item = table.model::<New>().item_from(new, false)?;
+                    let mut item = crate::Model::<New>::item_from(table, new, false)?;
                     match self.target() {
                         Some(v) => item.insert(DESIGN_ATTRIBUTE.to_owned(), AttributeValue::S(v.to_string())),
                         None => item.remove(DESIGN_ATTRIBUTE),
