@@ -59,8 +59,8 @@ pub use onetable_client::{
 };
 pub use onetable_core::{
     expr, generate, item_size, set, AsKeyPart, AttributeValue, Collection, Entity, Error, ErrorKind, Field,
-    Format, GeneratedId, Item, Key, KeyProblem, KeyValue, PartialKey, SortCondition, TtlValue, Unprocessed,
-    Value, ValueError, MAX_ITEM_SIZE,
+    Format, GeneratedId, Item, Key, KeyProblem, KeyValue, Paddable, PartialKey, SortCondition, TtlValue,
+    Unprocessed, Value, ValueError, MAX_ITEM_SIZE,
 };
 
 /// The request builders that [`Model`], [`Table`] and their collections return: each
@@ -77,7 +77,7 @@ pub mod request {
 pub mod schema {
     pub use onetable_core::{
         attr_from_key_text, key_text, type_name, EntitySchema, FieldSchema, Generate, IndexKind, IndexSchema,
-        Input, KeyAttribute, KeyBuf, ListElement, Part, Rendered, Template,
+        Input, KeyAttribute, KeyBuf, ListElement, Pad, Part, Rendered, Template,
     };
 }
 

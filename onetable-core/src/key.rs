@@ -3,7 +3,7 @@
 
 use crate::error::{Error, ErrorKind, KeyProblem};
 use crate::schema::IndexSchema;
-use crate::template::{Part, Template};
+use crate::template::{Pad, Part, Template};
 use crate::{Field, Item};
 use std::marker::PhantomData;
 
@@ -78,6 +78,23 @@ macro_rules! integer_key {
     )*};
 }
 integer_key!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+/// A type a key template may pad (`${seq:10:0}`): unsigned integers, whose padded text
+/// sorts as the numbers do and reads back exactly. A string starting with the padding
+/// character, or a negative number, would not.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be padded in a key template",
+    label = "this field is a padded variable of a key template",
+    note = "padding (`${{name:width:pad}}`) is for unsigned integers: their padded text sorts as the numbers do and reads back; strings and negative numbers would not"
+)]
+pub trait Paddable {}
+
+macro_rules! paddable {
+    ($($t:ty),*) => {$( impl Paddable for $t {} )*};
+}
+paddable!(u8, u16, u32, u64, u128, usize);
+impl<T: Paddable> Paddable for Option<T> {}
+impl<T: Paddable + ?Sized> Paddable for &T {}
 
 /// The text a stored value has inside a key, the same as [`KeyValue`] writes: strings
 /// as they are, numbers as digits, booleans as `true`/`false`, and dates as ISO-8601.
@@ -210,6 +227,41 @@ impl KeyBuf {
         self.check(field, start, present)
     }
 
+    /// [`KeyBuf::var`] for a padded variable (`${field:width:pad}`). The derive
+    /// asserts that the field's type is [`Paddable`]; hand-written code should too.
+    #[inline]
+    pub fn var_padded<V: KeyValue + ?Sized>(
+        &mut self,
+        field: &'static str,
+        value: &V,
+        pad: Pad,
+    ) -> Result<bool, Error> {
+        let start = self.out.len();
+        let present = value.write_key(&mut self.out);
+        self.check(field, start, present).inspect(|&present| {
+            if present {
+                pad.apply(&mut self.out, start)
+            }
+        })
+    }
+
+    /// [`KeyBuf::arg`] for a padded variable (`${field:width:pad}`).
+    #[inline]
+    pub fn arg_padded<T: ?Sized, A: AsKeyPart<T> + ?Sized>(
+        &mut self,
+        field: &'static str,
+        value: &A,
+        pad: Pad,
+    ) -> Result<bool, Error> {
+        let start = self.out.len();
+        let present = value.write_part(&mut self.out);
+        self.check(field, start, present).inspect(|&present| {
+            if present {
+                pad.apply(&mut self.out, start)
+            }
+        })
+    }
+
     /// Turns an absent value into the error a required key variable reports.
     #[inline]
     pub fn required(&self, field: &'static str, present: bool) -> Result<(), Error> {
@@ -291,9 +343,13 @@ impl Template {
         for part in self.parts {
             match part {
                 Part::Text(t) => key.text(t),
-                Part::Var(name) => match input(name) {
+                Part::Var(name) | Part::Padded(name, _) => match input(name) {
                     Input::Text(value) => {
+                        let start = key.out.len();
                         key.var::<str>(name, &value)?;
+                        if let Part::Padded(_, pad) = part {
+                            pad.apply(&mut key.out, start);
+                        }
                     }
                     Input::Absent => return Ok(Rendered::Absent(name)),
                     Input::Unknown => return Ok(Rendered::Partial { prefix: key.finish(), missing: name }),
@@ -478,6 +534,23 @@ mod tests {
             Rendered::Partial { prefix: "ORG#acme#USER#".into(), missing: "id" }
         );
         assert_eq!(PAIR.render("User", input(text("acme"), Input::Absent)).unwrap(), Rendered::Absent("id"));
+    }
+
+    #[test]
+    fn rendering_pads_padded_variables() {
+        static SEQ: Template = Template {
+            source: "SEQ#${seq:6:0}",
+            parts: &[Part::Text("SEQ#"), Part::Padded("seq", Pad { width: 6, with: '0' })],
+            delimiters: "#",
+        };
+        assert_eq!(
+            SEQ.render("Log", |_| Input::Text("42".into())).unwrap(),
+            Rendered::Key("SEQ#000042".into())
+        );
+        let mut k = KeyBuf::new("Log", &SEQ);
+        k.text("SEQ#");
+        assert!(k.arg_padded::<u64, _>("seq", &7u64, Pad { width: 6, with: '0' }).unwrap());
+        assert_eq!(k.finish(), "SEQ#000007");
     }
 
     #[test]

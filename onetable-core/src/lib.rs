@@ -25,12 +25,12 @@ pub use error::{Error, ErrorKind, KeyProblem, Unprocessed, ValueError};
 pub use field::Field;
 pub use ids::GeneratedId;
 pub use key::{
-    attr_from_key_text, key_text, AsKeyPart, Input, Key, KeyBuf, KeyValue, PartialKey, Rendered,
+    attr_from_key_text, key_text, AsKeyPart, Input, Key, KeyBuf, KeyValue, Paddable, PartialKey, Rendered,
     SortCondition,
 };
 pub use schema::{EntitySchema, FieldSchema, Generate, IndexKind, IndexSchema, KeyAttribute};
 pub use size::{item_size, MAX_ITEM_SIZE};
-pub use template::{Part, Template};
+pub use template::{Pad, Part, Template};
 pub use value::{type_name, Format, ListElement, TtlValue, Value};
 
 /// A DynamoDB item: attribute names to values, as the SDK takes and returns it.
@@ -61,6 +61,8 @@ pub mod __private {
 
     /// Asserts that a field type can be an optimistic-locking version.
     pub const fn assert_version<T: crate::__private::Version>() {}
+    /// Asserts that a field type can be padded in a key template.
+    pub const fn assert_paddable<T: crate::Paddable + ?Sized>() {}
     /// Asserts that a field type can hold a generated id.
     pub const fn assert_generated_id<T: crate::GeneratedId>() {}
 

@@ -13,6 +13,52 @@ pub enum Part {
     Text(&'static str),
     /// A variable: the name of the Rust field whose value goes here.
     Var(&'static str),
+    /// A variable whose value is left-padded to a width, as OneTable's
+    /// `${name:width:pad}`: numbers then sort as text (`SEQ#0000000042`).
+    Padded(&'static str, Pad),
+}
+
+/// How a padded variable is padded: to `width` characters with `with` on the left
+/// (OneTable's `${name:width:pad}`, `pad` `0` by default). A longer value is kept
+/// whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pad {
+    /// The width reached by padding.
+    pub width: usize,
+    /// The padding character.
+    pub with: char,
+}
+
+impl Pad {
+    /// Left-pads the text written to `out` since `start`.
+    pub fn apply(&self, out: &mut String, start: usize) {
+        let len = out[start..].chars().count();
+        if len < self.width {
+            let padding: String = std::iter::repeat_n(self.with, self.width - len).collect();
+            out.insert_str(start, &padding);
+        }
+    }
+
+    /// The value a padded text was made from: without its leading padding, keeping at
+    /// least one character (`000` is `0`).
+    pub fn strip<'k>(&self, text: &'k str) -> &'k str {
+        let stripped = text.trim_start_matches(self.with);
+        if stripped.is_empty() && !text.is_empty() {
+            &text[text.len() - self.with.len_utf8()..]
+        } else {
+            stripped
+        }
+    }
+}
+
+impl Part {
+    /// The field name of a variable part.
+    pub fn variable(&self) -> Option<&'static str> {
+        match self {
+            Part::Var(v) | Part::Padded(v, _) => Some(v),
+            Part::Text(_) => None,
+        }
+    }
 }
 
 /// A parsed key template.
@@ -29,10 +75,7 @@ pub struct Template {
 impl Template {
     /// The field names of its variables, in order.
     pub fn variables(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.parts.iter().filter_map(|p| match p {
-            Part::Var(v) => Some(*v),
-            Part::Text(_) => None,
-        })
+        self.parts.iter().filter_map(Part::variable)
     }
 
     /// True when the template has no variables (such as `ACCOUNT`).
@@ -54,7 +97,7 @@ impl Template {
 
     /// The variable values of a key this template produced, in template order, or
     /// `None` when the key does not match. Unambiguous because values never contain
-    /// the template's delimiters.
+    /// the template's delimiters. A padded value comes without its padding.
     pub fn extract<'k>(&self, key: &'k str) -> Option<Vec<(&'static str, &'k str)>> {
         let mut values = Vec::new();
         self.extract_from(0, key, &mut values).then_some(values)
@@ -71,10 +114,14 @@ impl Template {
             Some(Part::Text(t)) => {
                 rest.strip_prefix(t).is_some_and(|r| self.extract_from(part + 1, r, values))
             }
-            Some(Part::Var(name)) => {
+            Some(piece @ (Part::Var(name) | Part::Padded(name, _))) => {
                 let limit = rest.find(|c| self.delimiters.contains(c)).unwrap_or(rest.len());
                 for n in (1..=limit).filter(|&n| rest.is_char_boundary(n)) {
-                    values.push((name, &rest[..n]));
+                    let value = match piece {
+                        Part::Padded(_, pad) => pad.strip(&rest[..n]),
+                        _ => &rest[..n],
+                    };
+                    values.push((name, value));
                     if self.extract_from(part + 1, &rest[n..], values) {
                         return true;
                     }
@@ -89,7 +136,7 @@ impl Template {
         match self.parts.get(part) {
             None => rest.is_empty(),
             Some(Part::Text(t)) => rest.strip_prefix(t).is_some_and(|r| self.match_from(part + 1, r)),
-            Some(Part::Var(_)) => {
+            Some(Part::Var(_) | Part::Padded(..)) => {
                 // A value runs up to the next delimiter; try each end point so literal
                 // text made of ordinary characters right after a variable still works.
                 let limit = rest.find(|c| self.delimiters.contains(c)).unwrap_or(rest.len());
@@ -134,7 +181,7 @@ impl Template {
     fn literal_chars(&self) -> impl Iterator<Item = char> + '_ {
         self.parts.iter().flat_map(|p| match p {
             Part::Text(t) => t.chars(),
-            Part::Var(_) => "".chars(),
+            Part::Var(_) | Part::Padded(..) => "".chars(),
         })
     }
 }
@@ -160,7 +207,7 @@ impl Pattern {
         for p in t.parts {
             match p {
                 Part::Text(s) => tokens.extend(s.chars().map(Token::Char)),
-                Part::Var(_) => tokens.push(Token::Var),
+                Part::Var(_) | Part::Padded(..) => tokens.push(Token::Var),
             }
         }
         Pattern { tokens, delimiters: t.delimiters }
@@ -258,6 +305,26 @@ mod tests {
         assert_eq!(PAIR.extract("ORG#acme#USER#"), None);
         assert_eq!(USER.extract("USER#PROFILE#x"), None);
         assert_eq!(ACCOUNT.extract("ACCOUNT"), Some(vec![]));
+    }
+
+    #[test]
+    fn padded_values_parse_back_without_their_padding() {
+        const SEQ: Template = Template {
+            source: "SEQ#${seq:10:0}",
+            parts: &[Part::Text("SEQ#"), Part::Padded("seq", Pad { width: 10, with: '0' })],
+            delimiters: "#",
+        };
+        assert_eq!(SEQ.extract("SEQ#0000000042"), Some(vec![("seq", "42")]));
+        assert_eq!(SEQ.extract("SEQ#0000000000"), Some(vec![("seq", "0")]));
+        assert_eq!(SEQ.extract("SEQ#123456789012"), Some(vec![("seq", "123456789012")]));
+        let pad = Pad { width: 4, with: '0' };
+        let mut out = String::from("SEQ#");
+        out.push('7');
+        pad.apply(&mut out, 4);
+        assert_eq!(out, "SEQ#0007");
+        let mut long = String::from("123456");
+        pad.apply(&mut long, 0);
+        assert_eq!(long, "123456", "a longer value is kept whole, as OneTable does");
     }
 
     #[test]

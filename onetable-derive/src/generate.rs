@@ -83,6 +83,11 @@ pub fn stub(entity: &Entity) -> TokenStream {
     }
 }
 
+/// `::onetable::schema::Pad { width, with }`.
+fn pad_tokens(width: usize, pad: char) -> TokenStream {
+    quote!(::onetable::schema::Pad { width: #width, with: #pad })
+}
+
 fn template_ident(index: usize, sort: bool) -> Ident {
     format_ident!("__ONETABLE_TEMPLATE_{}_{}", index, if sort { "SORT" } else { "HASH" })
 }
@@ -98,6 +103,10 @@ fn template_consts(schema: &Schema<'_>) -> TokenStream {
             let parts = key.parsed.parts.iter().map(|p| match p {
                 Part::Text(t) => quote!(::onetable::schema::Part::Text(#t)),
                 Part::Var(v) => quote!(::onetable::schema::Part::Var(#v)),
+                Part::Padded(v, width, pad) => {
+                    let pad = pad_tokens(*width, *pad);
+                    quote!(::onetable::schema::Part::Padded(#v, #pad))
+                }
             });
             out.extend(quote! {
                 #[doc(hidden)]
@@ -202,11 +211,17 @@ fn compose_from_self(
     let template = template_ident(i, sort);
     let steps = key.parsed.parts.iter().map(|p| match p {
         Part::Text(t) => quote!(k.text(#t);),
-        Part::Var(v) => {
+        Part::Var(v) | Part::Padded(v, ..) => {
             let Some(stored) = schema.field(v) else { return quote!() };
             let (ident, ty) = (&stored.field.ident, &stored.field.ty);
             // Spanned on the type so that a type that cannot be a key is reported there.
-            let var = quote_spanned!(ty.span()=> k.var::<#ty>(#v, &self.#ident));
+            let var = match p {
+                Part::Padded(_, width, pad) => {
+                    let pad = pad_tokens(*width, *pad);
+                    quote_spanned!(ty.span()=> k.var_padded::<#ty>(#v, &self.#ident, #pad))
+                }
+                _ => quote_spanned!(ty.span()=> k.var::<#ty>(#v, &self.#ident)),
+            };
             if required {
                 quote!(let present = #var?; k.required(#v, present)?;)
             } else {
@@ -429,11 +444,17 @@ fn compose_from_args(schema: &Schema<'_>, i: usize, key: &KeyAttr, sort: bool) -
     let template = template_ident(i, sort);
     let steps = key.parsed.parts.iter().map(|p| match p {
         Part::Text(t) => quote!(k.text(#t);),
-        Part::Var(v) => {
+        Part::Var(v) | Part::Padded(v, ..) => {
             let Some(stored) = schema.field(v) else { return quote!() };
             let ident = &stored.field.ident;
             let ty = &stored.field.ty;
-            let arg = quote_spanned!(ty.span()=> k.arg::<#ty, _>(#v, &#ident));
+            let arg = match p {
+                Part::Padded(_, width, pad) => {
+                    let pad = pad_tokens(*width, *pad);
+                    quote_spanned!(ty.span()=> k.arg_padded::<#ty, _>(#v, &#ident, #pad))
+                }
+                _ => quote_spanned!(ty.span()=> k.arg::<#ty, _>(#v, &#ident)),
+            };
             quote!(let present = #arg?; k.required(#v, present)?;)
         }
     });
@@ -533,6 +554,16 @@ fn assertions(schema: &Schema<'_>) -> TokenStream {
         }
         if stored.generate.is_some() {
             out.extend(quote_spanned!(ty.span()=> ::onetable::__private::assert_generated_id::<#ty>();));
+        }
+        // Once per padded field, however many templates pad it.
+        let name = stored.field.name();
+        let padded = schema
+            .indexes
+            .iter()
+            .flat_map(|i| i.hash.iter().chain(&i.sort))
+            .any(|k| k.parsed.parts.iter().any(|p| matches!(p, Part::Padded(v, ..) if *v == name)));
+        if padded {
+            out.extend(quote_spanned!(ty.span()=> ::onetable::__private::assert_paddable::<#ty>();));
         }
     }
     out

@@ -1,4 +1,5 @@
-//! The key-template grammar: literal text with variables `${field}` or `$<field>`.
+//! The key-template grammar: literal text with variables `${field}` or `$<field>`,
+//! optionally padded as OneTable pads them: `${field:width}` or `${field:width:pad}`.
 //!
 //! Parsed here, at compile time, into the parts the runtime `Template` holds, so a
 //! malformed template is a compile error and nothing is parsed when the program runs.
@@ -8,6 +9,17 @@
 pub enum Part {
     Text(String),
     Var(String),
+    /// A variable left-padded to `width` with `pad`.
+    Padded(String, usize, char),
+}
+
+impl Part {
+    pub fn variable(&self) -> Option<&str> {
+        match self {
+            Part::Var(v) | Part::Padded(v, ..) => Some(v),
+            Part::Text(_) => None,
+        }
+    }
 }
 
 /// A parsed template: its parts and delimiter characters.
@@ -19,10 +31,7 @@ pub struct Parsed {
 
 impl Parsed {
     pub fn variables(&self) -> impl Iterator<Item = &str> {
-        self.parts.iter().filter_map(|p| match p {
-            Part::Var(v) => Some(v.as_str()),
-            Part::Text(_) => None,
-        })
+        self.parts.iter().filter_map(Part::variable)
     }
 }
 
@@ -53,6 +62,10 @@ pub fn parse(source: &str) -> Result<Parsed, String> {
         if !closed {
             return Err(format!("the variable starting at byte {at} is not closed with '{close}'"));
         }
+        let (name, pad) = match name.split_once(':') {
+            Some((name, spec)) => (name, Some(padding(name.trim(), spec)?)),
+            None => (name.as_str(), None),
+        };
         let name = name.trim();
         if name.is_empty() {
             return Err(format!("empty variable at byte {at}: write the field name, as in ${{id}}"));
@@ -65,7 +78,10 @@ pub fn parse(source: &str) -> Result<Parsed, String> {
         if !text.is_empty() {
             parts.push(Part::Text(std::mem::take(&mut text)));
         }
-        parts.push(Part::Var(name.to_owned()));
+        parts.push(match pad {
+            Some((width, pad)) => Part::Padded(name.to_owned(), width, pad),
+            None => Part::Var(name.to_owned()),
+        });
     }
     if !text.is_empty() {
         parts.push(Part::Text(text));
@@ -77,7 +93,7 @@ pub fn parse(source: &str) -> Result<Parsed, String> {
         .iter()
         .filter_map(|p| match p {
             Part::Text(t) => Some(t.chars().filter(|c| !c.is_alphanumeric() && !c.is_whitespace())),
-            Part::Var(_) => None,
+            Part::Var(_) | Part::Padded(..) => None,
         })
         .flatten()
         .collect();
@@ -86,12 +102,12 @@ pub fn parse(source: &str) -> Result<Parsed, String> {
     // Two variables must be parted by a delimiter, or `a`+`bc` and `ab`+`c` would be
     // the same key.
     for pair in parts.windows(2) {
-        if let [Part::Var(a), Part::Var(b)] = pair {
+        if let (Some(a), Some(b)) = (pair[0].variable(), pair[1].variable()) {
             return Err(format!("variables `{a}` and `{b}` touch: put a delimiter such as '#' between them"));
         }
     }
     for triple in parts.windows(3) {
-        if let [Part::Var(a), Part::Text(t), Part::Var(b)] = triple {
+        if let (Some(a), Part::Text(t), Some(b)) = (triple[0].variable(), &triple[1], triple[2].variable()) {
             if !t.chars().any(|c| delimiters.contains(&c)) {
                 return Err(format!(
                     "variables `{a}` and `{b}` are parted by \"{t}\", which has no delimiter: use punctuation such as '#'"
@@ -99,7 +115,37 @@ pub fn parse(source: &str) -> Result<Parsed, String> {
             }
         }
     }
+    // A padding character inside a value would be read as the value's end.
+    for part in &parts {
+        if let Part::Padded(name, _, pad) = part {
+            if delimiters.contains(pad) {
+                return Err(format!(
+                    "`{name}` is padded with '{pad}', a delimiter of this template: pad with '0'"
+                ));
+            }
+        }
+    }
     Ok(Parsed { parts, delimiters: delimiters.into_iter().collect() })
+}
+
+/// The width and padding character of `${name:width:pad}` (`pad` `0` by default).
+fn padding(name: &str, spec: &str) -> Result<(usize, char), String> {
+    let (width, pad) = spec.split_once(':').unwrap_or((spec, "0"));
+    let width: usize = match width.trim().parse() {
+        Ok(w) if (1..=1024).contains(&w) => w,
+        _ => {
+            return Err(format!(
+            "`{name}`: the padding width `{width}` is not a number from 1 to 1024 (as in ${{{name}:10:0}})"
+        ))
+        }
+    };
+    let mut chars = pad.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) if !c.is_ascii_digit() || c == '0' => Ok((width, c)),
+        _ => Err(format!(
+            "`{name}`: pad with one character that is not a digit other than 0, not `{pad}` (as in ${{{name}:{width}:0}})"
+        )),
+    }
 }
 
 fn is_identifier(s: &str) -> bool {
@@ -133,6 +179,20 @@ mod tests {
                 Part::Var("id".into())
             ]
         );
+    }
+
+    #[test]
+    fn padded_variables_as_onetable_spells_them() {
+        let p = parse("SEQ#${seq:10:0}").unwrap();
+        assert_eq!(p.parts, [Part::Text("SEQ#".into()), Part::Padded("seq".into(), 10, '0')]);
+        assert_eq!(parse("SEQ#$<seq:4>").unwrap().parts[1], Part::Padded("seq".into(), 4, '0'));
+        assert_eq!(parse("SEQ#${seq:4:x}").unwrap().parts[1], Part::Padded("seq".into(), 4, 'x'));
+        assert!(parse("SEQ#${seq:ten}").unwrap_err().contains("padding width"));
+        assert!(parse("SEQ#${seq:0}").unwrap_err().contains("padding width"));
+        assert!(parse("SEQ#${seq:4:ab}").unwrap_err().contains("one character"));
+        assert!(parse("SEQ#${seq:4:7}").unwrap_err().contains("one character"));
+        assert!(parse("SEQ#${seq:4:#}").unwrap_err().contains("a delimiter of this template"));
+        assert!(parse("${a:4}${b}").unwrap_err().contains("touch"));
     }
 
     #[test]

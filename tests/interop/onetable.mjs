@@ -44,6 +44,14 @@ const schema = {
             expires: { type: Date, ttl: true },
             nick: { type: String },
         },
+        // Padded sort keys: numbers sort as text.
+        Event: {
+            pk: { type: String, value: 'STREAM#${stream}' },
+            sk: { type: String, value: 'EVENT#${seq:8:0}' },
+            stream: { type: String, required: true },
+            seq: { type: Number, required: true },
+            note: { type: String },
+        },
         // The live-migration test's counters: OneTable JS increments them while a
         // Rust migration rewrites them.
         Counter: {
@@ -88,6 +96,7 @@ const args = JSON.parse(json || '{}', revive)
 const User = table.getModel('User')
 const Account = table.getModel('Account')
 const Counter = table.getModel('Counter')
+const Event = table.getModel('Event')
 
 // Increments random counters of `ids` (4 in flight) until the file `stop` exists;
 // returns the acknowledged increments per id.
@@ -118,6 +127,13 @@ const commands = {
     'read-schema': () => table.readSchema(),
     'list-migrations': () => table.getModel('_Migration').find({}),
     'bump-counters': () => bumpCounters(args),
+    'create-events': async () => {
+        for (const event of args.events) await Event.create(event)
+        return args.events.length
+    },
+    'find-events': () => Event.find(args),
+    'get-event': () => Event.get(args),
+    'update-event': () => Event.update(args),
 }
 
 try {

@@ -29,6 +29,7 @@ fn template(entity: &EntitySchema, template: &Template) -> String {
         .map(|p| match p {
             Part::Text(t) => (*t).to_owned(),
             Part::Var(v) => format!("${{{}}}", property(entity, v)),
+            Part::Padded(v, pad) => format!("${{{}:{}:{}}}", property(entity, v), pad.width, pad.with),
         })
         .collect()
 }
