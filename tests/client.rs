@@ -671,3 +671,59 @@ async fn aliases_and_newtypes_in_keys_are_stored_as_what_they_wrap() {
     let found = entries.find(LogEntry::partition(LogId("l1".into()))).await.unwrap();
     assert_eq!(found.items, [expected]);
 }
+
+/// Takes the table's timestamps.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[key(pk = "MEMO#${id}")]
+struct Memo {
+    id: String,
+}
+
+/// Chooses `updated` alone, whatever the table says.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(timestamps = "update")]
+#[key(pk = "DRAFT#${id}")]
+struct Draft {
+    id: String,
+}
+
+/// Chooses none.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(timestamps = false)]
+#[key(pk = "TAG#${id}")]
+struct Tag {
+    id: String,
+}
+
+#[tokio::test]
+async fn an_entity_chooses_its_timestamps_or_takes_the_tables() {
+    let table = common::table(|t| {
+        t.entity::<Memo>().entity::<Draft>().entity::<Tag>().timestamps(onetable::Timestamps::Create)
+    })
+    .await;
+    table.model::<Memo>().create(Memo { id: "n".into() }).await.unwrap();
+    table.model::<Draft>().create(Draft { id: "d".into() }).await.unwrap();
+    table.model::<Tag>().create(Tag { id: "t".into() }).await.unwrap();
+    table.model::<Draft>().update(Draft::key("u")).upsert().await.unwrap();
+    let stamps = |item: onetable::Item| (item.contains_key("created"), item.contains_key("updated"));
+    let get = |pk: &'static str| {
+        let table = table.clone();
+        async move {
+            let key = [("pk".to_owned(), AttributeValue::S(pk.into()))].into();
+            table
+                .client()
+                .get_item()
+                .table_name(table.name())
+                .set_key(Some(key))
+                .send()
+                .await
+                .unwrap()
+                .item
+                .unwrap()
+        }
+    };
+    assert_eq!(stamps(get("MEMO#n").await), (true, false), "the table's choice");
+    assert_eq!(stamps(get("DRAFT#d").await), (false, true), "the entity's own");
+    assert_eq!(stamps(get("DRAFT#u").await), (false, true), "an upsert stamps as a create does");
+    assert_eq!(stamps(get("TAG#t").await), (false, false), "none at all");
+}

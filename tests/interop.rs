@@ -60,6 +60,18 @@ struct Event {
     note: Option<String>,
 }
 
+/// The same Event taking its timestamps from the table, and reading them back.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Event")]
+#[key(pk = "STREAM#${stream}", sk = "EVENT#${seq:8:0}")]
+struct StampedEvent {
+    stream: String,
+    seq: u64,
+    note: Option<String>,
+    created: Option<SystemTime>,
+    updated: Option<SystemTime>,
+}
+
 fn sample(id: &str, email: &str) -> User {
     User {
         account_id: "acme".into(),
@@ -144,7 +156,10 @@ fn js_dir() -> &'static Path {
     static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
     INSTALLED.get_or_init(|| {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
-        if !dir.join("node_modules/dynamodb-onetable").is_dir() {
+        let installed = ["dynamodb-onetable", "onetable-migrate"]
+            .iter()
+            .all(|p| dir.join("node_modules").join(p).is_dir());
+        if !installed {
             let status = Command::new("npm")
                 .args(["ci", "--silent", "--no-audit", "--no-fund"])
                 .current_dir(&dir)
@@ -160,6 +175,8 @@ struct Js {
     table: String,
     iso: bool,
     nulls: bool,
+    /// OneTable's `timestamps` parameter, as JSON.
+    timestamps: &'static str,
 }
 
 impl Js {
@@ -175,6 +192,7 @@ impl Js {
             ])
             .args([command, &args.to_string()])
             .current_dir(js_dir())
+            .env("ONETABLE_TIMESTAMPS", self.timestamps)
             .output()
             .expect("node runs");
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -186,7 +204,7 @@ impl Js {
 
 async fn setup(iso: bool, nulls: bool) -> (Table, Js) {
     let table = common::table(|t| t.entity::<Account>().entity::<User>().iso_dates(iso).nulls(nulls)).await;
-    let js = Js { table: table.name().to_owned(), iso, nulls };
+    let js = Js { table: table.name().to_owned(), iso, nulls, timestamps: "true" };
     (table, js)
 }
 
@@ -464,7 +482,7 @@ async fn onetable_js_updates_during_an_in_place_migration_are_all_kept() {
 #[tokio::test]
 async fn padded_sort_keys_are_written_sorted_and_read_back_alike_in_both_languages() {
     let table = common::table(|t| t.entity::<Event>()).await;
-    let js = Js { table: table.name().to_owned(), iso: false, nulls: false };
+    let js = Js { table: table.name().to_owned(), iso: false, nulls: false, timestamps: "true" };
     let events = table.model::<Event>();
     let seqs = |found: &Json| -> Vec<u64> {
         found
@@ -517,4 +535,163 @@ async fn padded_sort_keys_are_written_sorted_and_read_back_alike_in_both_languag
     assert_eq!(events.get(Event::key("s", 7u64)).await.unwrap().and_then(|e| e.note), Some("js".into()));
     events.update(Event::key("s", 12u64)).set(Event::NOTE, "rust".to_owned()).await.unwrap();
     assert_eq!(js.run("get-event", json!({ "stream": "s", "seq": 12 }))["note"], "rust");
+}
+
+/// Each language writes only the timestamp the mode names, keeps `created` on updates,
+/// moves `updated` on each write, and reads the other's.
+async fn one_timestamp(mode: onetable::Timestamps, js_mode: &'static str) {
+    let table = common::table(|t| t.entity::<StampedEvent>().timestamps(mode)).await;
+    let js = Js { table: table.name().to_owned(), iso: false, nulls: false, timestamps: js_mode };
+    let events = table.model::<StampedEvent>();
+    let raw = |seq: u64| {
+        let table = table.clone();
+        async move {
+            let key = format!("EVENT#{seq:08}");
+            let out = table
+                .client()
+                .get_item()
+                .table_name(table.name())
+                .key("pk", AttributeValue::S("STREAM#s".into()))
+                .key("sk", AttributeValue::S(key))
+                .send()
+                .await
+                .unwrap();
+            out.item.expect("the item exists")
+        }
+    };
+    let stamps = |item: &onetable::Item| (item.get("created").cloned(), item.get("updated").cloned());
+    let has = |item: &onetable::Item| (item.contains_key("created"), item.contains_key("updated"));
+    let expected = (mode.created(), mode.updated());
+
+    // Created by each side: only the mode's timestamp.
+    assert_eq!(js.run("create-events", json!({ "events": [{ "stream": "s", "seq": 1 }] })), 1);
+    events
+        .create(StampedEvent { stream: "s".into(), seq: 2, note: None, created: None, updated: None })
+        .await
+        .unwrap();
+    let (js_item, rust_item) = (raw(1).await, raw(2).await);
+    assert_eq!(has(&js_item), expected, "OneTable JS, {js_mode}: {js_item:?}");
+    assert_eq!(has(&rust_item), expected, "onetable, {mode:?}: {rust_item:?}");
+    let read = events.get(StampedEvent::key("s", 1u64)).await.unwrap().unwrap();
+    assert_eq!((read.created.is_some(), read.updated.is_some()), expected, "onetable reads OneTable's");
+
+    // Updated by the other side: `created` kept, `updated` moved, nothing added.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    events.update(StampedEvent::key("s", 1u64)).set(StampedEvent::NOTE, "rust".to_owned()).await.unwrap();
+    assert!(js.run("update-event", json!({ "stream": "s", "seq": 2, "note": "js" })).get("error").is_none());
+    for (before, after) in [(js_item, raw(1).await), (rust_item, raw(2).await)] {
+        assert_eq!(has(&after), expected, "{after:?}");
+        let ((created_before, updated_before), (created_after, updated_after)) =
+            (stamps(&before), stamps(&after));
+        assert_eq!(created_after, created_before, "an update keeps `created`");
+        if mode.updated() {
+            assert_ne!(updated_after, updated_before, "an update moves `updated`");
+        }
+    }
+
+    // An upsert that creates the item stamps what a create would.
+    events
+        .update(StampedEvent::key("s", 3u64))
+        .set(StampedEvent::NOTE, "new".to_owned())
+        .upsert()
+        .await
+        .unwrap();
+    assert_eq!(has(&raw(3).await), expected);
+    let back = js.run("get-event", json!({ "stream": "s", "seq": 3 }));
+    assert_eq!(back["note"], "new", "{back}");
+}
+
+#[tokio::test]
+async fn timestamps_create_only_match_onetable_js() {
+    one_timestamp(onetable::Timestamps::Create, "\"create\"").await;
+}
+
+#[tokio::test]
+async fn timestamps_update_only_match_onetable_js() {
+    one_timestamp(onetable::Timestamps::Update, "\"update\"").await;
+}
+
+#[tokio::test]
+async fn migration_history_is_shared_with_onetable_migrate_both_ways() {
+    use onetable::migrate::{Migration, Migrator};
+    // Both sides stamp timestamps, as the OneTable schema does (`timestamps: true`).
+    let table =
+        common::table(|t| t.entity::<Account>().entity::<User>().timestamps(onetable::Timestamps::Both))
+            .await;
+    let js = Js { table: table.name().to_owned(), iso: false, nulls: false, timestamps: "true" };
+    let versions = ["0.1.0", "0.2.0", "0.3.0", "0.4.0"];
+    let mut migrator = Migrator::new(table.clone());
+    for v in versions {
+        migrator = migrator.migration(
+            Migration::new(v, format!("rust {v}")).up(|_| async { Ok(()) }).down(|_| async { Ok(()) }),
+        );
+    }
+    let history = |version: &'static str| {
+        let table = table.clone();
+        async move {
+            let out = table
+                .client()
+                .query()
+                .table_name(table.name())
+                .key_condition_expression("pk = :p AND begins_with(sk, :s)")
+                .expression_attribute_values(":p", AttributeValue::S("_migration".into()))
+                .expression_attribute_values(":s", AttributeValue::S(format!("_migration:{version}:")))
+                .send()
+                .await
+                .unwrap();
+            out.items.unwrap_or_default().pop().unwrap_or_else(|| panic!("no record of {version}"))
+        }
+    };
+
+    // onetable applies 0.1.0 and 0.2.0: onetable-migrate takes them as applied.
+    migrator.up(Some("0.2.0")).await.unwrap();
+    let seen = js.run("migrate-status", json!({ "versions": versions }));
+    assert_eq!(seen["current"], "0.2.0", "{seen}");
+    assert_eq!(seen["outstanding"], json!(["0.3.0", "0.4.0"]), "{seen}");
+
+    // onetable-migrate applies 0.3.0, and fails 0.4.0 (its status: the message).
+    let ran = js.run("migrate-up", json!({ "versions": versions, "to": "0.3.0" }));
+    assert_eq!(ran["current"], "0.3.0", "{ran}");
+    let failed = js.run("migrate-up", json!({ "versions": versions, "to": "0.4.0", "fail": "0.4.0" }));
+    assert_eq!(failed["error"], "MigrationFailed", "{failed}");
+
+    // onetable reads both: 0.3.0 applied (no checksum to hold it to), 0.4.0 failed.
+    let status = migrator.status().await.unwrap();
+    assert_eq!(status.current.map(|v| v.to_string()).as_deref(), Some("0.3.0"));
+    assert!(status.edited.is_empty(), "a record without checksum is not an edit: {:?}", status.edited);
+    let failed = status.failed.expect("0.4.0 failed");
+    assert_eq!(
+        (failed.version.to_string(), failed.error.as_deref()),
+        ("0.4.0".into(), Some("0.4.0 refused"))
+    );
+    assert!(
+        migrator.up(None).await.unwrap_err().is_migration(),
+        "a failure recorded by onetable-migrate blocks up"
+    );
+
+    // Field for field: onetable's record has every attribute onetable-migrate's has,
+    // in the same form (onetable's own extras aside).
+    let (rust, js_record) = (history("0.2.0").await, history("0.3.0").await);
+    let names = |item: &onetable::Item| {
+        let mut names: Vec<String> = item.keys().cloned().collect();
+        names.sort();
+        names
+    };
+    let extras = ["checksum", "duration", "items", "verified"];
+    let rust_names: Vec<String> =
+        names(&rust).into_iter().filter(|n| !extras.contains(&n.as_str())).collect();
+    assert_eq!(rust_names, names(&js_record), "{rust:?}\n{js_record:?}");
+    assert_eq!(rust["status"].as_s().unwrap(), "success");
+    assert_eq!(js_record["status"].as_s().unwrap(), "success");
+    for item in [&rust, &js_record] {
+        let sk = item["sk"].as_s().unwrap();
+        let date = sk.rsplit(':').next().unwrap();
+        assert!(
+            date.len() == 13 && date.bytes().all(|b| b.is_ascii_digit()),
+            "epoch ms in the sort key: {sk}"
+        );
+        assert!(item["date"].as_n().is_ok(), "a date as the table writes dates: {item:?}");
+        assert_eq!(item["created"], item["date"]);
+    }
+    assert_eq!(rust["path"].as_s().unwrap(), "memory");
 }

@@ -340,7 +340,7 @@ fn generated_ids_fill_only_empty_fields() {
 fn the_schema_describes_keys_indexes_and_fields() {
     let schema = User::SCHEMA;
     assert_eq!(schema.name, "User");
-    assert!(schema.timestamps);
+    assert_eq!(schema.timestamps, Some(onetable::Timestamps::Both));
     let names: Vec<_> = schema.indexes.iter().map(|i| i.name).collect();
     assert_eq!(names, ["primary", "gs1", "gs2", "ls1"]);
     assert_eq!(schema.primary().hash.as_ref().unwrap().template.source, "ACCOUNT#${account_id}");

@@ -148,7 +148,8 @@ async fn every_command_and_up_then_down_restores_the_table_exactly() {
     let record = &history.items()[0];
     assert_eq!(record["_type"].as_s().unwrap(), "_Migration");
     assert_eq!(record["version"].as_s().unwrap(), "0.2.0");
-    assert_eq!(record["status"].as_s().unwrap(), "applied");
+    assert_eq!(record["status"].as_s().unwrap(), "success", "as onetable-migrate writes it");
+    assert_eq!(record["path"].as_s().unwrap(), "memory", "a migration built in code");
     assert_eq!(record["items"].as_n().unwrap(), "4");
 
     // down --to: back to 0.1.0, and up again.

@@ -8,7 +8,7 @@ use crate::unique::{has_unique, sentinel_changes, unique_values};
 use crate::write::{check_size, execute, key_of, key_text, KeyValues, Op, Role, Write};
 use futures_util::future::BoxFuture;
 use onetable_core::expr::Condition;
-use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item, Key};
+use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item, Key, Timestamps};
 use std::future::IntoFuture;
 use std::marker::PhantomData;
 use tracing::Instrument;
@@ -56,9 +56,9 @@ impl<E: Entity> Model<E> {
         Err(ErrorKind::NotRegistered { entity: E::SCHEMA.name, table: self.table.name().to_owned() }.into())
     }
 
-    /// Writes the entity's item, with `created`/`updated` when the entity has
-    /// timestamps. `create` stamps `created` anew; a put keeps the `created` the entity
-    /// carries (read back into a field of that name) and stamps it only when absent.
+    /// Writes the entity's item, with the `created`/`updated` its timestamps call for.
+    /// `create` stamps `created` anew; a put keeps the `created` the entity carries
+    /// (read back into a field of that name) and stamps it only when absent.
     pub(crate) fn item_for_write(&self, entity: &E, create: bool) -> Result<Item, Error> {
         Self::stamped(&self.table, entity.to_item(&self.table.inner.format)?, create)
     }
@@ -71,12 +71,15 @@ impl<E: Entity> Model<E> {
 
     fn stamped(table: &Table, mut item: Item, create: bool) -> Result<Item, Error> {
         let t = &table.inner;
-        if E::SCHEMA.timestamps {
+        let timestamps = table.timestamps(E::SCHEMA);
+        if timestamps != Timestamps::Off {
             let now = t.format.date(std::time::SystemTime::now());
-            if create || !item.contains_key(&t.created) {
+            if timestamps.created() && (create || !item.contains_key(&t.created)) {
                 item.insert(t.created.clone(), now.clone());
             }
-            item.insert(t.updated.clone(), now);
+            if timestamps.updated() {
+                item.insert(t.updated.clone(), now);
+            }
         }
         if let Some(design) = &t.design {
             item.insert(crate::table::DESIGN_ATTRIBUTE.to_owned(), AttributeValue::S(design.clone()));

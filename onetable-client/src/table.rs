@@ -2,7 +2,7 @@
 //! values are written.
 
 use aws_sdk_dynamodb::Client;
-use onetable_core::{Entity, EntitySchema, Error, ErrorKind, Format, IndexKind};
+use onetable_core::{Entity, EntitySchema, Error, ErrorKind, Format, IndexKind, Timestamps};
 use std::sync::Arc;
 
 /// The attribute in which every item a migration writes records the design version
@@ -28,6 +28,8 @@ pub(crate) struct Inner {
     pub format: Format,
     pub created: String,
     pub updated: String,
+    /// The timestamps of entities that do not choose their own.
+    pub timestamps: Timestamps,
     pub entities: Vec<&'static EntitySchema>,
     pub hash: String,
     pub sort: Option<String>,
@@ -66,6 +68,7 @@ impl Table {
             format: Format::ONETABLE,
             created: "created".into(),
             updated: "updated".into(),
+            timestamps: Timestamps::Off,
             entities: Vec::new(),
             capacity: false,
             hide_expired: false,
@@ -156,6 +159,11 @@ impl Table {
         seconds.is_some_and(|s| s <= now_seconds() as f64)
     }
 
+    /// The timestamps `schema`'s items carry: its own choice, else the table's.
+    pub(crate) fn timestamps(&self, schema: &EntitySchema) -> Timestamps {
+        schema.timestamps.unwrap_or(self.inner.timestamps)
+    }
+
     pub(crate) fn is_registered(&self, schema: &'static EntitySchema) -> bool {
         // Names are unique in a table (checked by the builder); a `const` schema has
         // no stable address to compare.
@@ -170,6 +178,7 @@ pub struct TableBuilder {
     format: Format,
     created: String,
     updated: String,
+    timestamps: Timestamps,
     entities: Vec<&'static EntitySchema>,
     capacity: bool,
     hide_expired: bool,
@@ -213,6 +222,14 @@ impl TableBuilder {
     /// The attribute holding the entity name (default `_type`, OneTable's `typeField`).
     pub fn type_field(mut self, name: &'static str) -> Self {
         self.format.type_field = name;
+        self
+    }
+
+    /// The timestamps of every entity that does not choose its own with
+    /// `#[entity(timestamps ..)]` (OneTable's table-wide `timestamps` parameter):
+    /// [`Timestamps::Off`] unless set.
+    pub fn timestamps(mut self, timestamps: Timestamps) -> Self {
+        self.timestamps = timestamps;
         self
     }
 
@@ -325,6 +342,7 @@ impl TableBuilder {
                 format: self.format,
                 created: self.created,
                 updated: self.updated,
+                timestamps: self.timestamps,
                 entities: self.entities,
                 hash: hash.map_or("pk", |(h, _)| h).to_owned(),
                 sort: sort.and_then(|(s, _)| s).map(str::to_owned),

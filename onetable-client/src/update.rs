@@ -10,7 +10,7 @@ use futures_util::future::BoxFuture;
 use onetable_core::expr::{Condition, IntoOperand, Operand, Placeholders};
 use onetable_core::{
     AttributeValue, Entity, Error, ErrorKind, Field, Format, IndexKind, Input, Item, Key, ListElement,
-    Rendered,
+    Rendered, Timestamps,
 };
 use std::future::IntoFuture;
 use tracing::Instrument;
@@ -415,12 +415,18 @@ impl Changes {
         let type_name = p.name(t.format.type_field);
         let type_value = p.value(AttributeValue::S(E::SCHEMA.name.to_owned()));
         self.sets.push(format!("{type_name} = {type_value}"));
-        if E::SCHEMA.timestamps {
-            let now = t.format.date(std::time::SystemTime::now());
-            let (created, updated) = (p.name(&t.created), p.name(&t.updated));
-            let now = p.value(now);
-            self.sets.push(format!("{updated} = {now}"));
-            self.sets.push(format!("{created} = if_not_exists({created}, {now})"));
+        let timestamps = table.timestamps(E::SCHEMA);
+        if timestamps != Timestamps::Off {
+            let now = p.value(t.format.date(std::time::SystemTime::now())).into_owned();
+            if timestamps.updated() {
+                let updated = p.name(&t.updated);
+                self.sets.push(format!("{updated} = {now}"));
+            }
+            // Kept when the item has one; set when the update creates the item.
+            if timestamps.created() {
+                let created = p.name(&t.created);
+                self.sets.push(format!("{created} = if_not_exists({created}, {now})"));
+            }
         }
         if let Some(field) = version_field::<E>() {
             let name = p.name(field.attribute);

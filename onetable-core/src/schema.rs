@@ -14,8 +14,36 @@ pub struct EntitySchema {
     pub indexes: &'static [IndexSchema],
     /// The stored fields, in declaration order (skipped fields are not listed).
     pub fields: &'static [FieldSchema],
-    /// Whether `created` / `updated` timestamps are written.
-    pub timestamps: bool,
+    /// Which of `created` / `updated` are written: `None` follows the table's
+    /// default ([`TableBuilder::timestamps`], off unless set).
+    pub timestamps: Option<Timestamps>,
+}
+
+/// Which timestamps an entity's items carry, as OneTable's `timestamps` parameter:
+/// `true` ([`Both`](Timestamps::Both)), `'create'`, `'update'` or `false`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Timestamps {
+    /// Neither.
+    #[default]
+    Off,
+    /// `created`, set when the item is created and kept afterwards.
+    Create,
+    /// `updated`, set by every write.
+    Update,
+    /// Both.
+    Both,
+}
+
+impl Timestamps {
+    /// Items carry `created`.
+    pub fn created(self) -> bool {
+        matches!(self, Timestamps::Create | Timestamps::Both)
+    }
+
+    /// Items carry `updated`.
+    pub fn updated(self) -> bool {
+        matches!(self, Timestamps::Update | Timestamps::Both)
+    }
 }
 
 impl EntitySchema {

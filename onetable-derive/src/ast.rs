@@ -12,7 +12,8 @@ pub struct Entity {
     pub ident: Ident,
     pub generics: syn::Generics,
     pub name: Option<LitStr>,
-    pub timestamps: bool,
+    /// `created`, `updated` (both by default), or `false`; absent: the table decides.
+    pub timestamps: Option<(bool, bool)>,
     pub key: Option<KeyDecl>,
     pub indexes: Vec<IndexDecl>,
     pub fields: Vec<Field>,
@@ -84,7 +85,7 @@ pub fn parse_entity(input: &syn::DeriveInput, errors: &mut Errors) -> Option<Ent
         ident: input.ident.clone(),
         generics: input.generics.clone(),
         name: None,
-        timestamps: false,
+        timestamps: None,
         key: None,
         indexes: Vec::new(),
         fields: Vec::new(),
@@ -95,14 +96,33 @@ pub fn parse_entity(input: &syn::DeriveInput, errors: &mut Errors) -> Option<Ent
                 if meta.path.is_ident("name") {
                     set_once(&mut entity.name, meta.value()?.parse()?, errors, &meta.path);
                 } else if meta.path.is_ident("timestamps") {
-                    entity.timestamps = true;
+                    let which = if meta.input.peek(syn::Token![=]) {
+                        match meta.value()?.parse::<syn::Lit>()? {
+                            syn::Lit::Bool(b) => Some((b.value, b.value)),
+                            syn::Lit::Str(s) if s.value() == "create" => Some((true, false)),
+                            syn::Lit::Str(s) if s.value() == "update" => Some((false, true)),
+                            other => {
+                                errors.at(
+                                    &other,
+                                    "timestamps are `timestamps` (both), `timestamps = \"create\"`, `\"update\"`, `true` or `false`",
+                                );
+                                None
+                            }
+                        }
+                    } else {
+                        Some((true, true))
+                    };
+                    if entity.timestamps.is_some() {
+                        errors.at(&meta.path, "`timestamps` is given twice");
+                    }
+                    entity.timestamps = which.or(entity.timestamps);
                 } else if meta.path.is_ident("crate") {
                     // Read by `krate`, applied to the generated code.
                     skip_value(&meta)?;
                 } else {
                     errors.at(
                         &meta.path,
-                        "unknown entity option: expected `name = \"..\"`, `timestamps` or `crate = \"..\"`",
+                        "unknown entity option: expected `name = \"..\"`, `timestamps` (or `timestamps = \"create\"` …) or `crate = \"..\"`",
                     );
                     skip_value(&meta)?;
                 }

@@ -12,7 +12,18 @@ use syn::Ident;
 pub fn entity(schema: &Schema<'_>) -> TokenStream {
     let ident = &schema.entity.ident;
     let name = &schema.name;
-    let timestamps = schema.entity.timestamps;
+    let timestamps = match schema.entity.timestamps {
+        None => quote!(::core::option::Option::None),
+        Some(which) => {
+            let which = match which {
+                (true, true) => quote!(Both),
+                (true, false) => quote!(Create),
+                (false, true) => quote!(Update),
+                (false, false) => quote!(Off),
+            };
+            quote!(::core::option::Option::Some(::onetable::Timestamps::#which))
+        }
+    };
     let templates = template_consts(schema);
     let indexes = schema.indexes.iter().enumerate().map(|(i, index)| index_schema(i, index));
     let fields = schema.fields.iter().map(field_schema);

@@ -4,6 +4,7 @@
 // cannot hold are tagged: {"$date": ms}, {"$bytes": base64}, {"$set": [..]}.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { Table } from 'dynamodb-onetable'
+import { Migrate } from 'onetable-migrate'
 
 const [endpoint, tableName, isoDates, nulls, command, json] = process.argv.slice(2)
 
@@ -62,7 +63,13 @@ const schema = {
             hits: { type: Number },
         },
     },
-    params: { isoDates: isoDates == '1', nulls: nulls == '1', timestamps: true, typeField: '_type' },
+    // ONETABLE_TIMESTAMPS: the timestamps parameter as JSON (`"create"`), `true` unless set.
+    params: {
+        isoDates: isoDates == '1',
+        nulls: nulls == '1',
+        timestamps: JSON.parse(process.env.ONETABLE_TIMESTAMPS || 'true'),
+        typeField: '_type',
+    },
 }
 
 const client = new DynamoDBClient({
@@ -116,6 +123,32 @@ async function bumpCounters({ ids, stop }) {
     return counts
 }
 
+// onetable-migrate (the library OneTable's CLI runs) over in-memory migrations of
+// `versions`; the one named `fail` throws.
+async function migrate({ versions, fail }) {
+    const migrations = versions.map((version) => ({
+        version,
+        description: `js ${version}`,
+        schema,
+        async up() {
+            if (version == fail) throw new Error(`${version} refused`)
+        },
+        async down() {},
+    }))
+    const log = { info: () => {}, error: () => {} }
+    const m = new Migrate(table, { migrations, log })
+    await m.init()
+    return m
+}
+
+async function migrationStatus(m) {
+    return {
+        current: await m.getCurrentVersion(),
+        outstanding: await m.getOutstandingVersions(),
+        past: await m.getPastMigrations(),
+    }
+}
+
 const commands = {
     'create-account': () => Account.create(args),
     'create-user': () => User.create(args),
@@ -132,6 +165,16 @@ const commands = {
         return args.events.length
     },
     'find-events': () => Event.find(args),
+    'migrate-status': async () => migrationStatus(await migrate(args)),
+    'migrate-up': async () => {
+        const m = await migrate(args)
+        try {
+            await m.apply('up', args.to)
+        } catch (err) {
+            return { error: 'MigrationFailed', message: err.message, ...(await migrationStatus(m)) }
+        }
+        return migrationStatus(m)
+    },
     'get-event': () => Event.get(args),
     'update-event': () => Event.update(args),
 }

@@ -1,6 +1,9 @@
-//! The migration history, kept in the table as OneTable's `_Migration` items
-//! (pk `_migration`, sk `_migration:<version>:<date>`), with onetable's own attributes:
-//! checksum, duration and items processed, and the error of a failed run.
+//! The migration history, kept in the table as OneTable's `_Migration` items, field for
+//! field as onetable-migrate (the library OneTable's CLI runs) writes them — pk
+//! `_migration`, sk `_migration:<version>:<date>`, `version`, `date`, `description`,
+//! `path`, `status` (`success`, or the error's message) and the table's timestamps —
+//! with onetable's own attributes beside them: checksum, duration, items processed,
+//! and the error of a failed run.
 
 use super::lease::Fence;
 use super::Version;
@@ -47,8 +50,15 @@ pub struct Record {
     pub skipped: Vec<String>,
     /// Why it failed.
     pub error: Option<String>,
+    /// The file the migration was declared in (within its migrations directory), or
+    /// `memory` when it was built in code, as onetable-migrate records it.
+    pub path: String,
     pub(crate) sort_key: String,
 }
+
+/// The `status` of a migration that ran to the end, as onetable-migrate writes it (a
+/// failed one's status is its error message).
+const SUCCESS: &str = "success";
 
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_owned())
@@ -62,13 +72,26 @@ fn iso(t: SystemTime) -> String {
 }
 
 impl Record {
-    pub(crate) fn new(version: Version, description: &str, checksum: &str) -> Record {
-        let date = iso(SystemTime::now());
+    pub(crate) fn new(
+        table: &Table,
+        version: Version,
+        description: &str,
+        checksum: &str,
+        path: &str,
+    ) -> Record {
+        let now = SystemTime::now();
+        // The date in the sort key as OneTable writes a date into a template: epoch
+        // milliseconds, or ISO-8601 when the table writes ISO dates.
+        let in_key = match table.format().date(now) {
+            AttributeValue::S(text) | AttributeValue::N(text) => text,
+            _ => String::new(),
+        };
         Record {
-            sort_key: format!("{PK}:{version}:{date}"),
+            sort_key: format!("{PK}:{version}:{in_key}"),
+            path: path.to_owned(),
+            date: iso(now),
             version,
             description: description.to_owned(),
-            date,
             outcome: Outcome::Failed,
             checksum: checksum.to_owned(),
             duration_ms: 0,
@@ -87,12 +110,22 @@ impl Record {
         // A Date to OneTable: written as the table writes dates.
         let started = <SystemTime as onetable_core::Value>::from_attr(s(&self.date))
             .unwrap_or_else(|_| SystemTime::now());
-        item.insert("date".into(), table.format().date(started));
-        item.insert("path".into(), s(&format!("rust:{}", self.version)));
+        let date = table.format().date(started);
+        // onetable-migrate's records are items of a OneTable model, which the table's
+        // timestamps apply to.
+        if t.timestamps.created() {
+            item.insert(t.created.clone(), date.clone());
+        }
+        if t.timestamps.updated() {
+            item.insert(t.updated.clone(), date.clone());
+        }
+        item.insert("date".into(), date);
+        item.insert("path".into(), s(&self.path));
         item.insert("description".into(), s(&self.description));
-        let status = match self.outcome {
-            Outcome::Applied => "applied",
-            Outcome::Failed => "failed",
+        let status = match (self.outcome, &self.error) {
+            (Outcome::Applied, _) => SUCCESS,
+            (Outcome::Failed, Some(e)) => e,
+            (Outcome::Failed, None) => "failed",
         };
         item.insert("status".into(), s(status));
         item.insert("checksum".into(), s(&self.checksum));
@@ -123,10 +156,11 @@ impl Record {
                 .and_then(|d| <SystemTime as onetable_core::Value>::from_attr(d.clone()).ok())
                 .map(iso)
                 .unwrap_or_default(),
-            outcome: if text("status").as_deref() == Some("failed") {
-                Outcome::Failed
-            } else {
-                Outcome::Applied
+            // onetable-migrate writes `success` or the error's message; earlier onetable
+            // versions wrote `applied` or `failed`.
+            outcome: match text("status").as_deref() {
+                Some(SUCCESS | "applied") | None => Outcome::Applied,
+                Some(_) => Outcome::Failed,
             },
             checksum: text("checksum").unwrap_or_default(),
             duration_ms: number("duration"),
@@ -137,7 +171,9 @@ impl Record {
                 .and_then(|v| v.as_l().ok())
                 .map(|l| l.iter().filter_map(|k| k.as_s().ok().cloned()).collect())
                 .unwrap_or_default(),
-            error: text("error"),
+            error: text("error")
+                .or_else(|| text("status").filter(|s| !matches!(s.as_str(), SUCCESS | "applied" | "failed"))),
+            path: text("path").unwrap_or_default(),
             sort_key,
         })
     }

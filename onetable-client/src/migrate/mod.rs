@@ -176,6 +176,10 @@ impl Migration {
     /// True when `recorded` (from the history) is this migration's checksum. Records
     /// written before checksums named their algorithm hold a bare FNV-1a hash.
     fn checksum_matches(&self, recorded: &str) -> bool {
+        // onetable-migrate (OneTable's CLI) records no checksum: nothing to compare.
+        if recorded.is_empty() {
+            return true;
+        }
         if recorded.contains(':') {
             return recorded == self.checksum();
         }
@@ -927,7 +931,9 @@ impl Migrator {
                     continue;
                 }
             };
-            let mut record = history::Record::new(version.clone(), &m.description, &m.checksum());
+            let path = m.file.unwrap_or("memory");
+            let mut record =
+                history::Record::new(&self.table, version.clone(), &m.description, &m.checksum(), path);
             record.duration_ms = started.elapsed().as_millis() as u64;
             // Every worker's items, when data migrations were shared.
             record.items = ran.items.max(ctx.total.load(Ordering::Relaxed));

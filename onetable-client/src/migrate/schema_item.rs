@@ -5,7 +5,7 @@ use super::lease::Fence;
 use super::Version;
 use crate::table::Table;
 use crate::write::Op;
-use onetable_core::{AttributeValue, EntitySchema, Error, IndexKind, Part, Template};
+use onetable_core::{AttributeValue, EntitySchema, Error, IndexKind, Part, Template, Timestamps};
 use std::collections::HashMap;
 
 fn s(v: &str) -> AttributeValue {
@@ -92,12 +92,28 @@ pub(crate) async fn save(table: &Table, version: &Version, fence: &Fence) -> Res
         indexes.insert(index.name.clone(), map(def));
     }
     let models = map(t.entities.iter().map(|e| (e.name.to_owned(), model(e))));
-    let timestamps = t.entities.iter().any(|e| e.timestamps);
+    // OneTable has one setting for the table: the timestamps any entity carries (a
+    // OneTable writer then stamps some items with an attribute onetable ignores,
+    // rather than leave one out that onetable reads).
+    let chosen = t.entities.iter().map(|e| table.timestamps(e));
+    let (created, updated) = chosen.fold((false, false), |(c, u), t| (c || t.created(), u || t.updated()));
+    let timestamps = match (created, updated) {
+        (true, true) => Timestamps::Both,
+        (true, false) => Timestamps::Create,
+        (false, true) => Timestamps::Update,
+        (false, false) => Timestamps::Off,
+    };
+    let timestamps = match timestamps {
+        Timestamps::Off => AttributeValue::Bool(false),
+        Timestamps::Both => AttributeValue::Bool(true),
+        Timestamps::Create => s("create"),
+        Timestamps::Update => s("update"),
+    };
     let params = map([
         ("typeField".into(), s(t.format.type_field)),
         ("isoDates".into(), AttributeValue::Bool(t.format.iso_dates)),
         ("nulls".into(), AttributeValue::Bool(t.format.nulls)),
-        ("timestamps".into(), AttributeValue::Bool(timestamps)),
+        ("timestamps".into(), timestamps),
         ("createdField".into(), s(&t.created)),
         ("updatedField".into(), s(&t.updated)),
     ]);

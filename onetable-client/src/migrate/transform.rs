@@ -221,8 +221,12 @@ pub(crate) fn known(table: &Table, schemas: &[&EntitySchema]) -> Known {
     for schema in schemas {
         known.extend(schema.fields.iter().map(|f| f.top_attribute().to_owned()));
         known.extend(schema.indexes.iter().flat_map(|i| i.key_attributes()).map(|k| k.attribute.to_owned()));
-        if schema.timestamps {
-            known.extend([t.created.clone(), t.updated.clone()]);
+        let timestamps = table.timestamps(schema);
+        if timestamps.created() {
+            known.insert(t.created.clone());
+        }
+        if timestamps.updated() {
+            known.insert(t.updated.clone());
         }
     }
     known
