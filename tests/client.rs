@@ -727,3 +727,56 @@ async fn an_entity_chooses_its_timestamps_or_takes_the_tables() {
     assert_eq!(stamps(get("DRAFT#u").await), (false, true), "an upsert stamps as a create does");
     assert_eq!(stamps(get("TAG#t").await), (false, false), "none at all");
 }
+
+/// A shirt number unique within a team (not a key field: it can change).
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[key(pk = "PLAYER#${id}")]
+struct Player {
+    id: String,
+    team: String,
+    #[attr(unique(scope = "TEAM#${team}"))]
+    number: u32,
+}
+
+#[tokio::test]
+async fn a_scoped_unique_value_follows_its_scope_when_the_scope_changes() {
+    let table = common::table(|t| t.entity::<Player>()).await;
+    let players = table.model::<Player>();
+    let player = |id: &str, team: &str, number| Player { id: id.into(), team: team.into(), number };
+    players.create(player("p1", "red", 7)).await.unwrap();
+    assert!(players.create(player("p2", "red", 7)).await.unwrap_err().is_unique_violation());
+    players.create(player("p2", "blue", 7)).await.unwrap();
+    let sentinels = || {
+        let table = table.clone();
+        async move {
+            let out = table.client().scan().table_name(table.name()).send().await.unwrap();
+            let mut keys: Vec<String> = out
+                .items()
+                .iter()
+                .filter_map(|i| i["pk"].as_s().ok().filter(|k| k.starts_with("_unique#")).cloned())
+                .collect();
+            keys.sort();
+            keys
+        }
+    };
+    assert_eq!(sentinels().await, ["_unique#TEAM#blue#Player#number#7", "_unique#TEAM#red#Player#number#7"]);
+
+    // Moving p2 to red would take red's 7: refused, and nothing changes.
+    let err = players.update(Player::key("p2")).set(Player::TEAM, "red".to_owned()).await.unwrap_err();
+    assert!(err.is_unique_violation(), "{err}");
+    assert_eq!(players.get(Player::key("p2")).await.unwrap().unwrap().team, "blue");
+    // Moving p1 to green moves its sentinel: red's 7 is free again.
+    players.update(Player::key("p1")).set(Player::TEAM, "green".to_owned()).await.unwrap();
+    assert_eq!(
+        sentinels().await,
+        ["_unique#TEAM#blue#Player#number#7", "_unique#TEAM#green#Player#number#7"]
+    );
+    players.create(player("p3", "red", 7)).await.unwrap();
+    // A put that changes both the scope and the value swaps one sentinel for another.
+    players.put(player("p3", "blue", 9)).await.unwrap();
+    players.remove(Player::key("p2")).await.unwrap();
+    assert_eq!(
+        sentinels().await,
+        ["_unique#TEAM#blue#Player#number#9", "_unique#TEAM#green#Player#number#7"]
+    );
+}

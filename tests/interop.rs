@@ -60,6 +60,18 @@ struct Event {
     note: Option<String>,
 }
 
+/// The OneTable schema's Member: an email unique within its account.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Member", timestamps)]
+#[key(pk = "ACCOUNT#${account_id}", sk = "MEMBER#${id}")]
+struct Member {
+    #[attr(rename = "accountId")]
+    account_id: String,
+    id: String,
+    #[attr(unique(scope = "${account_id}"))]
+    email: String,
+}
+
 /// The same Event taking its timestamps from the table, and reading them back.
 #[derive(Entity, Debug, Clone, PartialEq)]
 #[entity(name = "Event")]
@@ -694,4 +706,61 @@ async fn migration_history_is_shared_with_onetable_migrate_both_ways() {
         assert_eq!(item["created"], item["date"]);
     }
     assert_eq!(rust["path"].as_s().unwrap(), "memory");
+}
+
+#[tokio::test]
+async fn values_unique_within_a_scope_are_guarded_alike_by_both_languages() {
+    let table = common::table(|t| t.entity::<Member>()).await;
+    let js = Js { table: table.name().to_owned(), iso: false, nulls: false, timestamps: "true" };
+    let members = table.model::<Member>();
+    let member = |account: &str, id: &str, email: &str| Member {
+        account_id: account.into(),
+        id: id.into(),
+        email: email.into(),
+    };
+    let sentinel = |hash: String| {
+        let table = table.clone();
+        async move {
+            let out = table
+                .client()
+                .get_item()
+                .table_name(table.name())
+                .key("pk", AttributeValue::S(hash))
+                .key("sk", AttributeValue::S("_unique#".into()))
+                .send()
+                .await
+                .unwrap();
+            out.item.is_some()
+        }
+    };
+
+    // OneTable JS claims ann@x in account a1: the same sentinel key onetable reads.
+    let created = js.run("create-member", json!({ "accountId": "a1", "id": "m1", "email": "ann@x" }));
+    assert!(created.get("error").is_none(), "{created}");
+    assert!(sentinel("_unique#a1#Member#email#ann@x".into()).await, "OneTable's scoped sentinel key");
+    let taken = members.create(member("a1", "m2", "ann@x")).await.unwrap_err();
+    assert!(taken.is_unique_violation(), "{taken}");
+    // Another account is another scope.
+    members.create(member("a2", "m3", "ann@x")).await.unwrap();
+    assert!(sentinel("_unique#a2#Member#email#ann@x".into()).await);
+    let taken = js.run("create-member", json!({ "accountId": "a2", "id": "m4", "email": "ann@x" }));
+    assert_eq!(taken["error"], "UniqueError", "OneTable honours onetable's sentinel: {taken}");
+
+    // onetable changes m1's email (OneTable's item): the sentinel moves in its scope,
+    // and OneTable may take the old value again.
+    members.update(Member::key("a1", "m1")).set(Member::EMAIL, "ann@new".to_owned()).await.unwrap();
+    assert!(!sentinel("_unique#a1#Member#email#ann@x".into()).await);
+    assert!(sentinel("_unique#a1#Member#email#ann@new".into()).await);
+    let again = js.run("create-member", json!({ "accountId": "a1", "id": "m5", "email": "ann@x" }));
+    assert!(again.get("error").is_none(), "{again}");
+
+    // OneTable changes and removes onetable's item: onetable sees the value free.
+    let moved = js.run("update-member", json!({ "accountId": "a2", "id": "m3", "email": "bob@x" }));
+    assert!(moved.get("error").is_none(), "{moved}");
+    members.create(member("a2", "m6", "ann@x")).await.unwrap();
+    let removed = js.run("remove-member", json!({ "accountId": "a2", "id": "m6" }));
+    assert!(removed.get("error").is_none(), "{removed}");
+    assert!(!sentinel("_unique#a2#Member#email#ann@x".into()).await, "released by OneTable");
+    members.remove(Member::key("a2", "m3")).await.unwrap();
+    assert!(!sentinel("_unique#a2#Member#email#bob@x".into()).await, "released by onetable");
 }

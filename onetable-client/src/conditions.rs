@@ -61,10 +61,7 @@ impl<'t> Conditions<'t> {
         let Some(prior) = prior else { return self.item_exists(false) };
         for f in E::SCHEMA.fields.iter().filter(|f| f.unique) {
             let path = self.p.path(f.map, f.attribute).into_owned();
-            let value = match f.map {
-                Some(map) => prior.get(map).and_then(|m| m.as_m().ok()).and_then(|m| m.get(f.attribute)),
-                None => prior.get(f.attribute),
-            };
+            let value = crate::unique::field_attr(prior, f);
             let clause = match value {
                 Some(v) => format!("{path} = {}", self.p.value(v.clone())),
                 None => format!("attribute_not_exists({path})"),

@@ -170,9 +170,9 @@ impl<E: Entity> Create<E> {
         conditions.item_exists(false);
         conditions.user(self.condition.as_ref())?;
         let key = KeyValues::of(&model.table, &item);
-        let claims = unique_values::<E>(&item)
+        let claims = unique_values::<E>(&item)?
             .into_iter()
-            .map(|(field, value)| crate::unique::claim(&model.table, E::SCHEMA.name, field, value))
+            .map(|unique| crate::unique::claim(&model.table, E::SCHEMA.name, unique))
             .collect::<Vec<_>>();
         let entity = if bumped.is_some() { E::from_item(item.clone())? } else { entity };
         let role =
@@ -281,8 +281,8 @@ impl<E: Entity> Put<E> {
         let mut sentinels = Vec::new();
         if has_unique::<E>() {
             let prior = model.get_raw(key.clone(), true).await?;
-            let before = prior.as_ref().map(unique_values::<E>).unwrap_or_default();
-            let after = unique_values::<E>(&item);
+            let before = prior.as_ref().map(unique_values::<E>).transpose()?.unwrap_or_default();
+            let after = unique_values::<E>(&item)?;
             conditions.unique_values_unchanged::<E>(prior.as_ref());
             sentinels = sentinel_changes::<E>(&model.table, &before, &after);
         }
@@ -367,7 +367,7 @@ impl<E: Entity> Remove<E> {
                 return Ok((Vec::new(), None));
             };
             conditions.unique_values_unchanged::<E>(Some(old));
-            sentinels = sentinel_changes::<E>(&model.table, &unique_values::<E>(old), &[]);
+            sentinels = sentinel_changes::<E>(&model.table, &unique_values::<E>(old)?, &[]);
         }
         conditions.user(self.condition.as_ref())?;
         let role = Role::Item {

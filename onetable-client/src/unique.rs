@@ -1,26 +1,49 @@
-//! Unique fields: OneTable's sentinel items (`_unique#<Entity>#<attribute>#<value>`),
-//! claimed, swapped and released in the same transaction as the item's own write.
+//! Unique fields: OneTable's sentinel items (`_unique#<Entity>#<attribute>#<value>`,
+//! `_unique#<scope>#<Entity>#…` for a value unique within a scope), claimed, swapped
+//! and released in the same transaction as the item's own write.
 
 use crate::table::Table;
 use crate::write::{Op, Role, Write};
-use onetable_core::{AttributeValue, Entity, Item};
+use onetable_core::{key_text, AttributeValue, Entity, Error, ErrorKind, FieldSchema, Input, Item, Rendered};
 use std::collections::HashMap;
 
+/// A unique field's value in an item, and the scope it is unique in.
+#[derive(Debug, Clone)]
+pub(crate) struct UniqueValue {
+    pub field: &'static FieldSchema,
+    /// The rendered `unique(scope = ..)`, if the field has one.
+    pub scope: Option<String>,
+    pub value: String,
+}
+
+impl PartialEq for UniqueValue {
+    fn eq(&self, other: &Self) -> bool {
+        (self.field.name, &self.scope, &self.value) == (other.field.name, &other.scope, &other.value)
+    }
+}
+
+/// A field's attribute in an item (inside its map when packed).
+pub(crate) fn field_attr<'i>(item: &'i Item, f: &FieldSchema) -> Option<&'i AttributeValue> {
+    match f.map {
+        Some(map) => item.get(map).and_then(|m| m.as_m().ok()).and_then(|m| m.get(f.attribute)),
+        None => item.get(f.attribute),
+    }
+}
+
 /// A unique field's sentinel key, as OneTable writes it:
-/// `_unique#<Entity>#<attribute>#<value>` (`<map>,<attribute>` for a packed field).
-pub(crate) fn sentinel_key(
-    table: &Table,
-    entity: &str,
-    field: &onetable_core::FieldSchema,
-    value: &str,
-) -> Item {
+/// `_unique#[<scope>#]<Entity>#<attribute>#<value>` (`<map>,<attribute>` for a packed
+/// field).
+pub(crate) fn sentinel_key(table: &Table, entity: &str, unique: &UniqueValue) -> Item {
     let t = &table.inner;
+    let field = unique.field;
     let attribute = match field.map {
         Some(map) => format!("{map},{}", field.attribute),
         None => field.attribute.to_owned(),
     };
+    let scope = unique.scope.as_deref().map_or(String::new(), |s| format!("{s}#"));
     let mut key = Item::new();
-    key.insert(t.hash.clone(), AttributeValue::S(format!("_unique#{entity}#{attribute}#{value}")));
+    let hash = format!("_unique#{scope}{entity}#{attribute}#{}", unique.value);
+    key.insert(t.hash.clone(), AttributeValue::S(hash));
     if let Some(sort) = &t.sort {
         key.insert(sort.clone(), AttributeValue::S("_unique#".into()));
     }
@@ -28,14 +51,9 @@ pub(crate) fn sentinel_key(
 }
 
 /// Claims a sentinel: fails if another item holds the value.
-pub(crate) fn claim(
-    table: &Table,
-    entity: &'static str,
-    field: &'static onetable_core::FieldSchema,
-    value: String,
-) -> Write {
+pub(crate) fn claim(table: &Table, entity: &'static str, unique: UniqueValue) -> Write {
     let t = &table.inner;
-    let mut item = sentinel_key(table, entity, field, &value);
+    let mut item = sentinel_key(table, entity, &unique);
     item.insert(t.format.type_field.to_owned(), AttributeValue::S("_Unique".into()));
     let names = HashMap::from([("#h".to_owned(), t.hash.clone())]);
     Write {
@@ -43,14 +61,14 @@ pub(crate) fn claim(
         condition: Some("attribute_not_exists(#h)".into()),
         names: Some(names),
         values: None,
-        role: Role::Unique { entity, field: field.name, value },
+        role: Role::Unique { entity, field: unique.field.name, value: unique.value },
     }
 }
 
 /// Releases a sentinel.
-pub(crate) fn release(table: &Table, entity: &str, field: &onetable_core::FieldSchema, value: &str) -> Write {
+pub(crate) fn release(table: &Table, entity: &str, unique: &UniqueValue) -> Write {
     Write {
-        op: Op::Delete(sentinel_key(table, entity, field, value)),
+        op: Op::Delete(sentinel_key(table, entity, unique)),
         condition: None,
         names: None,
         values: None,
@@ -62,40 +80,65 @@ pub(crate) fn has_unique<E: Entity>() -> bool {
     E::SCHEMA.fields.iter().any(|f| f.unique)
 }
 
-/// The unique fields' values in an item, as their sentinels spell them.
-pub(crate) fn unique_values<E: Entity>(item: &Item) -> Vec<(&'static onetable_core::FieldSchema, String)> {
-    E::SCHEMA
-        .fields
-        .iter()
-        .filter(|f| f.unique)
-        .filter_map(|f| {
-            let value = match f.map {
-                Some(map) => item.get(map).and_then(|m| m.as_m().ok()).and_then(|m| m.get(f.attribute)),
-                None => item.get(f.attribute),
-            }?;
-            Some((f, onetable_core::key_text(value, f.onetable_type)?))
-        })
-        .collect()
+/// True when `field` is a variable of some unique field's scope.
+pub(crate) fn is_scope_input<E: Entity>(field: &str) -> bool {
+    E::SCHEMA.fields.iter().filter_map(|f| f.unique_scope).any(|s| s.variables().any(|v| v == field))
+}
+
+/// The unique fields' values in an item, as their sentinels spell them, with their
+/// scopes rendered from the item. A scope whose variable the item lacks cannot name a
+/// sentinel: an error, rather than a sentinel in the wrong scope.
+pub(crate) fn unique_values<E: Entity>(item: &Item) -> Result<Vec<UniqueValue>, Error> {
+    let entity = E::SCHEMA.name;
+    let mut values = Vec::new();
+    for field in E::SCHEMA.fields.iter().filter(|f| f.unique) {
+        let Some(value) = field_attr(item, field).and_then(|v| key_text(v, field.onetable_type)) else {
+            continue;
+        };
+        let scope = match field.unique_scope {
+            None => None,
+            Some(template) => {
+                let input = |name: &'static str| {
+                    let text = E::SCHEMA
+                        .field(name)
+                        .and_then(|f| field_attr(item, f).and_then(|v| key_text(v, f.onetable_type)));
+                    text.map_or(Input::Absent, |t| Input::Text(t.into()))
+                };
+                match template.render(entity, input)? {
+                    Rendered::Key(scope) => Some(scope),
+                    Rendered::Absent(missing) | Rendered::Partial { missing, .. } => {
+                        let message = format!(
+                            "{entity}.{} is unique within \"{}\", which needs {entity}.{missing}",
+                            field.name, template.source
+                        );
+                        return Err(ErrorKind::Invalid { entity, message }.into());
+                    }
+                }
+            }
+        };
+        values.push(UniqueValue { field, scope, value });
+    }
+    Ok(values)
 }
 
 /// Releases the sentinels of values that go away and claims those of new values.
 pub(crate) fn sentinel_changes<E: Entity>(
     table: &Table,
-    before: &[(&'static onetable_core::FieldSchema, String)],
-    after: &[(&'static onetable_core::FieldSchema, String)],
+    before: &[UniqueValue],
+    after: &[UniqueValue],
 ) -> Vec<Write> {
     let mut writes = Vec::new();
     for field in E::SCHEMA.fields.iter().filter(|f| f.unique) {
-        let old = before.iter().find(|(f, _)| f.name == field.name).map(|(_, v)| v);
-        let new = after.iter().find(|(f, _)| f.name == field.name).map(|(_, v)| v);
+        let old = before.iter().find(|u| u.field.name == field.name);
+        let new = after.iter().find(|u| u.field.name == field.name);
         if old == new {
             continue;
         }
         if let Some(old) = old {
-            writes.push(release(table, E::SCHEMA.name, field, old));
+            writes.push(release(table, E::SCHEMA.name, old));
         }
         if let Some(new) = new {
-            writes.push(claim(table, E::SCHEMA.name, field, new.clone()));
+            writes.push(claim(table, E::SCHEMA.name, new.clone()));
         }
     }
     writes

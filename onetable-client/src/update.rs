@@ -4,13 +4,13 @@
 use crate::conditions::{version_field, Conditions};
 use crate::model::{into_future, Model};
 use crate::table::Table;
-use crate::unique::{sentinel_changes, unique_values};
+use crate::unique::{is_scope_input, sentinel_changes, unique_values};
 use crate::write::{execute, key_text, KeyValues, Op, Role, Write};
 use futures_util::future::BoxFuture;
 use onetable_core::expr::{Condition, IntoOperand, Operand, Placeholders};
 use onetable_core::{
-    AttributeValue, Entity, Error, ErrorKind, Field, Format, IndexKind, Input, Item, Key, ListElement,
-    Rendered, Timestamps,
+    AttributeValue, Entity, Error, ErrorKind, Field, FieldSchema, Format, IndexKind, Input, Item, Key,
+    ListElement, Rendered, Timestamps,
 };
 use std::future::IntoFuture;
 use tracing::Instrument;
@@ -168,7 +168,7 @@ impl<E: Entity> Update<E> {
         changes.stamp::<E>(table, &mut conditions.p);
         // Unique values that change swap their sentinels in the same transaction,
         // chosen from the item as read now.
-        let (sentinels, prior) = changes.sentinels::<E>(&model, &key, self.upsert).await?;
+        let (sentinels, prior) = changes.sentinels::<E>(&model, &key, &known, self.upsert).await?;
         // What must hold when it lands.
         if !self.upsert {
             conditions.item_exists(true);
@@ -260,7 +260,9 @@ impl Changes {
             let is_key_input = E::SCHEMA.keys_using(target.name).next().is_some();
             // The value itself is kept only where it is read again: to recompute a key
             // or to name a unique value. Elsewhere a NULL stands for "set".
-            let keep = is_key_input || E::SCHEMA.field(target.name).is_some_and(|f| f.unique);
+            let keep = is_key_input
+                || E::SCHEMA.field(target.name).is_some_and(|f| f.unique)
+                || is_scope_input::<E>(target.name);
             let mut value = |op: &Operand| -> Result<Option<(String, AttributeValue)>, Error> {
                 let av =
                     op.to_attr(format).map_err(|e| Error::value(entity, target.name, target.attribute, e))?;
@@ -435,35 +437,50 @@ impl Changes {
         }
     }
 
-    /// The sentinel writes for the unique values this update changes, and the item
-    /// they were chosen from (`None` when no unique value changes: nothing was read).
+    /// The sentinel writes for the unique values this update changes (a value, or an
+    /// input of its scope), and the item they were chosen from (`None` when none
+    /// changes: nothing was read).
     async fn sentinels<E: Entity>(
         &self,
         model: &Model<E>,
         key: &Item,
+        known: &[(&'static str, String)],
         upsert: bool,
     ) -> Result<(Vec<Write>, Option<Option<Item>>), Error> {
-        let touched: Vec<_> = E::SCHEMA
-            .fields
-            .iter()
-            .filter(|f| f.unique && self.new_values.iter().any(|(n, _)| *n == f.name))
-            .collect();
-        if touched.is_empty() {
+        let touches = |f: &FieldSchema| {
+            let changed = |name: &str| self.new_values.iter().any(|(n, _)| *n == name);
+            changed(f.name) || f.unique_scope.is_some_and(|s| s.variables().any(changed))
+        };
+        if !E::SCHEMA.fields.iter().any(|f| f.unique && touches(f)) {
             return Ok((Vec::new(), None));
         }
         let prior = model.get_raw(key.clone(), true).await?;
         if prior.is_none() && !upsert {
             return Err(ErrorKind::NotFound { entity: E::SCHEMA.name, key: key_text(key) }.into());
         }
-        let before = prior.as_ref().map(unique_values::<E>).unwrap_or_default();
-        let mut after = before.clone();
-        for field in &touched {
-            after.retain(|(f, _)| f.name != field.name);
-            let new = self.new_values.iter().find(|(n, _)| *n == field.name).and_then(|(_, v)| v.as_ref());
-            if let Some(text) = new.and_then(|v| onetable_core::key_text(v, field.onetable_type)) {
-                after.push((field, text));
+        // The item as it will be: as read (or, created by an upsert, its key's
+        // fields: `known` is read whenever the update upserts), with this update's
+        // values.
+        let format = model.table.format();
+        let mut after = prior.clone().unwrap_or_default();
+        if prior.is_none() {
+            for (name, text) in known {
+                if let Some(f) = E::SCHEMA.field(name) {
+                    set_field(
+                        &mut after,
+                        f,
+                        Some(onetable_core::attr_from_key_text(text, f.onetable_type, format)),
+                    );
+                }
             }
         }
+        for (name, value) in &self.new_values {
+            if let Some(f) = E::SCHEMA.field(name) {
+                set_field(&mut after, f, value.clone());
+            }
+        }
+        let before = prior.as_ref().map(unique_values::<E>).transpose()?.unwrap_or_default();
+        let after = unique_values::<E>(&after)?;
         Ok((sentinel_changes::<E>(&model.table, &before, &after), Some(prior)))
     }
 
@@ -485,4 +502,22 @@ impl Changes {
         }
         expression
     }
+}
+
+/// Sets (or, for `None`, removes) a field's attribute in an item, inside its map when
+/// packed.
+fn set_field(item: &mut Item, f: &FieldSchema, value: Option<AttributeValue>) {
+    let target = match f.map {
+        Some(map) => {
+            match item.entry(map.to_owned()).or_insert_with(|| AttributeValue::M(Default::default())) {
+                AttributeValue::M(m) => m,
+                _ => return,
+            }
+        }
+        None => item,
+    };
+    match value {
+        Some(v) => target.insert(f.attribute.to_owned(), v),
+        None => target.remove(f.attribute),
+    };
 }

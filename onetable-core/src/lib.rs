@@ -61,6 +61,8 @@ pub mod __private {
 
     /// Asserts that a field type can be an optimistic-locking version.
     pub const fn assert_version<T: crate::__private::Version>() {}
+    /// Asserts that a field type can be a variable of a template.
+    pub const fn assert_key_value<T: crate::KeyValue + ?Sized>() {}
     /// Asserts that a field type can be padded in a key template.
     pub const fn assert_paddable<T: crate::Paddable + ?Sized>() {}
     /// Asserts that a field type can hold a generated id.

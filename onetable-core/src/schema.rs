@@ -15,7 +15,7 @@ pub struct EntitySchema {
     /// The stored fields, in declaration order (skipped fields are not listed).
     pub fields: &'static [FieldSchema],
     /// Which of `created` / `updated` are written: `None` follows the table's
-    /// default ([`TableBuilder::timestamps`], off unless set).
+    /// default (`TableBuilder::timestamps` in the client, off unless set).
     pub timestamps: Option<Timestamps>,
 }
 
@@ -149,6 +149,10 @@ pub struct FieldSchema {
     pub required: bool,
     /// `#[attr(unique)]`: at most one item of the entity has a given value.
     pub unique: bool,
+    /// `#[attr(unique(scope = ".."))]`: the value is unique only among items whose
+    /// scope (this template over the item's fields) is the same, as OneTable's
+    /// `scope`.
+    pub unique_scope: Option<&'static Template>,
     /// `#[attr(ttl)]`: the item's expiry, in epoch seconds.
     pub ttl: bool,
     /// `#[attr(version)]`: the optimistic-locking version.

@@ -44,6 +44,8 @@ pub struct Field {
     pub default: Option<Default>,
     pub generate: Option<LitStr>,
     pub unique: Option<proc_macro2::Span>,
+    /// `unique(scope = "..")`: the template of the scope the value is unique in.
+    pub unique_scope: Option<LitStr>,
     pub ttl: Option<proc_macro2::Span>,
     pub version: Option<proc_macro2::Span>,
     pub skip: Option<proc_macro2::Span>,
@@ -210,6 +212,7 @@ pub fn parse_field(f: &syn::Field, errors: &mut Errors) -> Option<Field> {
         default: None,
         generate: None,
         unique: None,
+        unique_scope: None,
         ttl: None,
         version: None,
         skip: None,
@@ -234,6 +237,18 @@ pub fn parse_field(f: &syn::Field, errors: &mut Errors) -> Option<Field> {
                 set_once(&mut field.generate, meta.value()?.parse()?, errors, p);
             } else if p.is_ident("unique") {
                 set_once(&mut field.unique, span, errors, p);
+                // `unique(scope = "ACCOUNT#${account_id}")`: unique within the scope.
+                if meta.input.peek(syn::token::Paren) {
+                    meta.parse_nested_meta(|inner| {
+                        if inner.path.is_ident("scope") {
+                            set_once(&mut field.unique_scope, inner.value()?.parse()?, errors, &inner.path);
+                        } else {
+                            errors.at(&inner.path, "unknown unique option: expected `scope = \"..\"`");
+                            skip_value(&inner)?;
+                        }
+                        Ok(())
+                    })?;
+                }
             } else if p.is_ident("ttl") {
                 set_once(&mut field.ttl, span, errors, p);
             } else if p.is_ident("version") {

@@ -94,6 +94,20 @@ pub fn stub(entity: &Entity) -> TokenStream {
     }
 }
 
+/// A parsed template as a `::onetable::schema::Template` value.
+fn template_tokens(source: &str, parsed: &crate::template::Parsed) -> TokenStream {
+    let delimiters = &parsed.delimiters;
+    let parts = parsed.parts.iter().map(|p| match p {
+        Part::Text(t) => quote!(::onetable::schema::Part::Text(#t)),
+        Part::Var(v) => quote!(::onetable::schema::Part::Var(#v)),
+        Part::Padded(v, width, pad) => {
+            let pad = pad_tokens(*width, *pad);
+            quote!(::onetable::schema::Part::Padded(#v, #pad))
+        }
+    });
+    quote!(::onetable::schema::Template { source: #source, parts: &[#(#parts),*], delimiters: #delimiters })
+}
+
 /// `::onetable::schema::Pad { width, with }`.
 fn pad_tokens(width: usize, pad: char) -> TokenStream {
     quote!(::onetable::schema::Pad { width: #width, with: #pad })
@@ -109,23 +123,10 @@ fn template_consts(schema: &Schema<'_>) -> TokenStream {
         for (sort, key) in [(false, &index.hash), (true, &index.sort)] {
             let Some(key) = key else { continue };
             let ident = template_ident(i, sort);
-            let source = &key.source;
-            let delimiters = &key.parsed.delimiters;
-            let parts = key.parsed.parts.iter().map(|p| match p {
-                Part::Text(t) => quote!(::onetable::schema::Part::Text(#t)),
-                Part::Var(v) => quote!(::onetable::schema::Part::Var(#v)),
-                Part::Padded(v, width, pad) => {
-                    let pad = pad_tokens(*width, *pad);
-                    quote!(::onetable::schema::Part::Padded(#v, #pad))
-                }
-            });
+            let template = template_tokens(&key.source.value(), &key.parsed);
             out.extend(quote! {
                 #[doc(hidden)]
-                const #ident: ::onetable::schema::Template = ::onetable::schema::Template {
-                    source: #source,
-                    parts: &[#(#parts),*],
-                    delimiters: #delimiters,
-                };
+                const #ident: ::onetable::schema::Template = #template;
             });
         }
     }
@@ -173,12 +174,20 @@ fn field_schema(stored: &Stored<'_>) -> TokenStream {
         Some(Generate::Uuid) => quote!(::core::option::Option::Some(::onetable::schema::Generate::Uuid)),
         None => quote!(::core::option::Option::None),
     };
+    let unique_scope = match (&stored.scope, &f.unique_scope) {
+        (Some(parsed), Some(lit)) => {
+            let template = template_tokens(&lit.value(), parsed);
+            quote!(::core::option::Option::Some(&#template))
+        }
+        _ => quote!(::core::option::Option::None),
+    };
     // TTLs are dates to OneTable, whatever Rust type holds the seconds.
     let onetable_type = if ttl { quote!("date") } else { quote!(<#ty as ::onetable::Value>::ONETABLE_TYPE) };
     quote! {
         ::onetable::schema::FieldSchema {
             name: #name, attribute: #attribute, map: #map, rust_type: #rust_type, onetable_type: #onetable_type,
-            required: #required, unique: #unique, ttl: #ttl, version: #version, generate: #generate,
+            required: #required, unique: #unique, unique_scope: #unique_scope, ttl: #ttl, version: #version,
+            generate: #generate,
         }
     }
 }
@@ -565,6 +574,13 @@ fn assertions(schema: &Schema<'_>) -> TokenStream {
         }
         if stored.generate.is_some() {
             out.extend(quote_spanned!(ty.span()=> ::onetable::__private::assert_generated_id::<#ty>();));
+        }
+        // A unique scope's variables are written as key text, like a key's.
+        let name = stored.field.name();
+        let in_scope =
+            schema.fields.iter().filter_map(|f| f.scope.as_ref()).any(|s| s.variables().any(|v| v == name));
+        if in_scope {
+            out.extend(quote_spanned!(ty.span()=> ::onetable::__private::assert_key_value::<#ty>();));
         }
         // Once per padded field, however many templates pad it.
         let name = stored.field.name();

@@ -49,6 +49,8 @@ pub struct Stored<'a> {
     pub attribute: String,
     pub map: Option<String>,
     pub generate: Option<Generate>,
+    /// The parsed template of `unique(scope = "..")`.
+    pub scope: Option<Parsed>,
 }
 
 #[derive(Clone, Copy)]
@@ -205,7 +207,14 @@ fn stored_fields<'a>(entity: &'a Entity, errors: &mut Errors) -> Vec<Stored<'a>>
             }
             Some(map)
         });
-        stored.push(Stored { field, attribute, map, generate });
+        let scope = field.unique_scope.as_ref().and_then(|lit| match crate::template::parse(&lit.value()) {
+            Ok(parsed) => Some(parsed),
+            Err(e) => {
+                errors.at(lit, format!("malformed unique scope: {e}"));
+                None
+            }
+        });
+        stored.push(Stored { field, attribute, map, generate, scope });
     }
     stored
 }
@@ -302,6 +311,20 @@ fn check_attributes(schema: &Schema<'_>, errors: &mut Errors) {
 
 fn check_template_variables(schema: &Schema<'_>, errors: &mut Errors) {
     let stored: Vec<String> = schema.fields.iter().map(|f| f.field.name()).collect();
+    for field in &schema.fields {
+        let (Some(scope), Some(lit)) = (&field.scope, &field.field.unique_scope) else { continue };
+        for var in scope.variables() {
+            if !stored.iter().any(|s| s == var) {
+                errors.at(
+                    lit,
+                    format!(
+                        "unknown field `{var}` in the unique scope; the fields are: {}",
+                        stored.join(", ")
+                    ),
+                );
+            }
+        }
+    }
     for key in schema.indexes.iter().flat_map(|i| i.hash.iter().chain(&i.sort)) {
         for var in key.parsed.variables() {
             if stored.iter().any(|s| s == var) {

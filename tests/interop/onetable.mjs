@@ -45,6 +45,14 @@ const schema = {
             expires: { type: Date, ttl: true },
             nick: { type: String },
         },
+        // Members: an email unique within its account.
+        Member: {
+            pk: { type: String, value: 'ACCOUNT#${accountId}' },
+            sk: { type: String, value: 'MEMBER#${id}' },
+            accountId: { type: String, required: true },
+            id: { type: String, required: true },
+            email: { type: String, required: true, unique: true, scope: '${accountId}' },
+        },
         // Padded sort keys: numbers sort as text.
         Event: {
             pk: { type: String, value: 'STREAM#${stream}' },
@@ -104,6 +112,7 @@ const User = table.getModel('User')
 const Account = table.getModel('Account')
 const Counter = table.getModel('Counter')
 const Event = table.getModel('Event')
+const Member = table.getModel('Member')
 
 // Increments random counters of `ids` (4 in flight) until the file `stop` exists;
 // returns the acknowledged increments per id.
@@ -165,6 +174,9 @@ const commands = {
         return args.events.length
     },
     'find-events': () => Event.find(args),
+    'create-member': () => Member.create(args),
+    'update-member': () => Member.update(args),
+    'remove-member': () => Member.remove(args),
     'migrate-status': async () => migrationStatus(await migrate(args)),
     'migrate-up': async () => {
         const m = await migrate(args)
