@@ -72,6 +72,16 @@ struct Member {
     email: String,
 }
 
+/// The OneTable schema's Secret: an encrypted field.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Secret", timestamps)]
+#[key(pk = "SECRET#${id}", sk = "SECRET")]
+struct Secret {
+    id: String,
+    #[attr(crypt)]
+    token: Option<String>,
+}
+
 /// The same Event taking its timestamps from the table, and reading them back.
 #[derive(Entity, Debug, Clone, PartialEq)]
 #[entity(name = "Event")]
@@ -189,6 +199,8 @@ struct Js {
     nulls: bool,
     /// OneTable's `timestamps` parameter, as JSON.
     timestamps: &'static str,
+    /// The password of the `primary` crypto key ("": none).
+    password: &'static str,
 }
 
 impl Js {
@@ -205,6 +217,7 @@ impl Js {
             .args([command, &args.to_string()])
             .current_dir(js_dir())
             .env("ONETABLE_TIMESTAMPS", self.timestamps)
+            .env("ONETABLE_CRYPTO_PASSWORD", self.password)
             .output()
             .expect("node runs");
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -216,7 +229,7 @@ impl Js {
 
 async fn setup(iso: bool, nulls: bool) -> (Table, Js) {
     let table = common::table(|t| t.entity::<Account>().entity::<User>().iso_dates(iso).nulls(nulls)).await;
-    let js = Js { table: table.name().to_owned(), iso, nulls, timestamps: "true" };
+    let js = Js { table: table.name().to_owned(), iso, nulls, timestamps: "true", password: "" };
     (table, js)
 }
 
@@ -494,7 +507,8 @@ async fn onetable_js_updates_during_an_in_place_migration_are_all_kept() {
 #[tokio::test]
 async fn padded_sort_keys_are_written_sorted_and_read_back_alike_in_both_languages() {
     let table = common::table(|t| t.entity::<Event>()).await;
-    let js = Js { table: table.name().to_owned(), iso: false, nulls: false, timestamps: "true" };
+    let js =
+        Js { table: table.name().to_owned(), iso: false, nulls: false, timestamps: "true", password: "" };
     let events = table.model::<Event>();
     let seqs = |found: &Json| -> Vec<u64> {
         found
@@ -553,7 +567,8 @@ async fn padded_sort_keys_are_written_sorted_and_read_back_alike_in_both_languag
 /// moves `updated` on each write, and reads the other's.
 async fn one_timestamp(mode: onetable::Timestamps, js_mode: &'static str) {
     let table = common::table(|t| t.entity::<StampedEvent>().timestamps(mode)).await;
-    let js = Js { table: table.name().to_owned(), iso: false, nulls: false, timestamps: js_mode };
+    let js =
+        Js { table: table.name().to_owned(), iso: false, nulls: false, timestamps: js_mode, password: "" };
     let events = table.model::<StampedEvent>();
     let raw = |seq: u64| {
         let table = table.clone();
@@ -630,7 +645,8 @@ async fn migration_history_is_shared_with_onetable_migrate_both_ways() {
     let table =
         common::table(|t| t.entity::<Account>().entity::<User>().timestamps(onetable::Timestamps::Both))
             .await;
-    let js = Js { table: table.name().to_owned(), iso: false, nulls: false, timestamps: "true" };
+    let js =
+        Js { table: table.name().to_owned(), iso: false, nulls: false, timestamps: "true", password: "" };
     let versions = ["0.1.0", "0.2.0", "0.3.0", "0.4.0"];
     let mut migrator = Migrator::new(table.clone());
     for v in versions {
@@ -703,7 +719,10 @@ async fn migration_history_is_shared_with_onetable_migrate_both_ways() {
             "epoch ms in the sort key: {sk}"
         );
         assert!(item["date"].as_n().is_ok(), "a date as the table writes dates: {item:?}");
-        assert_eq!(item["created"], item["date"]);
+        assert!(
+            item["created"].as_n().is_ok() && item["updated"].as_n().is_ok(),
+            "the table's timestamps: {item:?}"
+        );
     }
     assert_eq!(rust["path"].as_s().unwrap(), "memory");
 }
@@ -711,7 +730,8 @@ async fn migration_history_is_shared_with_onetable_migrate_both_ways() {
 #[tokio::test]
 async fn values_unique_within_a_scope_are_guarded_alike_by_both_languages() {
     let table = common::table(|t| t.entity::<Member>()).await;
-    let js = Js { table: table.name().to_owned(), iso: false, nulls: false, timestamps: "true" };
+    let js =
+        Js { table: table.name().to_owned(), iso: false, nulls: false, timestamps: "true", password: "" };
     let members = table.model::<Member>();
     let member = |account: &str, id: &str, email: &str| Member {
         account_id: account.into(),
@@ -763,4 +783,65 @@ async fn values_unique_within_a_scope_are_guarded_alike_by_both_languages() {
     assert!(!sentinel("_unique#a2#Member#email#ann@x".into()).await, "released by OneTable");
     members.remove(Member::key("a2", "m3")).await.unwrap();
     assert!(!sentinel("_unique#a2#Member#email#bob@x".into()).await, "released by onetable");
+}
+
+#[tokio::test]
+async fn encrypted_fields_are_read_and_written_by_both_languages_with_the_same_key() {
+    const PASSWORD: &str = "correct horse battery staple";
+    let table = common::table(|t| t.entity::<Secret>().crypto("primary", PASSWORD)).await;
+    let js = Js {
+        table: table.name().to_owned(),
+        iso: false,
+        nulls: false,
+        timestamps: "true",
+        password: PASSWORD,
+    };
+    let secrets = table.model::<Secret>();
+    let stored = |id: &'static str| {
+        let table = table.clone();
+        async move {
+            let out = table
+                .client()
+                .get_item()
+                .table_name(table.name())
+                .key("pk", AttributeValue::S(format!("SECRET#{id}")))
+                .key("sk", AttributeValue::S("SECRET".into()))
+                .send()
+                .await
+                .unwrap();
+            out.item.unwrap()["token"].as_s().unwrap().clone()
+        }
+    };
+    let token = |got: Option<Secret>| got.expect("found").token;
+
+    // OneTable JS encrypts; onetable decrypts.
+    assert!(js.run("create-secret", json!({ "id": "s1", "token": "from js" })).get("error").is_none());
+    let text = stored("s1").await;
+    let parts: Vec<&str> = text.split(':').collect();
+    assert_eq!(
+        (parts.len(), parts[0], parts[2].len()),
+        (4, "primary", 32),
+        "name:tag:iv(hex, 16 bytes):data — {text}"
+    );
+    assert!(!text.contains("from js"));
+    assert_eq!(token(secrets.get(Secret::key("s1")).await.unwrap()).as_deref(), Some("from js"));
+
+    // onetable encrypts (create and update); OneTable JS decrypts.
+    secrets.create(Secret { id: "s2".into(), token: Some("from rust".into()) }).await.unwrap();
+    assert!(stored("s2").await.starts_with("primary:"), "stored encrypted");
+    assert_eq!(js.run("get-secret", json!({ "id": "s2" }))["token"], "from rust");
+    secrets.update(Secret::key("s1")).set(Secret::TOKEN, Some("rust again".to_owned())).await.unwrap();
+    assert!(stored("s1").await.starts_with("primary:"));
+    assert_eq!(js.run("get-secret", json!({ "id": "s1" }))["token"], "rust again");
+    let updated = js.run("update-secret", json!({ "id": "s2", "token": "js again" }));
+    assert!(updated.get("error").is_none(), "{updated}");
+    assert_eq!(token(secrets.get(Secret::key("s2")).await.unwrap()).as_deref(), Some("js again"));
+
+    // A wrong key is an error naming the field, on either side, never garbage text.
+    let wrong = common::table_named(table.name(), |t| t.entity::<Secret>().crypto("primary", "wrong"));
+    let err = wrong.model::<Secret>().get(Secret::key("s2")).await.unwrap_err();
+    assert!(err.is_crypt(), "{err}");
+    assert!(err.to_string().contains("Secret.token"), "{err}");
+    let js_wrong = Js { password: "wrong", ..js };
+    assert!(js_wrong.run("get-secret", json!({ "id": "s1" })).get("error").is_some(), "OneTable refuses too");
 }

@@ -148,6 +148,9 @@ impl<C: Collection> FindCollection<C> {
                         Some(AttributeValue::S(name)) => Some(name),
                         _ => None,
                     };
+                    if let Some(name) = &name {
+                        table.decrypt_named(name, &mut item)?;
+                    }
                     match name.as_deref().and_then(|n| C::from_item(n, item)) {
                         Some(variant) => variant.map(Some),
                         None if unknown == Unknown::Skip => Ok(None),

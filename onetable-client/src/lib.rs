@@ -8,6 +8,7 @@
 mod batch;
 mod collection;
 mod conditions;
+mod crypto;
 mod cursor;
 mod error;
 mod find;

@@ -71,6 +71,7 @@ impl<E: Entity> Model<E> {
 
     fn stamped(table: &Table, mut item: Item, create: bool) -> Result<Item, Error> {
         let t = &table.inner;
+        table.encrypt_fields(E::SCHEMA, &mut item)?;
         let timestamps = table.timestamps(E::SCHEMA);
         if timestamps != Timestamps::Off {
             let now = t.format.date(std::time::SystemTime::now());
@@ -102,6 +103,7 @@ impl<E: Entity> Model<E> {
                 .into())
             }
         }
+        self.table.decrypt_fields(E::SCHEMA, &mut item)?;
         E::from_item(item)
     }
 
@@ -174,7 +176,7 @@ impl<E: Entity> Create<E> {
             .into_iter()
             .map(|unique| crate::unique::claim(&model.table, E::SCHEMA.name, unique))
             .collect::<Vec<_>>();
-        let entity = if bumped.is_some() { E::from_item(item.clone())? } else { entity };
+        let entity = if bumped.is_some() { model.read(item.clone())? } else { entity };
         let role =
             Role::Item { entity: E::SCHEMA.name, operation: "create", key, version: None, create: true };
         let mut writes = vec![conditions.into_write(Op::Put(item), role)];
@@ -287,7 +289,7 @@ impl<E: Entity> Put<E> {
             sentinels = sentinel_changes::<E>(&model.table, &before, &after);
         }
         conditions.user(self.condition.as_ref())?;
-        let entity = if expected.is_some() { E::from_item(item.clone())? } else { entity };
+        let entity = if expected.is_some() { model.read(item.clone())? } else { entity };
         let role = Role::Item {
             entity: E::SCHEMA.name,
             operation: "put",

@@ -2,7 +2,9 @@
 //! values are written.
 
 use aws_sdk_dynamodb::Client;
-use onetable_core::{Entity, EntitySchema, Error, ErrorKind, Format, IndexKind, Timestamps};
+use onetable_core::{
+    Entity, EntitySchema, Error, ErrorKind, FieldSchema, Format, IndexKind, Item, Timestamps,
+};
 use std::sync::Arc;
 
 /// The attribute in which every item a migration writes records the design version
@@ -40,6 +42,8 @@ pub(crate) struct Inner {
     pub hide_expired: bool,
     /// The design version this code writes: stamped on every whole item it writes.
     pub design: Option<String>,
+    /// The keys of encrypted fields.
+    pub keys: crate::crypto::Keys,
 }
 
 /// A secondary index of the table, as the registered entities declare it.
@@ -73,6 +77,7 @@ impl Table {
             capacity: false,
             hide_expired: false,
             design: None,
+            keys: Vec::new(),
         }
     }
 
@@ -159,6 +164,34 @@ impl Table {
         seconds.is_some_and(|s| s <= now_seconds() as f64)
     }
 
+    /// Encrypts the entity's `#[attr(crypt)]` fields of an item about to be written.
+    pub(crate) fn encrypt_fields(&self, schema: &'static EntitySchema, item: &mut Item) -> Result<(), Error> {
+        self.inner.keys.encrypt_fields(schema, item)
+    }
+
+    /// Decrypts the entity's `#[attr(crypt)]` fields of an item read.
+    pub(crate) fn decrypt_fields(&self, schema: &'static EntitySchema, item: &mut Item) -> Result<(), Error> {
+        self.inner.keys.decrypt_fields(schema, item)
+    }
+
+    /// [`Table::decrypt_fields`] for an item of the registered entity named `name`.
+    pub(crate) fn decrypt_named(&self, name: &str, item: &mut Item) -> Result<(), Error> {
+        match self.inner.entities.iter().find(|e| e.name == name) {
+            Some(schema) => self.decrypt_fields(schema, item),
+            None => Ok(()),
+        }
+    }
+
+    /// A value of an encrypted field, as it is stored.
+    pub(crate) fn encrypt(
+        &self,
+        entity: &'static str,
+        field: &FieldSchema,
+        text: &str,
+    ) -> Result<String, Error> {
+        self.inner.keys.encrypt(entity, field, text)
+    }
+
     /// The timestamps `schema`'s items carry: its own choice, else the table's.
     pub(crate) fn timestamps(&self, schema: &EntitySchema) -> Timestamps {
         schema.timestamps.unwrap_or(self.inner.timestamps)
@@ -183,9 +216,24 @@ pub struct TableBuilder {
     capacity: bool,
     hide_expired: bool,
     design: Option<String>,
+    keys: Vec<crate::crypto::Key>,
 }
 
 impl TableBuilder {
+    /// A key for encrypted fields (`#[attr(crypt)]`), as OneTable's `crypto` option
+    /// defines one (`crypto: {primary: {cipher: 'aes-256-gcm', password}}`): its name
+    /// (values are encrypted with the key named `primary` and decrypted with the key
+    /// their stored text names) and the password its AES-256 key is derived from
+    /// (SHA-256). Take the password from where your secrets live (a secrets manager,
+    /// the environment), never from the schema or the code.
+    #[cfg(feature = "crypt")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "crypt")))]
+    pub fn crypto(mut self, name: &str, password: &str) -> Self {
+        self.keys.retain(|k| !k.is(name));
+        self.keys.push(crate::crypto::Key::from_password(name, password));
+        self
+    }
+
     /// Leave out items whose `#[attr(ttl)]` time has passed but that DynamoDB has not
     /// deleted yet (it deletes expired items within a few days, not at once).
     pub fn hide_expired(mut self, hide: bool) -> Self {
@@ -263,6 +311,20 @@ impl TableBuilder {
         let schema_error = |message: String| -> Error { ErrorKind::Schema(message).into() };
         if let Some(v) = &self.design {
             crate::version::Version::parse(v)?;
+        }
+        let encrypted =
+            self.entities.iter().find_map(|e| e.fields.iter().find(|f| f.crypt).map(|f| (e.name, f.name)));
+        if let Some((entity, field)) = encrypted {
+            if cfg!(not(feature = "crypt")) {
+                return Err(schema_error(format!(
+                    "{entity}.{field} is encrypted: enable onetable's `crypt` feature"
+                )));
+            }
+            if self.keys.is_empty() {
+                return Err(schema_error(format!(
+                    "{entity}.{field} is encrypted: give the table its key with TableBuilder::crypto"
+                )));
+            }
         }
         let mut hash: Option<(&str, &str)> = None;
         let mut sort: Option<(Option<&str>, &str)> = None;
@@ -351,6 +413,7 @@ impl TableBuilder {
                 ttl: ttl.map(|(a, _)| a.to_owned()),
                 hide_expired: self.hide_expired,
                 design: self.design,
+                keys: crate::crypto::Keys(self.keys),
             }),
         })
     }

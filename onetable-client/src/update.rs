@@ -155,7 +155,7 @@ impl<E: Entity> Update<E> {
         let table = &model.table;
         let mut conditions = Conditions::new(table);
         // What the caller changes.
-        let mut changes = Changes::of::<E>(&self.actions, table.format(), &mut conditions.p)?;
+        let mut changes = Changes::of::<E>(&self.actions, table, &mut conditions.p)?;
         // What follows from it: a new item gets its primary key's fields, and index
         // keys whose inputs change are recomputed.
         let known =
@@ -252,8 +252,8 @@ struct Changes {
 
 impl Changes {
     /// The caller's actions as clauses.
-    fn of<E: Entity>(actions: &[Action], format: &Format, p: &mut Placeholders) -> Result<Changes, Error> {
-        let entity = E::SCHEMA.name;
+    fn of<E: Entity>(actions: &[Action], table: &Table, p: &mut Placeholders) -> Result<Changes, Error> {
+        let (entity, format) = (E::SCHEMA.name, table.format());
         let mut c = Changes::default();
         for action in actions {
             let target = action.target();
@@ -263,9 +263,14 @@ impl Changes {
             let keep = is_key_input
                 || E::SCHEMA.field(target.name).is_some_and(|f| f.unique)
                 || is_scope_input::<E>(target.name);
+            let crypt = E::SCHEMA.field(target.name).filter(|f| f.crypt);
             let mut value = |op: &Operand| -> Result<Option<(String, AttributeValue)>, Error> {
-                let av =
+                let mut av =
                     op.to_attr(format).map_err(|e| Error::value(entity, target.name, target.attribute, e))?;
+                // Stored encrypted, as a create would store it.
+                if let (Some(f), Some(AttributeValue::S(text))) = (crypt, av.as_mut()) {
+                    *text = table.encrypt(entity, f, text)?;
+                }
                 Ok(av.map(|av| {
                     let kept = if keep { av.clone() } else { AttributeValue::Null(true) };
                     (p.value(av).into_owned(), kept)

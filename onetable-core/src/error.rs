@@ -155,6 +155,18 @@ pub enum ErrorKind {
         /// The limit.
         limit: usize,
     },
+    /// An encrypted field (`#[attr(crypt)]`) could not be decrypted: the key it names
+    /// is not the table's, or the value was not encrypted with it (a wrong key fails
+    /// here, never as garbage text); or there is no key to encrypt with.
+    #[error("{entity}.{field}: {message}")]
+    Crypt {
+        /// The entity's name.
+        entity: &'static str,
+        /// The Rust field.
+        field: &'static str,
+        /// What went wrong.
+        message: String,
+    },
     /// The schema is inconsistent (found when a table is built or changed, such as two
     /// entities whose keys could collide in one table, or an index no entity declares).
     #[error("schema: {0}")]
@@ -432,6 +444,11 @@ impl Error {
     /// True when an attribute could not be converted.
     pub fn is_value(&self) -> bool {
         matches!(*self.kind, ErrorKind::Value { .. })
+    }
+
+    /// True when an encrypted field could not be encrypted or decrypted.
+    pub fn is_crypt(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Crypt { .. })
     }
 
     /// True when an item is over the 400 KB limit.

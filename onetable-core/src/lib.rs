@@ -61,6 +61,19 @@ pub mod __private {
 
     /// Asserts that a field type can be an optimistic-locking version.
     pub const fn assert_version<T: crate::__private::Version>() {}
+    /// Asserts that a field type can be encrypted.
+    pub const fn assert_crypt<T: Crypt + ?Sized>() {}
+
+    /// The types an encrypted field can be: text, as OneTable encrypts it.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be encrypted",
+        label = "`#[attr(crypt)]` needs text",
+        note = "encrypted fields are `String` or `Option<String>`, as OneTable encrypts strings"
+    )]
+    pub trait Crypt {}
+    impl Crypt for String {}
+    impl Crypt for Option<String> {}
+
     /// Asserts that a field type can be a variable of a template.
     pub const fn assert_key_value<T: crate::KeyValue + ?Sized>() {}
     /// Asserts that a field type can be padded in a key template.

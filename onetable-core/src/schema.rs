@@ -153,6 +153,8 @@ pub struct FieldSchema {
     /// scope (this template over the item's fields) is the same, as OneTable's
     /// `scope`.
     pub unique_scope: Option<&'static Template>,
+    /// `#[attr(crypt)]`: stored encrypted, as OneTable's `crypt: true`.
+    pub crypt: bool,
     /// `#[attr(ttl)]`: the item's expiry, in epoch seconds.
     pub ttl: bool,
     /// `#[attr(version)]`: the optimistic-locking version.

@@ -44,6 +44,8 @@ pub struct Field {
     pub default: Option<Default>,
     pub generate: Option<LitStr>,
     pub unique: Option<proc_macro2::Span>,
+    /// `crypt`: stored encrypted.
+    pub crypt: Option<proc_macro2::Span>,
     /// `unique(scope = "..")`: the template of the scope the value is unique in.
     pub unique_scope: Option<LitStr>,
     pub ttl: Option<proc_macro2::Span>,
@@ -213,6 +215,7 @@ pub fn parse_field(f: &syn::Field, errors: &mut Errors) -> Option<Field> {
         generate: None,
         unique: None,
         unique_scope: None,
+        crypt: None,
         ttl: None,
         version: None,
         skip: None,
@@ -251,6 +254,8 @@ pub fn parse_field(f: &syn::Field, errors: &mut Errors) -> Option<Field> {
                 }
             } else if p.is_ident("ttl") {
                 set_once(&mut field.ttl, span, errors, p);
+            } else if p.is_ident("crypt") {
+                set_once(&mut field.crypt, span, errors, p);
             } else if p.is_ident("version") {
                 set_once(&mut field.version, span, errors, p);
             } else if p.is_ident("skip") {
@@ -259,7 +264,7 @@ pub fn parse_field(f: &syn::Field, errors: &mut Errors) -> Option<Field> {
                 errors.at(
                     p,
                     format!(
-                        "unknown field option `{}`: expected rename, map, default, generate, unique, ttl, version or skip",
+                        "unknown field option `{}`: expected rename, map, default, generate, unique, crypt, ttl, version or skip",
                         path_name(p)
                     ),
                 );

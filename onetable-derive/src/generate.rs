@@ -169,6 +169,7 @@ fn field_schema(stored: &Stored<'_>) -> TokenStream {
     let rust_type = quote!(#ty).to_string().replace(' ', "");
     let required = f.default.is_none() && !is_optional(&f.ty);
     let (unique, ttl, version) = (f.unique.is_some(), f.ttl.is_some(), f.version.is_some());
+    let crypt = f.crypt.is_some();
     let generate = match stored.generate {
         Some(Generate::Ulid) => quote!(::core::option::Option::Some(::onetable::schema::Generate::Ulid)),
         Some(Generate::Uuid) => quote!(::core::option::Option::Some(::onetable::schema::Generate::Uuid)),
@@ -186,8 +187,8 @@ fn field_schema(stored: &Stored<'_>) -> TokenStream {
     quote! {
         ::onetable::schema::FieldSchema {
             name: #name, attribute: #attribute, map: #map, rust_type: #rust_type, onetable_type: #onetable_type,
-            required: #required, unique: #unique, unique_scope: #unique_scope, ttl: #ttl, version: #version,
-            generate: #generate,
+            required: #required, unique: #unique, unique_scope: #unique_scope, crypt: #crypt, ttl: #ttl,
+            version: #version, generate: #generate,
         }
     }
 }
@@ -574,6 +575,9 @@ fn assertions(schema: &Schema<'_>) -> TokenStream {
         }
         if stored.generate.is_some() {
             out.extend(quote_spanned!(ty.span()=> ::onetable::__private::assert_generated_id::<#ty>();));
+        }
+        if stored.field.crypt.is_some() {
+            out.extend(quote_spanned!(ty.span()=> ::onetable::__private::assert_crypt::<#ty>();));
         }
         // A unique scope's variables are written as key text, like a key's.
         let name = stored.field.name();

@@ -148,7 +148,7 @@ fn stored_fields<'a>(entity: &'a Entity, errors: &mut Errors) -> Vec<Stored<'a>>
     let (mut ttl, mut version) = (None::<Span>, None::<Span>);
     for field in &entity.fields {
         if let Some(skip) = field.skip {
-            let others = [field.unique, field.ttl, field.version];
+            let others = [field.unique, field.ttl, field.version, field.crypt];
             if field.rename.is_some()
                 || field.map.is_some()
                 || field.generate.is_some()
@@ -157,6 +157,17 @@ fn stored_fields<'a>(entity: &'a Entity, errors: &mut Errors) -> Vec<Stored<'a>>
                 errors.span(skip, "a skipped field is not stored: it takes no other option than `default`");
             }
             continue;
+        }
+        if let Some(span) = field.crypt {
+            // An encrypted value differs at every write (a random IV): no sentinel,
+            // key or version could be made of it.
+            if field.unique.is_some()
+                || field.ttl.is_some()
+                || field.version.is_some()
+                || field.generate.is_some()
+            {
+                errors.span(span, "an encrypted field cannot also be unique, the TTL, the version or generated: its stored text changes at every write");
+            }
         }
         if let Some(span) = field.ttl {
             if ttl.replace(span).is_some() {
@@ -327,6 +338,13 @@ fn check_template_variables(schema: &Schema<'_>, errors: &mut Errors) {
     }
     for key in schema.indexes.iter().flat_map(|i| i.hash.iter().chain(&i.sort)) {
         for var in key.parsed.variables() {
+            if schema.fields.iter().any(|f| f.field.name() == var && f.field.crypt.is_some()) {
+                errors.at(
+                    &key.source,
+                    format!("`{var}` is encrypted: an encrypted field cannot be part of a key"),
+                );
+                continue;
+            }
             if stored.iter().any(|s| s == var) {
                 continue;
             }

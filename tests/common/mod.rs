@@ -58,6 +58,11 @@ pub async fn table_with_client(
     table
 }
 
+/// Another view of an existing table: the same name, described by `describe`.
+pub fn table_named(name: &str, describe: impl FnOnce(TableBuilder) -> TableBuilder) -> Table {
+    describe(Table::builder(local().client(), name)).build().expect("schema")
+}
+
 /// Counts the HTTP requests a client sends, by operation name.
 #[derive(Debug, Clone, Default)]
 pub struct Requests(Arc<std::sync::Mutex<Vec<String>>>, Arc<AtomicUsize>);

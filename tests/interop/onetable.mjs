@@ -53,6 +53,13 @@ const schema = {
             id: { type: String, required: true },
             email: { type: String, required: true, unique: true, scope: '${accountId}' },
         },
+        // An encrypted field.
+        Secret: {
+            pk: { type: String, value: 'SECRET#${id}' },
+            sk: { type: String, value: 'SECRET' },
+            id: { type: String, required: true },
+            token: { type: String, crypt: true },
+        },
         // Padded sort keys: numbers sort as text.
         Event: {
             pk: { type: String, value: 'STREAM#${stream}' },
@@ -85,7 +92,10 @@ const client = new DynamoDBClient({
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 })
-const table = new Table({ client, name: tableName, schema, partial: false })
+// ONETABLE_CRYPTO_PASSWORD: the password of the `primary` key of encrypted fields.
+const password = process.env.ONETABLE_CRYPTO_PASSWORD
+const crypto = password ? { primary: { cipher: 'aes-256-gcm', password } } : undefined
+const table = new Table({ client, name: tableName, schema, partial: false, crypto })
 
 // Tagged JSON in, plain JS values out.
 function revive(key, value) {
@@ -113,6 +123,7 @@ const Account = table.getModel('Account')
 const Counter = table.getModel('Counter')
 const Event = table.getModel('Event')
 const Member = table.getModel('Member')
+const Secret = table.getModel('Secret')
 
 // Increments random counters of `ids` (4 in flight) until the file `stop` exists;
 // returns the acknowledged increments per id.
@@ -175,6 +186,9 @@ const commands = {
     },
     'find-events': () => Event.find(args),
     'create-member': () => Member.create(args),
+    'create-secret': () => Secret.create(args),
+    'get-secret': () => Secret.get(args),
+    'update-secret': () => Secret.update(args),
     'update-member': () => Member.update(args),
     'remove-member': () => Member.remove(args),
     'migrate-status': async () => migrationStatus(await migrate(args)),

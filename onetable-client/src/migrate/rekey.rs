@@ -44,6 +44,7 @@ impl<Old: Entity, New: Entity> Rekey<Old, New> {
         match item.remove(self.table.format().type_field) {
             Some(AttributeValue::S(name)) if name == E::SCHEMA.name => {
                 item.remove(super::DESIGN_ATTRIBUTE);
+                self.table.decrypt_fields(E::SCHEMA, &mut item)?;
                 E::from_item(item)
             }
             other => Err(ErrorKind::WrongEntity {

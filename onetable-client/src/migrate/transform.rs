@@ -538,7 +538,10 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
             let mut fields = read.clone();
             fields.remove(type_field);
             fields.remove(DESIGN_ATTRIBUTE);
-            let old = match Old::from_item(fields) {
+            let old = match table
+                .decrypt_fields(Old::SCHEMA, &mut fields)
+                .and_then(|()| Old::from_item(fields))
+            {
                 Ok(old) => old,
                 Err(e) if self.job.skip_unreadable => {
                     let key = key_text(&key_of(table, &read));

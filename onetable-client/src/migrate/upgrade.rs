@@ -58,12 +58,17 @@ impl<Old: Entity, New: Entity> Upgrade<Old, New> {
             Some(AttributeValue::S(v)) => Version::parse(&v).ok(),
             _ => None,
         };
+        let t = &self.table;
+        let as_new =
+            |mut item: Item| t.decrypt_fields(New::SCHEMA, &mut item).and_then(|()| New::from_item(item));
+        let as_old =
+            |mut item: Item| t.decrypt_fields(Old::SCHEMA, &mut item).and_then(|()| Old::from_item(item));
         match marker {
-            Some(m) if m >= self.version => New::from_item(item),
-            Some(_) => Old::from_item(item).map(|old| (self.convert)(old)),
-            None => match Old::from_item(item.clone()) {
+            Some(m) if m >= self.version => as_new(item),
+            Some(_) => as_old(item).map(|old| (self.convert)(old)),
+            None => match as_old(item.clone()) {
                 Ok(old) => Ok((self.convert)(old)),
-                Err(old_error) => New::from_item(item).map_err(|_| old_error),
+                Err(old_error) => as_new(item).map_err(|_| old_error),
             },
         }
     }
