@@ -77,7 +77,7 @@ pub mod request {
 pub mod schema {
     pub use onetable_core::{
         attr_from_key_text, key_text, type_name, EntitySchema, FieldSchema, Generate, IndexKind, IndexSchema,
-        Input, KeyAttribute, KeyBuf, ListElement, Pad, Part, Rendered, Template,
+        Input, KeyAttribute, KeyBuf, ListElement, Pad, Part, Projection, Rendered, Template,
     };
 }
 

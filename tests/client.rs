@@ -780,3 +780,36 @@ async fn a_scoped_unique_value_follows_its_scope_when_the_scope_changes() {
         ["_unique#TEAM#blue#Player#number#9", "_unique#TEAM#green#Player#number#7"]
     );
 }
+
+/// Names found through an index holding only what a listing shows.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[key(pk = "LISTING#${id}")]
+#[index(name = "gs1", pk = "SELLER#${owner}", sk = "LISTING#${id}", project = ["title"])]
+struct Listing {
+    id: String,
+    owner: String,
+    title: String,
+    body: String,
+}
+
+#[tokio::test]
+async fn an_index_includes_the_attributes_its_entities_name() {
+    let table = common::table(|t| t.entity::<Listing>()).await;
+    let described = table.client().describe_table().table_name(table.name()).send().await.unwrap();
+    let gs1 = &described.table().unwrap().global_secondary_indexes()[0];
+    let projection = gs1.projection().unwrap();
+    assert_eq!(projection.projection_type(), Some(&aws_sdk_dynamodb::types::ProjectionType::Include));
+    let mut included = projection.non_key_attributes().to_vec();
+    included.sort();
+    assert_eq!(
+        included,
+        ["_type", "title"],
+        "the type attribute, which find filters on, and the fields named"
+    );
+    let docs = table.model::<Listing>();
+    docs.create(Listing { id: "d".into(), owner: "o".into(), title: "T".into(), body: "B".into() })
+        .await
+        .unwrap();
+    let err = docs.find(Listing::gs1_partition("o")).await.unwrap_err();
+    assert!(err.to_string().contains("only the keys and title"), "{err}");
+}

@@ -82,6 +82,17 @@ struct Secret {
     token: Option<String>,
 }
 
+/// The OneTable schema's Tag: found by color through a keys-only index.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Tag", timestamps)]
+#[key(pk = "TAG#${id}", sk = "TAG")]
+#[index(name = "gs3", pk = "COLOR#${color}", sk = "TAG#${id}", project = "keys")]
+struct Tag {
+    id: String,
+    color: String,
+    label: Option<String>,
+}
+
 /// The same Event taking its timestamps from the table, and reading them back.
 #[derive(Entity, Debug, Clone, PartialEq)]
 #[entity(name = "Event")]
@@ -844,4 +855,31 @@ async fn encrypted_fields_are_read_and_written_by_both_languages_with_the_same_k
     assert!(err.to_string().contains("Secret.token"), "{err}");
     let js_wrong = Js { password: "wrong", ..js };
     assert!(js_wrong.run("get-secret", json!({ "id": "s1" })).get("error").is_some(), "OneTable refuses too");
+}
+
+#[tokio::test]
+async fn a_keys_only_index_is_created_queried_by_onetable_js_and_refused_as_whole_entities() {
+    let table = common::table(|t| t.entity::<Tag>()).await;
+    let js =
+        Js { table: table.name().to_owned(), iso: false, nulls: false, timestamps: "true", password: "" };
+    let described = table.client().describe_table().table_name(table.name()).send().await.unwrap();
+    let gs3 = &described.table().unwrap().global_secondary_indexes()[0];
+    let projection = gs3.projection().and_then(|p| p.projection_type()).cloned();
+    assert_eq!(projection, Some(aws_sdk_dynamodb::types::ProjectionType::KeysOnly), "created as declared");
+
+    // Each side writes a tag; OneTable JS queries the index and finds both.
+    let tags = table.model::<Tag>();
+    tags.create(Tag { id: "t1".into(), color: "red".into(), label: Some("rust".into()) }).await.unwrap();
+    assert!(js
+        .run("create-tag", json!({ "id": "t2", "color": "red", "label": "js" }))
+        .get("error")
+        .is_none());
+    let found = js.run("find-tags-by-color", json!({ "color": "red" }));
+    assert_eq!(found.as_array().map(Vec::len), Some(2), "{found}");
+
+    // onetable will not pass the index's keys off as whole tags.
+    let err = tags.find(Tag::gs3_partition("red")).await.unwrap_err();
+    assert!(err.is_invalid() && err.to_string().contains("only the keys"), "{err}");
+    // The primary key still reads them whole.
+    assert_eq!(tags.get(Tag::key("t2")).await.unwrap().and_then(|t| t.label).as_deref(), Some("js"));
 }

@@ -2,7 +2,7 @@
 //! variant (OneTable #503).
 
 use crate::cursor::Cursor;
-use crate::find::{cursor_attributes, index_attributes, Page, Query};
+use crate::find::{cursor_attributes, index_attributes, whole_items, Page, Query};
 use crate::table::Table;
 use futures_util::future::BoxFuture;
 use onetable_core::expr::Placeholders;
@@ -110,6 +110,9 @@ impl<C: Collection> FindCollection<C> {
                 }
             }
             let (index, hash) = self.key?;
+            for schema in C::ENTITIES {
+                whole_items(index, schema.name)?;
+            }
             let t = &table.inner;
             let (index_name, hash_attr, sort_attr) = index_attributes(table, index);
             let mut p = Placeholders::new();

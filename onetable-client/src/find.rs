@@ -10,7 +10,7 @@ use crate::model::{into_future, Model};
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, Stream, StreamExt, TryStreamExt};
 use onetable_core::expr::{Condition, Placeholders};
-use onetable_core::{AttributeValue, Entity, Error, IndexKind, Item, PartialKey, SortCondition};
+use onetable_core::{AttributeValue, Entity, Error, ErrorKind, IndexKind, Item, PartialKey, SortCondition};
 use std::future::IntoFuture;
 use tracing::Instrument;
 
@@ -183,6 +183,7 @@ impl<E: Entity> Find<E> {
         model.check_registered()?;
         let t = &model.table.inner;
         let entity = E::SCHEMA.name;
+        whole_items(self.key.index(), entity)?;
         let (index_name, hash_attr, sort_attr) = index_attributes(&model.table, self.key.index());
         let (hash, sort) = self.key.resolve()?;
         let mut p = Placeholders::new();
@@ -239,6 +240,23 @@ impl<E: Entity> Find<E> {
     }
 }
 into_future!(Find, Page<E>);
+
+/// Refuses to read entities from an index that does not hold whole items (a
+/// `KEYS_ONLY` or `INCLUDE` projection): they would be missing fields, or be made up.
+pub(crate) fn whole_items(index: &onetable_core::IndexSchema, entity: &'static str) -> Result<(), Error> {
+    let holds = match index.projection {
+        onetable_core::Projection::All => return Ok(()),
+        onetable_core::Projection::KeysOnly => "only the keys".to_owned(),
+        onetable_core::Projection::Include(attributes) => {
+            format!("only the keys and {}", attributes.join(", "))
+        }
+    };
+    let message = format!(
+        "index {} holds {holds} of each item, not whole {entity} items: query the table or an index that projects all attributes",
+        index.name
+    );
+    Err(ErrorKind::Invalid { entity, message }.into())
+}
 
 /// The index name to query (none for the table) and its hash and sort attributes.
 pub(crate) fn index_attributes(

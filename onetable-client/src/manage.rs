@@ -115,8 +115,16 @@ fn keys(hash: &str, sort: Option<&str>) -> Vec<KeySchemaElement> {
     std::iter::once(key(hash, KeyType::Hash)).chain(sort.map(|s| key(s, KeyType::Range))).collect()
 }
 
-fn projection() -> Projection {
-    Projection::builder().projection_type(ProjectionType::All).build()
+/// What a secondary index holds: every attribute, the keys, or the keys and some.
+pub(crate) fn projection(include: Option<&[String]>) -> Projection {
+    match include {
+        None => Projection::builder().projection_type(ProjectionType::All).build(),
+        Some([]) => Projection::builder().projection_type(ProjectionType::KeysOnly).build(),
+        Some(attributes) => Projection::builder()
+            .projection_type(ProjectionType::Include)
+            .set_non_key_attributes(Some(attributes.to_vec()))
+            .build(),
+    }
 }
 
 impl CreateTable {
@@ -166,7 +174,7 @@ impl CreateTable {
                     LocalSecondaryIndex::builder()
                         .index_name(&index.name)
                         .set_key_schema(Some(key_schema))
-                        .projection(projection())
+                        .projection(projection(index.include.as_deref()))
                         .build()
                         .map_err(|e| invalid_request(&t.name, e))?,
                 ),
@@ -174,7 +182,7 @@ impl CreateTable {
                     GlobalSecondaryIndex::builder()
                         .index_name(&index.name)
                         .set_key_schema(Some(key_schema))
-                        .projection(projection())
+                        .projection(projection(index.include.as_deref()))
                         .set_provisioned_throughput(throughput.clone())
                         .build()
                         .map_err(|e| invalid_request(&t.name, e))?,

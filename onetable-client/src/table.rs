@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::Client;
 use onetable_core::{
-    Entity, EntitySchema, Error, ErrorKind, FieldSchema, Format, IndexKind, Item, Timestamps,
+    Entity, EntitySchema, Error, ErrorKind, FieldSchema, Format, IndexKind, Item, Projection, Timestamps,
 };
 use std::sync::Arc;
 
@@ -53,6 +53,9 @@ pub(crate) struct SecondaryIndex {
     pub kind: IndexKind,
     pub hash: String,
     pub sort: Option<String>,
+    /// `None`: all attributes; else the attributes besides the keys (empty: keys
+    /// only). The union of what the entities sharing the index include.
+    pub include: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for Table {
@@ -363,15 +366,40 @@ impl TableBuilder {
                     kind: index.kind,
                     hash: index.hash.as_ref().map_or(h, |k| k.attribute).to_owned(),
                     sort: index.sort.as_ref().map(|k| k.attribute.to_owned()),
+                    include: match index.projection {
+                        Projection::All => None,
+                        Projection::KeysOnly => Some(Vec::new()),
+                        Projection::Include(attributes) => Some(
+                            std::iter::once(self.format.type_field)
+                                .chain(attributes.iter().copied())
+                                .map(str::to_owned)
+                                .collect(),
+                        ),
+                    },
                 };
-                match indexes.iter().find(|(x, _)| x.name == declared.name) {
-                    Some((x, by)) if *x != declared => {
+                let differs = |x: &SecondaryIndex| {
+                    (&x.kind, &x.hash, &x.sort) != (&declared.kind, &declared.hash, &declared.sort)
+                        || x.include.is_none() != declared.include.is_none()
+                        || x.include.as_ref().is_some_and(Vec::is_empty)
+                            != declared.include.as_ref().is_some_and(Vec::is_empty)
+                };
+                match indexes.iter_mut().find(|(x, _)| x.name == declared.name) {
+                    Some((x, by)) if differs(x) => {
                         return Err(schema_error(format!(
                             "index {} is declared differently by {by} ({x:?}) and {} ({declared:?})",
                             declared.name, entity.name
                         )))
                     }
-                    Some(_) => {}
+                    // One projection for the index: every entity's attributes.
+                    Some((x, _)) => {
+                        if let (Some(all), Some(more)) = (x.include.as_mut(), declared.include) {
+                            for a in more {
+                                if !all.contains(&a) {
+                                    all.push(a);
+                                }
+                            }
+                        }
+                    }
                     None => indexes.push((declared, entity.name)),
                 }
             }

@@ -28,7 +28,9 @@ pub use key::{
     attr_from_key_text, key_text, AsKeyPart, Input, Key, KeyBuf, KeyValue, Paddable, PartialKey, Rendered,
     SortCondition,
 };
-pub use schema::{EntitySchema, FieldSchema, Generate, IndexKind, IndexSchema, KeyAttribute, Timestamps};
+pub use schema::{
+    EntitySchema, FieldSchema, Generate, IndexKind, IndexSchema, KeyAttribute, Projection, Timestamps,
+};
 pub use size::{item_size, MAX_ITEM_SIZE};
 pub use template::{Pad, Part, Template};
 pub use value::{type_name, Format, ListElement, TtlValue, Value};

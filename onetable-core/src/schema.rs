@@ -105,6 +105,20 @@ pub struct IndexSchema {
     pub hash: Option<KeyAttribute>,
     /// The sort key, if the index has one.
     pub sort: Option<KeyAttribute>,
+    /// What a secondary index holds of each item (the primary index: everything).
+    pub projection: Projection,
+}
+
+/// What a secondary index holds of each item, as DynamoDB projects it (OneTable's
+/// `project`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Projection {
+    /// Every attribute: a query returns whole items.
+    All,
+    /// The table's and the index's key attributes only.
+    KeysOnly,
+    /// The keys and these attributes (and the type attribute, which `find` filters on).
+    Include(&'static [&'static str]),
 }
 
 impl IndexSchema {

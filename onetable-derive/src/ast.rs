@@ -33,6 +33,13 @@ pub struct IndexDecl {
     pub name: Option<LitStr>,
     pub local: bool,
     pub key: KeyDecl,
+    pub project: Option<Project>,
+}
+
+/// `project = "all" | "keys"` or `project = ["field", ..]`.
+pub enum Project {
+    Named(LitStr),
+    Fields(Vec<LitStr>),
 }
 
 /// A named field and its `#[attr(...)]` options.
@@ -145,10 +152,9 @@ pub fn parse_entity(input: &syn::DeriveInput, errors: &mut Errors) -> Option<Ent
             }
             entity.key = Some(key);
         } else if attr.path().is_ident("index") {
-            let mut name = None;
-            let mut local = false;
-            let key = parse_key(attr, Some((&mut name, &mut local)), errors);
-            entity.indexes.push(IndexDecl { name, local, key });
+            let (mut name, mut local, mut project) = (None, false, None);
+            let key = parse_key(attr, Some((&mut name, &mut local, &mut project)), errors);
+            entity.indexes.push(IndexDecl { name, local, key, project });
         }
     }
     for f in &named.named {
@@ -161,7 +167,7 @@ pub fn parse_entity(input: &syn::DeriveInput, errors: &mut Errors) -> Option<Ent
 
 fn parse_key(
     attr: &syn::Attribute,
-    mut index: Option<(&mut Option<LitStr>, &mut bool)>,
+    mut index: Option<(&mut Option<LitStr>, &mut bool, &mut Option<Project>)>,
     errors: &mut Errors,
 ) -> KeyDecl {
     let mut key = KeyDecl { attr: attr.clone(), pk: None, sk: None, pk_attr: None, sk_attr: None };
@@ -175,13 +181,29 @@ fn parse_key(
             set_once(&mut key.pk_attr, meta.value()?.parse()?, errors, p);
         } else if p.is_ident("sk_attr") {
             set_once(&mut key.sk_attr, meta.value()?.parse()?, errors, p);
-        } else if let (true, Some((name, _))) = (p.is_ident("name"), index.as_mut()) {
+        } else if let (true, Some((name, _, _))) = (p.is_ident("name"), index.as_mut()) {
             set_once(*name, meta.value()?.parse()?, errors, p);
-        } else if let (true, Some((_, local))) = (p.is_ident("local"), index.as_mut()) {
+        } else if let (true, Some((_, local, _))) = (p.is_ident("local"), index.as_mut()) {
             **local = true;
+        } else if let (true, Some((_, _, project))) = (p.is_ident("project"), index.as_mut()) {
+            let value = meta.value()?;
+            let parsed = if value.peek(LitStr) {
+                Project::Named(value.parse()?)
+            } else {
+                let list: syn::ExprArray = value.parse()?;
+                let mut fields = Vec::new();
+                for element in list.elems {
+                    match element {
+                        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => fields.push(s),
+                        other => errors.at(&other, "expected a field name in quotes"),
+                    }
+                }
+                Project::Fields(fields)
+            };
+            set_once(*project, parsed, errors, p);
         } else {
             let expected = if index.is_some() {
-                "`name`, `pk`, `sk`, `pk_attr`, `sk_attr` or `local`"
+                "`name`, `pk`, `sk`, `pk_attr`, `sk_attr`, `local` or `project`"
             } else {
                 "`pk`, `sk`, `pk_attr` or `sk_attr`"
             };

@@ -149,7 +149,16 @@ fn index_schema(i: usize, index: &Index) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let (hash, sort) = (key(&index.hash, false), key(&index.sort, true));
-    quote!(::onetable::schema::IndexSchema { name: #name, kind: ::onetable::schema::IndexKind::#kind, hash: #hash, sort: #sort })
+    let projection = match &index.projection {
+        crate::validate::Projection::All => quote!(::onetable::schema::Projection::All),
+        crate::validate::Projection::KeysOnly => quote!(::onetable::schema::Projection::KeysOnly),
+        crate::validate::Projection::Include(attributes) => {
+            quote!(::onetable::schema::Projection::Include(&[#(#attributes),*]))
+        }
+    };
+    quote!(::onetable::schema::IndexSchema {
+        name: #name, kind: ::onetable::schema::IndexKind::#kind, hash: #hash, sort: #sort, projection: #projection,
+    })
 }
 
 fn is_optional(ty: &syn::Type) -> bool {

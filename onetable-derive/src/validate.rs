@@ -35,6 +35,14 @@ pub struct Index {
     pub kind: Kind,
     pub hash: Option<KeyAttr>,
     pub sort: Option<KeyAttr>,
+    pub projection: Projection,
+}
+
+/// What a secondary index holds: everything, the keys, or the keys and attributes.
+pub enum Projection {
+    All,
+    KeysOnly,
+    Include(Vec<String>),
 }
 
 pub struct KeyAttr {
@@ -114,10 +122,48 @@ pub fn validate<'a>(entity: &'a Entity, errors: &mut Errors) -> Option<Schema<'a
     }
 
     let fields = stored_fields(entity, errors);
+    for decl in &entity.indexes {
+        let (Some(project), Some(name)) = (&decl.project, &decl.name) else { continue };
+        let Some(index) = indexes.iter_mut().find(|i| i.name == name.value()) else { continue };
+        index.projection = projection(project, &fields, errors);
+    }
     let schema = Schema { entity, name, indexes, fields };
     check_attributes(&schema, errors);
     check_template_variables(&schema, errors);
     Some(schema)
+}
+
+/// `project = ..` as the index's projection: fields named by their Rust names, stored
+/// as their (top-level) attributes.
+fn projection(project: &crate::ast::Project, fields: &[Stored<'_>], errors: &mut Errors) -> Projection {
+    match project {
+        crate::ast::Project::Named(lit) => match lit.value().as_str() {
+            "all" => Projection::All,
+            "keys" => Projection::KeysOnly,
+            other => {
+                errors.at(
+                    lit,
+                    format!("unknown projection `{other}`: expected \"all\", \"keys\" or a list of fields"),
+                );
+                Projection::All
+            }
+        },
+        crate::ast::Project::Fields(names) => {
+            let mut attributes: Vec<String> = Vec::new();
+            for lit in names {
+                match fields.iter().find(|f| f.field.name() == lit.value()) {
+                    Some(f) => {
+                        let top = f.map.clone().unwrap_or_else(|| f.attribute.clone());
+                        if !attributes.contains(&top) {
+                            attributes.push(top);
+                        }
+                    }
+                    None => errors.at(lit, format!("unknown field `{}` in the projection", lit.value())),
+                }
+            }
+            Projection::Include(attributes)
+        }
+    }
 }
 
 fn index(name: &str, kind: Kind, key: &KeyDecl, pk: &str, sk: &str, errors: &mut Errors) -> Index {
@@ -140,6 +186,7 @@ fn index(name: &str, kind: Kind, key: &KeyDecl, pk: &str, sk: &str, errors: &mut
         kind,
         hash: if kind == Kind::Local { None } else { attr(&key.pk, &key.pk_attr, pk, errors) },
         sort: attr(&key.sk, &key.sk_attr, sk, errors),
+        projection: Projection::All,
     }
 }
 

@@ -16,6 +16,7 @@ const schema = {
     indexes: {
         primary: { hash: 'pk', sort: 'sk' },
         gs1: { hash: 'gs1pk', sort: 'gs1sk', project: 'all' },
+        gs3: { hash: 'gs3pk', sort: 'gs3sk', project: 'keys' },
     },
     models: {
         Account: {
@@ -52,6 +53,16 @@ const schema = {
             accountId: { type: String, required: true },
             id: { type: String, required: true },
             email: { type: String, required: true, unique: true, scope: '${accountId}' },
+        },
+        // Tags found by color through a keys-only index.
+        Tag: {
+            pk: { type: String, value: 'TAG#${id}' },
+            sk: { type: String, value: 'TAG' },
+            gs3pk: { type: String, value: 'COLOR#${color}' },
+            gs3sk: { type: String, value: 'TAG#${id}' },
+            id: { type: String, required: true },
+            color: { type: String, required: true },
+            label: { type: String },
         },
         // An encrypted field.
         Secret: {
@@ -124,6 +135,7 @@ const Counter = table.getModel('Counter')
 const Event = table.getModel('Event')
 const Member = table.getModel('Member')
 const Secret = table.getModel('Secret')
+const Tag = table.getModel('Tag')
 
 // Increments random counters of `ids` (4 in flight) until the file `stop` exists;
 // returns the acknowledged increments per id.
@@ -187,6 +199,8 @@ const commands = {
     'find-events': () => Event.find(args),
     'create-member': () => Member.create(args),
     'create-secret': () => Secret.create(args),
+    'create-tag': () => Tag.create(args),
+    'find-tags-by-color': () => Tag.find(args, { index: 'gs3' }),
     'get-secret': () => Secret.get(args),
     'update-secret': () => Secret.update(args),
     'update-member': () => Member.update(args),

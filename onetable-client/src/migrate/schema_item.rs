@@ -83,7 +83,13 @@ pub(crate) async fn save(table: &Table, version: &Version, fence: &Fence) -> Res
     }
     indexes.insert("primary".into(), map(primary));
     for index in &t.indexes {
-        let mut def = vec![("project".to_owned(), s("all"))];
+        // OneTable's `project`: 'all', 'keys' or the attributes.
+        let project = match index.include.as_deref() {
+            None => s("all"),
+            Some([]) => s("keys"),
+            Some(attributes) => AttributeValue::L(attributes.iter().map(|a| s(a)).collect()),
+        };
+        let mut def = vec![("project".to_owned(), project)];
         if index.kind == IndexKind::Local {
             def.push(("type".into(), s("local")));
         } else {

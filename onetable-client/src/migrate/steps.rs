@@ -6,7 +6,7 @@ use super::Context;
 use crate::error::sdk;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, CreateGlobalSecondaryIndexAction, DeleteGlobalSecondaryIndexAction,
-    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 use onetable_core::{Entity, Error, ErrorKind, IndexKind};
 use std::time::Duration;
@@ -51,7 +51,9 @@ impl Context {
             let create = CreateGlobalSecondaryIndexAction::builder()
                 .index_name(name)
                 .set_key_schema(Some(keys))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .projection(crate::manage::projection(
+                    t.indexes.iter().find(|i| i.name == name).and_then(|i| i.include.as_deref()),
+                ))
                 .build()
                 .map_err(|e| build_error(&t.name, e))?;
             let mut request =
