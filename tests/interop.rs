@@ -93,6 +93,18 @@ struct Tag {
     label: Option<String>,
 }
 
+/// The OneTable schema's Person: `fullName` computed from the names.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Person", timestamps)]
+#[key(pk = "PERSON#${id}", sk = "PERSON")]
+struct Person {
+    id: String,
+    first: String,
+    last: String,
+    #[attr(value = "${first} ${last}", rename = "fullName")]
+    full_name: String,
+}
+
 /// The same Event taking its timestamps from the table, and reading them back.
 #[derive(Entity, Debug, Clone, PartialEq)]
 #[entity(name = "Event")]
@@ -238,6 +250,20 @@ impl Js {
     }
 }
 
+/// The item stored under `pk`/`sk`, as DynamoDB holds it.
+async fn stored(table: &Table, pk: &str, sk: &str) -> Option<onetable::Item> {
+    let out = table
+        .client()
+        .get_item()
+        .table_name(table.name())
+        .key("pk", AttributeValue::S(pk.to_owned()))
+        .key("sk", AttributeValue::S(sk.to_owned()))
+        .send()
+        .await
+        .unwrap();
+    out.item
+}
+
 async fn setup(iso: bool, nulls: bool) -> (Table, Js) {
     let table = common::table(|t| t.entity::<Account>().entity::<User>().iso_dates(iso).nulls(nulls)).await;
     let js = Js { table: table.name().to_owned(), iso, nulls, timestamps: "true", password: "" };
@@ -324,17 +350,7 @@ async fn rust_to_js(iso: bool) {
     assert!(err.is_unique_violation(), "{err}");
 
     // Raw format checks: OneTable's dates, TTL seconds and packed map.
-    let item = table
-        .client()
-        .get_item()
-        .table_name(table.name())
-        .key("pk", AttributeValue::S("ACCOUNT#acme".into()))
-        .key("sk", AttributeValue::S("USER#bob".into()))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = stored(&table, "ACCOUNT#acme", "USER#bob").await.unwrap();
     match (&item["born"], iso) {
         (AttributeValue::S(s), true) => assert_eq!(s, "1990-01-01T00:00:00.123Z"),
         (AttributeValue::N(n), false) => assert_eq!(n, "631152000123"),
@@ -369,17 +385,7 @@ async fn kept_nulls_match_onetables_nulls_setting() {
     let (table, js) = setup(false, true).await;
     let users = table.model::<User>();
     users.create(sample("nil", "nil@x")).await.unwrap();
-    let item = table
-        .client()
-        .get_item()
-        .table_name(table.name())
-        .key("pk", AttributeValue::S("ACCOUNT#acme".into()))
-        .key("sk", AttributeValue::S("USER#nil".into()))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = stored(&table, "ACCOUNT#acme", "USER#nil").await.unwrap();
     assert_eq!(item["nick"], AttributeValue::Null(true), "None is written as NULL");
     let back = js.run("get-user", json!({ "accountId": "acme", "id": "nil" }));
     assert_eq!(back["nick"], Json::Null);
@@ -499,19 +505,9 @@ async fn onetable_js_updates_during_an_in_place_migration_are_all_kept() {
     }
     assert!(lost.is_empty(), "OneTable JS increments lost: {lost:?}");
     // The attribute only OneTable JS knows survived the rewrite of the items it touched.
-    let raw = table
-        .client()
-        .get_item()
-        .table_name(table.name())
-        .key(
-            "pk",
-            AttributeValue::S(format!("COUNTER#{}", counts.as_object().unwrap().keys().next().unwrap())),
-        )
-        .key("sk", AttributeValue::S("COUNTER".into()))
-        .send()
-        .await
-        .unwrap();
-    assert!(raw.item().unwrap().contains_key("updated"), "{:?}", raw.item());
+    let id = counts.as_object().unwrap().keys().next().unwrap();
+    let raw = stored(&table, &format!("COUNTER#{id}"), "COUNTER").await.unwrap();
+    assert!(raw.contains_key("updated"), "{raw:?}");
     eprintln!("OneTable JS: {increments} increments beside {} migrated items", ran[0].items);
 }
 
@@ -534,16 +530,7 @@ async fn padded_sort_keys_are_written_sorted_and_read_back_alike_in_both_languag
     let written: Vec<Json> =
         [12, 3, 1, 10, 2].iter().map(|seq| json!({ "stream": "s", "seq": seq })).collect();
     assert_eq!(js.run("create-events", json!({ "events": written })), 5);
-    let raw = table
-        .client()
-        .get_item()
-        .table_name(table.name())
-        .key("pk", AttributeValue::S("STREAM#s".into()))
-        .key("sk", AttributeValue::S("EVENT#00000003".into()))
-        .send()
-        .await
-        .unwrap();
-    assert!(raw.item.is_some(), "OneTable JS pads to 8 digits");
+    assert!(stored(&table, "STREAM#s", "EVENT#00000003").await.is_some(), "OneTable JS pads to 8 digits");
     let found: Vec<u64> =
         events.find(Event::partition("s")).await.unwrap().items.iter().map(|e| e.seq).collect();
     assert_eq!(found, [1, 2, 3, 10, 12], "numbers sort as their padded text does");
@@ -583,19 +570,7 @@ async fn one_timestamp(mode: onetable::Timestamps, js_mode: &'static str) {
     let events = table.model::<StampedEvent>();
     let raw = |seq: u64| {
         let table = table.clone();
-        async move {
-            let key = format!("EVENT#{seq:08}");
-            let out = table
-                .client()
-                .get_item()
-                .table_name(table.name())
-                .key("pk", AttributeValue::S("STREAM#s".into()))
-                .key("sk", AttributeValue::S(key))
-                .send()
-                .await
-                .unwrap();
-            out.item.expect("the item exists")
-        }
+        async move { stored(&table, "STREAM#s", &format!("EVENT#{seq:08}")).await.expect("the item exists") }
     };
     let stamps = |item: &onetable::Item| (item.get("created").cloned(), item.get("updated").cloned());
     let has = |item: &onetable::Item| (item.contains_key("created"), item.contains_key("updated"));
@@ -751,18 +726,7 @@ async fn values_unique_within_a_scope_are_guarded_alike_by_both_languages() {
     };
     let sentinel = |hash: String| {
         let table = table.clone();
-        async move {
-            let out = table
-                .client()
-                .get_item()
-                .table_name(table.name())
-                .key("pk", AttributeValue::S(hash))
-                .key("sk", AttributeValue::S("_unique#".into()))
-                .send()
-                .await
-                .unwrap();
-            out.item.is_some()
-        }
+        async move { stored(&table, &hash, "_unique#").await.is_some() }
     };
 
     // OneTable JS claims ann@x in account a1: the same sentinel key onetable reads.
@@ -811,16 +775,8 @@ async fn encrypted_fields_are_read_and_written_by_both_languages_with_the_same_k
     let stored = |id: &'static str| {
         let table = table.clone();
         async move {
-            let out = table
-                .client()
-                .get_item()
-                .table_name(table.name())
-                .key("pk", AttributeValue::S(format!("SECRET#{id}")))
-                .key("sk", AttributeValue::S("SECRET".into()))
-                .send()
-                .await
-                .unwrap();
-            out.item.unwrap()["token"].as_s().unwrap().clone()
+            let item = stored(&table, &format!("SECRET#{id}"), "SECRET").await.expect("stored");
+            item["token"].as_s().unwrap().clone()
         }
     };
     let token = |got: Option<Secret>| got.expect("found").token;
@@ -882,4 +838,48 @@ async fn a_keys_only_index_is_created_queried_by_onetable_js_and_refused_as_whol
     assert!(err.is_invalid() && err.to_string().contains("only the keys"), "{err}");
     // The primary key still reads them whole.
     assert_eq!(tags.get(Tag::key("t2")).await.unwrap().and_then(|t| t.label).as_deref(), Some("js"));
+}
+
+#[tokio::test]
+async fn computed_fields_are_computed_alike_by_both_languages() {
+    let table = common::table(|t| t.entity::<Person>()).await;
+    let js =
+        Js { table: table.name().to_owned(), iso: false, nulls: false, timestamps: "true", password: "" };
+    let people = table.model::<Person>();
+    let person = |id: &str, first: &str, last: &str| Person {
+        id: id.into(),
+        first: first.into(),
+        last: last.into(),
+        // Whatever the struct holds, the stored value is computed.
+        full_name: String::new(),
+    };
+
+    // Each side computes on create; each reads the other's.
+    assert!(js
+        .run("create-person", json!({ "id": "p1", "first": "Ada", "last": "Lovelace" }))
+        .get("error")
+        .is_none());
+    let p1 = people.get(Person::key("p1")).await.unwrap().unwrap();
+    assert_eq!(p1.full_name, "Ada Lovelace");
+    let created = people.create(person("p2", "Alan", "Turing")).await.unwrap();
+    let stored = stored(&table, "PERSON#p2", "PERSON").await.unwrap();
+    assert_eq!(stored["fullName"].as_s().unwrap(), "Alan Turing");
+    assert_eq!(created.full_name, "Alan Turing", "the entity returned is the one stored");
+    assert_eq!(js.run("get-person", json!({ "id": "p2" }))["fullName"], "Alan Turing");
+
+    // An update of its inputs recomputes it, with every input known.
+    people
+        .update(Person::key("p1"))
+        .set(Person::FIRST, "Augusta".to_owned())
+        .set(Person::LAST, "King".to_owned())
+        .await
+        .unwrap();
+    assert_eq!(js.run("get-person", json!({ "id": "p1" }))["fullName"], "Augusta King");
+    let err = people.update(Person::key("p1")).set(Person::FIRST, "A.".to_owned()).await.unwrap_err();
+    assert!(err.is_invalid() && err.to_string().contains("set last in the same update"), "{err}");
+    let err = people.update(Person::key("p1")).set(Person::FULL_NAME, "x".to_owned()).await.unwrap_err();
+    assert!(err.is_invalid() && err.to_string().contains("computed"), "{err}");
+    let moved = js.run("update-person", json!({ "id": "p2", "first": "Alan M.", "last": "Turing" }));
+    assert!(moved.get("error").is_none(), "{moved}");
+    assert_eq!(people.get(Person::key("p2")).await.unwrap().unwrap().full_name, "Alan M. Turing");
 }

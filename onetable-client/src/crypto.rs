@@ -34,6 +34,10 @@ impl std::fmt::Debug for Key {
     }
 }
 
+/// AES-256-GCM with OneTable's 16-byte IV (Node accepts any IV length for GCM).
+#[cfg(feature = "crypt")]
+type Cipher = aes_gcm::AesGcm<aes_gcm::aes::Aes256, aes_gcm::aead::consts::U16>;
+
 /// The key a value is encrypted with.
 #[cfg(feature = "crypt")]
 const PRIMARY: &str = "primary";
@@ -92,10 +96,8 @@ impl Keys {
         #[cfg(feature = "crypt")]
         {
             use aes_gcm::aead::{AeadInPlace, KeyInit, OsRng};
-            use aes_gcm::aes::Aes256;
-            use aes_gcm::{AeadCore, AesGcm};
+            use aes_gcm::AeadCore;
             use base64::Engine;
-            type Cipher = AesGcm<Aes256, aes_gcm::aead::consts::U16>;
             let Some(key) = self.0.iter().find(|k| k.name == PRIMARY) else {
                 return Err(crypt_error(
                     entity,
@@ -136,10 +138,7 @@ impl Keys {
         #[cfg(feature = "crypt")]
         {
             use aes_gcm::aead::{AeadInPlace, KeyInit};
-            use aes_gcm::aes::Aes256;
-            use aes_gcm::AesGcm;
             use base64::Engine;
-            type Cipher = AesGcm<Aes256, aes_gcm::aead::consts::U16>;
             let Some(key) = self.0.iter().find(|k| k.name == name) else {
                 return Err(crypt_error(
                     entity,

@@ -176,7 +176,9 @@ impl<E: Entity> Create<E> {
             .into_iter()
             .map(|unique| crate::unique::claim(&model.table, E::SCHEMA.name, unique))
             .collect::<Vec<_>>();
-        let entity = if bumped.is_some() { model.read(item.clone())? } else { entity };
+        // The entity as stored, when the write changed it (its version, its computed
+        // fields).
+        let entity = if bumped.is_some() || computed::<E>() { model.read(item.clone())? } else { entity };
         let role =
             Role::Item { entity: E::SCHEMA.name, operation: "create", key, version: None, create: true };
         let mut writes = vec![conditions.into_write(Op::Put(item), role)];
@@ -289,7 +291,7 @@ impl<E: Entity> Put<E> {
             sentinels = sentinel_changes::<E>(&model.table, &before, &after);
         }
         conditions.user(self.condition.as_ref())?;
-        let entity = if expected.is_some() { model.read(item.clone())? } else { entity };
+        let entity = if expected.is_some() || computed::<E>() { model.read(item.clone())? } else { entity };
         let role = Role::Item {
             entity: E::SCHEMA.name,
             operation: "put",
@@ -401,6 +403,11 @@ impl<E: Entity> Remove<E> {
     }
 }
 into_future!(Remove, Option<E>);
+
+/// True when the entity has fields computed from templates.
+fn computed<E: Entity>() -> bool {
+    E::SCHEMA.fields.iter().any(|f| f.value.is_some())
+}
 
 /// Increments the item's version for the write; returns the attribute and the
 /// version the write is based on.

@@ -157,13 +157,14 @@ impl<E: Entity> Update<E> {
         // What the caller changes.
         let mut changes = Changes::of::<E>(&self.actions, table, &mut conditions.p)?;
         // What follows from it: a new item gets its primary key's fields, and index
-        // keys whose inputs change are recomputed.
-        let known =
-            if self.upsert || changes.touches_keys::<E>() { primary_values::<E>(&key) } else { Vec::new() };
+        // keys and computed fields whose inputs change are recomputed.
+        let needs_key_values = self.upsert || changes.touches_keys::<E>() || changes.touches_values::<E>();
+        let known = if needs_key_values { primary_values::<E>(&key) } else { Vec::new() };
         if self.upsert {
             changes.create_primary_fields::<E>(&known, table.format(), &mut conditions.p);
         }
         changes.recompute_keys::<E>(&known, &mut conditions.p)?;
+        changes.recompute_values::<E>(&known, &mut conditions.p)?;
         // What every write of the entity carries.
         changes.stamp::<E>(table, &mut conditions.p);
         // Unique values that change swap their sentinels in the same transaction,
@@ -262,7 +263,11 @@ impl Changes {
             // or to name a unique value. Elsewhere a NULL stands for "set".
             let keep = is_key_input
                 || E::SCHEMA.field(target.name).is_some_and(|f| f.unique)
-                || is_scope_input::<E>(target.name);
+                || is_scope_input::<E>(target.name)
+                || is_value_input::<E>(target.name);
+            if E::SCHEMA.field(target.name).is_some_and(|f| f.value.is_some()) {
+                return Err(refuse_computed::<E>(target.name));
+            }
             let crypt = E::SCHEMA.field(target.name).filter(|f| f.crypt);
             let mut value = |op: &Operand| -> Result<Option<(String, AttributeValue)>, Error> {
                 let mut av =
@@ -333,6 +338,60 @@ impl Changes {
     /// Only then are the primary key's values parsed (allocations otherwise saved).
     fn touches_keys<E: Entity>(&self) -> bool {
         self.new_values.iter().any(|(name, _)| E::SCHEMA.keys_using(name).next().is_some())
+    }
+
+    /// True when an input of a computed field is set or removed.
+    fn touches_values<E: Entity>(&self) -> bool {
+        self.new_values.iter().any(|(name, _)| is_value_input::<E>(name))
+    }
+
+    /// Sets every computed field (`#[attr(value = "..")]`) whose inputs change, from
+    /// this update's values and the primary key's; removes it when an input is
+    /// removed. An input found in neither is refused, as for an index key.
+    fn recompute_values<E: Entity>(
+        &mut self,
+        known: &[(&'static str, String)],
+        p: &mut Placeholders,
+    ) -> Result<(), Error> {
+        let entity = E::SCHEMA.name;
+        for field in E::SCHEMA.fields {
+            let Some(template) = field.value else { continue };
+            let changed: Vec<&str> =
+                template.variables().filter(|v| self.new_values.iter().any(|(n, _)| n == v)).collect();
+            if changed.is_empty() {
+                continue;
+            }
+            let rendered = template.fill(|name| match self.new_values.iter().find(|(n, _)| *n == name) {
+                Some((_, None)) => Input::Absent,
+                Some((_, Some(av))) => {
+                    let stored = E::SCHEMA.field(name).map_or("", |f| f.onetable_type);
+                    onetable_core::key_text(av, stored)
+                        .map_or(Input::Unknown, |text| Input::Text(text.into()))
+                }
+                None => known
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map_or(Input::Unknown, |(_, v)| Input::Text(v.as_str().into())),
+            });
+            let path = p.path(field.map, field.attribute).into_owned();
+            match rendered {
+                Rendered::Key(text) => {
+                    let v = p.value(AttributeValue::S(text));
+                    self.sets.push(format!("{path} = {v}"));
+                }
+                Rendered::Absent(_) => self.removes.push(path),
+                Rendered::Partial { missing, .. } => {
+                    return Err(invalid(entity, format!(
+                        "updating {} changes {entity}.{}, computed from \"{}\", which also needs {entity}.{missing}: \
+                         set {missing} in the same update",
+                        changed.join(", "),
+                        field.name,
+                        template.source
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// For an upsert: the primary key's own fields, recovered from the key, so a new
@@ -525,4 +584,17 @@ fn set_field(item: &mut Item, f: &FieldSchema, value: Option<AttributeValue>) {
         Some(v) => target.insert(f.attribute.to_owned(), v),
         None => target.remove(f.attribute),
     };
+}
+
+/// True when `field` is an input of a computed field.
+fn is_value_input<E: Entity>(field: &str) -> bool {
+    E::SCHEMA.fields.iter().filter_map(|f| f.value).any(|t| t.variables().any(|v| v == field))
+}
+
+fn refuse_computed<E: Entity>(field: &str) -> Error {
+    let entity = E::SCHEMA.name;
+    invalid(
+        entity,
+        format!("{entity}.{field} is computed from its template: set the fields it is computed from"),
+    )
 }

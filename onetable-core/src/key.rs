@@ -328,6 +328,30 @@ pub enum Rendered {
 }
 
 impl Template {
+    /// Fills a value template (a computed field's, not a key's) from `input`: the
+    /// values are placed as they are, with no key rule to check (no delimiters, and
+    /// empty text is a value like any other).
+    pub fn fill<'a>(&'static self, mut input: impl FnMut(&'static str) -> Input<'a>) -> Rendered {
+        let mut out = String::with_capacity(self.source.len() + 16);
+        for part in self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Var(name) | Part::Padded(name, _) => match input(name) {
+                    Input::Text(value) => {
+                        let start = out.len();
+                        out.push_str(&value);
+                        if let Part::Padded(_, pad) = part {
+                            pad.apply(&mut out, start);
+                        }
+                    }
+                    Input::Absent => return Rendered::Absent(name),
+                    Input::Unknown => return Rendered::Partial { prefix: out, missing: name },
+                },
+            }
+        }
+        Rendered::Key(out)
+    }
+
     /// Renders the template, asking `input` for each variable's value in order. Every
     /// value is checked as [`KeyBuf`] checks it (not empty, no delimiter), so a key
     /// rendered here is one the generated code would have composed. The generated

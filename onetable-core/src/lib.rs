@@ -63,6 +63,19 @@ pub mod __private {
 
     /// Asserts that a field type can be an optimistic-locking version.
     pub const fn assert_version<T: crate::__private::Version>() {}
+    /// Asserts that a field type can hold a computed value (`#[attr(value = "..")]`).
+    pub const fn assert_computed<T: Computed + ?Sized>() {}
+
+    /// The types a computed field can be: the text its template makes.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot hold a computed value",
+        label = "`#[attr(value = \"..\")]` makes text",
+        note = "a field computed from a template is a `String`, or an `Option<String>` when an input can be absent"
+    )]
+    pub trait Computed {}
+    impl Computed for String {}
+    impl Computed for Option<String> {}
+
     /// Asserts that a field type can be encrypted.
     pub const fn assert_crypt<T: Crypt + ?Sized>() {}
 

@@ -167,6 +167,9 @@ pub struct FieldSchema {
     /// scope (this template over the item's fields) is the same, as OneTable's
     /// `scope`.
     pub unique_scope: Option<&'static Template>,
+    /// `#[attr(value = "..")]`: computed from other fields by this template on every
+    /// write (OneTable's `value` on a field that is not a key).
+    pub value: Option<&'static Template>,
     /// `#[attr(crypt)]`: stored encrypted, as OneTable's `crypt: true`.
     pub crypt: bool,
     /// `#[attr(ttl)]`: the item's expiry, in epoch seconds.

@@ -51,6 +51,8 @@ pub struct Field {
     pub default: Option<Default>,
     pub generate: Option<LitStr>,
     pub unique: Option<proc_macro2::Span>,
+    /// `value = ".."`: computed from other fields by a template.
+    pub value: Option<LitStr>,
     /// `crypt`: stored encrypted.
     pub crypt: Option<proc_macro2::Span>,
     /// `unique(scope = "..")`: the template of the scope the value is unique in.
@@ -237,6 +239,7 @@ pub fn parse_field(f: &syn::Field, errors: &mut Errors) -> Option<Field> {
         generate: None,
         unique: None,
         unique_scope: None,
+        value: None,
         crypt: None,
         ttl: None,
         version: None,
@@ -276,6 +279,8 @@ pub fn parse_field(f: &syn::Field, errors: &mut Errors) -> Option<Field> {
                 }
             } else if p.is_ident("ttl") {
                 set_once(&mut field.ttl, span, errors, p);
+            } else if p.is_ident("value") {
+                set_once(&mut field.value, meta.value()?.parse()?, errors, p);
             } else if p.is_ident("crypt") {
                 set_once(&mut field.crypt, span, errors, p);
             } else if p.is_ident("version") {
@@ -286,7 +291,7 @@ pub fn parse_field(f: &syn::Field, errors: &mut Errors) -> Option<Field> {
                 errors.at(
                     p,
                     format!(
-                        "unknown field option `{}`: expected rename, map, default, generate, unique, crypt, ttl, version or skip",
+                        "unknown field option `{}`: expected rename, map, default, generate, unique, value, crypt, ttl, version or skip",
                         path_name(p)
                     ),
                 );

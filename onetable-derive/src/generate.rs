@@ -161,7 +161,7 @@ fn index_schema(i: usize, index: &Index) -> TokenStream {
     })
 }
 
-fn is_optional(ty: &syn::Type) -> bool {
+pub(crate) fn is_optional(ty: &syn::Type) -> bool {
     let syn::Type::Path(p) = ty else { return false };
     p.path
         .segments
@@ -184,6 +184,13 @@ fn field_schema(stored: &Stored<'_>) -> TokenStream {
         Some(Generate::Uuid) => quote!(::core::option::Option::Some(::onetable::schema::Generate::Uuid)),
         None => quote!(::core::option::Option::None),
     };
+    let value = match (&stored.value, &f.value) {
+        (Some(parsed), Some(lit)) => {
+            let template = template_tokens(&lit.value(), parsed);
+            quote!(::core::option::Option::Some(&#template))
+        }
+        _ => quote!(::core::option::Option::None),
+    };
     let unique_scope = match (&stored.scope, &f.unique_scope) {
         (Some(parsed), Some(lit)) => {
             let template = template_tokens(&lit.value(), parsed);
@@ -196,8 +203,8 @@ fn field_schema(stored: &Stored<'_>) -> TokenStream {
     quote! {
         ::onetable::schema::FieldSchema {
             name: #name, attribute: #attribute, map: #map, rust_type: #rust_type, onetable_type: #onetable_type,
-            required: #required, unique: #unique, unique_scope: #unique_scope, crypt: #crypt, ttl: #ttl,
-            version: #version, generate: #generate,
+            required: #required, unique: #unique, unique_scope: #unique_scope, value: #value, crypt: #crypt,
+            ttl: #ttl, version: #version, generate: #generate,
         }
     }
 }
@@ -297,6 +304,48 @@ fn compose_keys(schema: &Schema<'_>, primary_only: bool) -> TokenStream {
     out
 }
 
+/// The computed fields (`#[attr(value = "..")]`), filled from their inputs before any
+/// field is moved into the item; left out while an input is absent.
+fn computed_values(schema: &Schema<'_>) -> TokenStream {
+    let mut out = TokenStream::new();
+    for stored in schema.fields.iter().filter(|f| f.value.is_some()) {
+        let Some(parsed) = &stored.value else { continue };
+        let attribute = &stored.attribute;
+        let target = match &stored.map {
+            Some(m) => map_var(m),
+            None => format_ident!("item"),
+        };
+        let steps = parsed.parts.iter().map(|p| match p {
+            Part::Text(t) => quote!(v.push_str(#t);),
+            Part::Var(name) | Part::Padded(name, ..) => {
+                let Some(input) = schema.field(name) else { return quote!() };
+                let (ident, ty) = (&input.field.ident, &input.field.ty);
+                let write = quote_spanned!(ty.span()=> <#ty as ::onetable::KeyValue>::write_key(&self.#ident, &mut v));
+                match p {
+                    Part::Padded(_, width, pad) => {
+                        let pad = pad_tokens(*width, *pad);
+                        quote! {
+                            let start = v.len();
+                            complete &= #write;
+                            #pad.apply(&mut v, start);
+                        }
+                    }
+                    _ => quote!(complete &= #write;),
+                }
+            }
+        });
+        out.extend(quote! {{
+            let mut v = ::std::string::String::new();
+            let mut complete = true;
+            #(#steps)*
+            if complete {
+                #target.insert(#attribute.to_owned(), ::onetable::AttributeValue::S(v));
+            }
+        }});
+    }
+    out
+}
+
 fn to_item(schema: &Schema<'_>, consume: bool) -> TokenStream {
     let entity = &schema.name;
     let keys = compose_keys(schema, false);
@@ -322,6 +371,10 @@ fn to_item(schema: &Schema<'_>, consume: bool) -> TokenStream {
             None => format_ident!("item"),
         };
         let ty = &f.ty;
+        if stored.value.is_some() {
+            // Written from its inputs (`computed`), not from the struct.
+            return quote!();
+        }
         if f.ttl.is_some() {
             let ttl = quote_spanned!(ty.span()=> <#ty as ::onetable::TtlValue>::to_ttl(&self.#ident));
             return quote! {
@@ -337,10 +390,12 @@ fn to_item(schema: &Schema<'_>, consume: bool) -> TokenStream {
         };
         quote!(::onetable::__private::put(&mut #target, #entity, #name, #attribute, #convert)?;)
     });
+    let computed = computed_values(schema);
     quote! {
         let mut item = ::onetable::Item::with_capacity(#capacity);
         #keys
         #(#map_decls)*
+        #computed
         #(#fields)*
         #(#map_inserts)*
         item.insert(format.type_field.to_owned(), ::onetable::AttributeValue::S(#entity.to_owned()));
@@ -587,6 +642,9 @@ fn assertions(schema: &Schema<'_>) -> TokenStream {
         }
         if stored.field.crypt.is_some() {
             out.extend(quote_spanned!(ty.span()=> ::onetable::__private::assert_crypt::<#ty>();));
+        }
+        if stored.value.is_some() {
+            out.extend(quote_spanned!(ty.span()=> ::onetable::__private::assert_computed::<#ty>();));
         }
         // A unique scope's variables are written as key text, like a key's.
         let name = stored.field.name();

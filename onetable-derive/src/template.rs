@@ -35,8 +35,20 @@ impl Parsed {
     }
 }
 
+/// Parses a value template (a computed field's): the same variables, without the
+/// rules that keep keys unambiguous, since a computed value is never split back.
+pub fn parse_value(source: &str) -> Result<Parsed, String> {
+    let parts = parse_parts(source)?;
+    Ok(Parsed { parts, delimiters: String::new() })
+}
+
 /// Parses a template, or says what is wrong with it.
 pub fn parse(source: &str) -> Result<Parsed, String> {
+    let parts = parse_parts(source)?;
+    key_rules(parts)
+}
+
+fn parse_parts(source: &str) -> Result<Vec<Part>, String> {
     let mut parts = Vec::new();
     let mut text = String::new();
     let mut chars = source.char_indices().peekable();
@@ -89,6 +101,11 @@ pub fn parse(source: &str) -> Result<Parsed, String> {
     if parts.is_empty() {
         return Err("the template is empty".into());
     }
+    Ok(parts)
+}
+
+/// The delimiters of a key template, and the rules that make its keys parse back.
+fn key_rules(parts: Vec<Part>) -> Result<Parsed, String> {
     let mut delimiters: Vec<char> = parts
         .iter()
         .filter_map(|p| match p {
@@ -193,6 +210,15 @@ mod tests {
         assert!(parse("SEQ#${seq:4:7}").unwrap_err().contains("one character"));
         assert!(parse("SEQ#${seq:4:#}").unwrap_err().contains("a delimiter of this template"));
         assert!(parse("${a:4}${b}").unwrap_err().contains("touch"));
+    }
+
+    #[test]
+    fn value_templates_have_no_key_rules() {
+        let p = parse_value("${first} ${last}").unwrap();
+        assert_eq!(p.variables().collect::<Vec<_>>(), ["first", "last"]);
+        assert_eq!(p.delimiters, "");
+        assert!(parse_value("${a}${b}").is_ok(), "variables may touch in a computed value");
+        assert!(parse_value("${a").unwrap_err().contains("not closed"));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use crate::ast::{Entity, Field, KeyDecl};
 use crate::diag::Errors;
+use crate::generate::is_optional;
 use crate::template::{self, Parsed};
 use proc_macro2::Span;
 use std::collections::HashMap;
@@ -59,6 +60,8 @@ pub struct Stored<'a> {
     pub generate: Option<Generate>,
     /// The parsed template of `unique(scope = "..")`.
     pub scope: Option<Parsed>,
+    /// The parsed template of `value = ".."`.
+    pub value: Option<Parsed>,
 }
 
 #[derive(Clone, Copy)]
@@ -272,7 +275,23 @@ fn stored_fields<'a>(entity: &'a Entity, errors: &mut Errors) -> Vec<Stored<'a>>
                 None
             }
         });
-        stored.push(Stored { field, attribute, map, generate, scope });
+        let value = field.value.as_ref().and_then(|lit| match crate::template::parse_value(&lit.value()) {
+            Ok(parsed) => Some(parsed),
+            Err(e) => {
+                errors.at(lit, format!("malformed value template: {e}"));
+                None
+            }
+        });
+        if let Some(lit) = &field.value {
+            let others = [field.unique, field.crypt, field.ttl, field.version];
+            if others.iter().any(Option::is_some) || field.generate.is_some() {
+                errors.at(
+                    lit,
+                    "a computed field cannot also be unique, encrypted, the TTL, the version or generated",
+                );
+            }
+        }
+        stored.push(Stored { field, attribute, map, generate, scope, value });
     }
     stored
 }
@@ -369,6 +388,36 @@ fn check_attributes(schema: &Schema<'_>, errors: &mut Errors) {
 
 fn check_template_variables(schema: &Schema<'_>, errors: &mut Errors) {
     let stored: Vec<String> = schema.fields.iter().map(|f| f.field.name()).collect();
+    // A computed field's inputs: stored fields that are not computed or encrypted; a
+    // `String` field needs inputs that are always there.
+    for field in &schema.fields {
+        let (Some(value), Some(lit)) = (&field.value, &field.field.value) else { continue };
+        for var in value.variables() {
+            match schema.field(var) {
+                None => errors.at(
+                    lit,
+                    format!(
+                        "unknown field `{var}` in the value template; the fields are: {}",
+                        stored.join(", ")
+                    ),
+                ),
+                Some(input) if input.value.is_some() => errors
+                    .at(lit, format!("`{var}` is computed too: compute from the fields it is computed from")),
+                Some(input) if input.field.crypt.is_some() => errors.at(
+                    lit,
+                    format!("`{var}` is encrypted: its clear text cannot go into another attribute"),
+                ),
+                Some(input) if is_optional(&input.field.ty) && !is_optional(&field.field.ty) => errors.at(
+                    lit,
+                    format!(
+                        "`{var}` can be absent, and then so is this value: make `{}` an `Option<String>`",
+                        field.field.name()
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
     for field in &schema.fields {
         let (Some(scope), Some(lit)) = (&field.scope, &field.field.unique_scope) else { continue };
         for var in scope.variables() {
@@ -385,6 +434,13 @@ fn check_template_variables(schema: &Schema<'_>, errors: &mut Errors) {
     }
     for key in schema.indexes.iter().flat_map(|i| i.hash.iter().chain(&i.sort)) {
         for var in key.parsed.variables() {
+            if schema.fields.iter().any(|f| f.field.name() == var && f.value.is_some()) {
+                errors.at(
+                    &key.source,
+                    format!("`{var}` is computed: put the fields it is computed from in the key template"),
+                );
+                continue;
+            }
             if schema.fields.iter().any(|f| f.field.name() == var && f.field.crypt.is_some()) {
                 errors.at(
                     &key.source,

@@ -64,6 +64,16 @@ const schema = {
             color: { type: String, required: true },
             label: { type: String },
         },
+        // A field computed from others.
+        Person: {
+            pk: { type: String, value: 'PERSON#${id}' },
+            sk: { type: String, value: 'PERSON' },
+            id: { type: String, required: true },
+            first: { type: String, required: true },
+            last: { type: String, required: true },
+            // OneTable hides fields with a value template unless told otherwise.
+            fullName: { type: String, value: '${first} ${last}', hidden: false },
+        },
         // An encrypted field.
         Secret: {
             pk: { type: String, value: 'SECRET#${id}' },
@@ -136,6 +146,7 @@ const Event = table.getModel('Event')
 const Member = table.getModel('Member')
 const Secret = table.getModel('Secret')
 const Tag = table.getModel('Tag')
+const Person = table.getModel('Person')
 
 // Increments random counters of `ids` (4 in flight) until the file `stop` exists;
 // returns the acknowledged increments per id.
@@ -200,6 +211,9 @@ const commands = {
     'create-member': () => Member.create(args),
     'create-secret': () => Secret.create(args),
     'create-tag': () => Tag.create(args),
+    'create-person': () => Person.create(args),
+    'get-person': () => Person.get(args),
+    'update-person': () => Person.update(args),
     'find-tags-by-color': () => Tag.find(args, { index: 'gs3' }),
     'get-secret': () => Secret.get(args),
     'update-secret': () => Secret.update(args),

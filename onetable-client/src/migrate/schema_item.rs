@@ -53,6 +53,9 @@ fn model(entity: &EntitySchema) -> AttributeValue {
         if f.unique {
             def.push(("unique".into(), AttributeValue::Bool(true)));
         }
+        if let Some(value) = f.value {
+            def.push(("value".into(), s(&template(entity, value))));
+        }
         if let Some(scope) = f.unique_scope {
             def.push(("scope".into(), s(&template(entity, scope))));
         }
