@@ -59,8 +59,8 @@ pub use onetable_client::{
 };
 pub use onetable_core::{
     expr, generate, item_size, set, AsKeyPart, AttributeValue, Collection, Entity, Error, ErrorKind, Field,
-    Format, GeneratedId, Item, Key, KeyProblem, KeyValue, Paddable, PartialKey, SortCondition, Timestamps,
-    TtlValue, Unprocessed, Value, ValueError, MAX_ITEM_SIZE,
+    Format, GeneratedId, Item, Key, KeyProblem, KeyValue, Nested, Paddable, PartialKey, SortCondition,
+    Timestamps, TtlValue, Unprocessed, Value, ValueError, MAX_ITEM_SIZE,
 };
 
 /// The request builders that [`Model`], [`Table`] and their collections return: each

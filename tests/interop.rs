@@ -103,6 +103,13 @@ struct Person {
     last: String,
     #[attr(value = "${first} ${last}", rename = "fullName")]
     full_name: String,
+    address: Option<Address>,
+}
+
+#[derive(onetable::Value, Debug, Clone, PartialEq)]
+struct Address {
+    city: Option<String>,
+    zip: Option<String>,
 }
 
 /// The same Event taking its timestamps from the table, and reading them back.
@@ -852,6 +859,7 @@ async fn computed_fields_are_computed_alike_by_both_languages() {
         last: last.into(),
         // Whatever the struct holds, the stored value is computed.
         full_name: String::new(),
+        address: None,
     };
 
     // Each side computes on create; each reads the other's.
@@ -882,4 +890,43 @@ async fn computed_fields_are_computed_alike_by_both_languages() {
     let moved = js.run("update-person", json!({ "id": "p2", "first": "Alan M.", "last": "Turing" }));
     assert!(moved.get("error").is_none(), "{moved}");
     assert_eq!(people.get(Person::key("p2")).await.unwrap().unwrap().full_name, "Alan M. Turing");
+}
+
+#[tokio::test]
+async fn one_field_inside_a_map_is_updated_alike_by_both_languages() {
+    let table = common::table(|t| t.entity::<Person>()).await;
+    let js = Js { table: table.name().to_owned(), iso: false, nulls: false, timestamps: "true", password: "" };
+    let people = table.model::<Person>();
+    let address = |city: &str, zip: &str| Some(Address { city: Some(city.into()), zip: Some(zip.into()) });
+    let person = |id: &str| Person {
+        id: id.into(),
+        first: "Grace".into(),
+        last: "Hopper".into(),
+        full_name: String::new(),
+        address: address("Arlington", "22201"),
+    };
+    people.create(person("p1")).await.unwrap();
+    let created = js.run(
+        "create-person",
+        json!({ "id": "p2", "first": "Ada", "last": "Lovelace", "address": { "city": "London", "zip": "W1" } }),
+    );
+    assert!(created.get("error").is_none(), "{created}");
+
+    // onetable sets one field inside OneTable's map: the other is kept.
+    people.update(Person::key("p2")).set_in(Person::ADDRESS, Address::CITY, Some("Marylebone".to_owned())).await.unwrap();
+    let back = js.run("get-person", json!({ "id": "p2" }));
+    assert_eq!(back["address"], json!({ "city": "Marylebone", "zip": "W1" }), "{back}");
+    // OneTable's partial update of onetable's map, read back by onetable.
+    let partial = js.run("update-person-partial", json!({ "id": "p1", "address": { "zip": "22202" } }));
+    assert!(partial.get("error").is_none(), "{partial}");
+    assert_eq!(people.get(Person::key("p1")).await.unwrap().unwrap().address, address("Arlington", "22202"));
+    // Removing one field inside.
+    let updated = people.update(Person::key("p1")).remove_in(Person::ADDRESS, Address::ZIP).await.unwrap();
+    assert_eq!(updated.address, Some(Address { city: Some("Arlington".into()), zip: None }));
+
+    // Without the map, nothing is written and the error says why, as DynamoDB refuses the path.
+    people.create(Person { address: None, ..person("p3") }).await.unwrap();
+    let err = people.update(Person::key("p3")).set_in(Person::ADDRESS, Address::CITY, Some("X".to_owned())).await.unwrap_err();
+    assert!(err.is_invalid() && err.to_string().contains("Person.address is absent"), "{err}");
+    assert_eq!(people.get(Person::key("p3")).await.unwrap().unwrap().address, None);
 }

@@ -10,7 +10,7 @@ use futures_util::future::BoxFuture;
 use onetable_core::expr::{Condition, IntoOperand, Operand, Placeholders};
 use onetable_core::{
     AttributeValue, Entity, Error, ErrorKind, Field, FieldSchema, Format, IndexKind, Input, Item, Key,
-    ListElement, Rendered, Timestamps,
+    ListElement, Nested, Rendered, Timestamps,
 };
 use std::future::IntoFuture;
 use tracing::Instrument;
@@ -20,11 +20,25 @@ struct Target {
     name: &'static str,
     map: Option<&'static str>,
     attribute: &'static str,
+    /// An attribute inside the field's map (`set_in`): only it changes.
+    inner: Option<&'static str>,
 }
 
 impl<E, T: ?Sized> From<Field<E, T>> for Target {
     fn from(f: Field<E, T>) -> Self {
-        Target { name: f.name(), map: f.map(), attribute: f.attribute() }
+        Target { name: f.name(), map: f.map(), attribute: f.attribute(), inner: None }
+    }
+}
+
+impl Target {
+    /// The document path, with placeholders: `#a`, `#m.#a` (packed) or `#a.#i` (inside).
+    fn path(&self, p: &mut Placeholders) -> String {
+        let mut path = p.path(self.map, self.attribute).into_owned();
+        if let Some(inner) = self.inner {
+            path.push('.');
+            path.push_str(&p.name(inner));
+        }
+        path
     }
 }
 
@@ -125,6 +139,31 @@ impl<E: Entity> Update<E> {
         self
     }
 
+    /// `SET field.inner = value`: one field inside a map (a struct deriving
+    /// [`Value`](onetable_core::Value), or an `Option` of one), the rest of the map
+    /// kept, as OneTable's `partial: true` updates it — `update(key).set_in(User::ADDRESS,
+    /// Address::CITY, "Paris")`. The map must exist on the item, as DynamoDB requires:
+    /// when it does not, the update fails with [`Error::is_invalid`] and changes
+    /// nothing (set the whole field instead).
+    pub fn set_in<S: Nested, T>(
+        mut self,
+        field: Field<E, S>,
+        inner: Field<S::Fields, T>,
+        value: impl IntoOperand<T>,
+    ) -> Self {
+        let target = Target { inner: Some(inner.attribute()), ..field.into() };
+        self.actions.push(Action::Set(target, value.into_operand()));
+        self
+    }
+
+    /// `REMOVE field.inner`: one field inside a map, the rest kept (see
+    /// [`Update::set_in`]).
+    pub fn remove_in<S: Nested, T>(mut self, field: Field<E, S>, inner: Field<S::Fields, T>) -> Self {
+        let target = Target { inner: Some(inner.attribute()), ..field.into() };
+        self.actions.push(Action::Remove(target));
+        self
+    }
+
     /// A condition the update needs; fails with [`Error::is_condition_failed`].
     pub fn condition(mut self, condition: Condition<E>) -> Self {
         self.condition = Some(condition);
@@ -195,6 +234,9 @@ impl<E: Entity> Update<E> {
     /// Sends the request (a transaction when a unique value changes).
     pub async fn send(self) -> Result<E, Error> {
         let model = self.model.clone();
+        // The fields changed inside their map, to name in the error when a map is absent.
+        let inside: Vec<&'static str> =
+            self.actions.iter().map(Action::target).filter(|t| t.inner.is_some()).map(|t| t.name).collect();
         let span = model.span("update");
         async move {
             let writes = self.prepare().await?;
@@ -203,7 +245,8 @@ impl<E: Entity> Update<E> {
                 [Write { op: Op::Update { key, .. }, .. }, _, ..] => Some(key.clone()),
                 _ => None,
             };
-            let item = match (execute(&model.table, writes).await?, key) {
+            let written = execute(&model.table, writes).await.map_err(|e| missing_map::<E>(e, &inside))?;
+            let item = match (written, key) {
                 (Some(item), _) => item,
                 (None, Some(key)) => model.get_raw(key.clone(), true).await?.ok_or_else(|| {
                     Error::from(ErrorKind::NotFound { entity: E::SCHEMA.name, key: key_text(&key) })
@@ -285,16 +328,16 @@ impl Changes {
             match action {
                 Action::Set(_, op) => {
                     let value = value(op)?;
-                    let path = p.path(target.map, target.attribute).into_owned();
+                    let path = target.path(p);
                     // Setting None removes the attribute, as OneTable does.
                     match value {
                         Some((v, kept)) => {
                             c.sets.push(format!("{path} = {v}"));
-                            c.new_values.push((target.name, Some(kept)));
+                            c.record(target, Some(kept));
                         }
                         None => {
                             c.removes.push(path);
-                            c.new_values.push((target.name, None));
+                            c.record(target, None);
                         }
                     }
                 }
@@ -305,13 +348,13 @@ impl Changes {
                         ));
                     }
                     if let Some((v, _)) = value(op)? {
-                        let path = p.path(target.map, target.attribute);
+                        let path = target.path(p);
                         c.sets.push(format!("{path} = if_not_exists({path}, {v})"));
                     }
                 }
                 Action::Remove(_) => {
-                    c.removes.push(p.path(target.map, target.attribute).into_owned());
-                    c.new_values.push((target.name, None));
+                    c.removes.push(target.path(p));
+                    c.record(target, None);
                 }
                 Action::Add(_, op) | Action::Delete(_, op) => {
                     if is_key_input {
@@ -320,12 +363,12 @@ impl Changes {
                         ));
                     }
                     let Some((v, _)) = value(op)? else { return Err(refuse(": nothing to add or delete")) };
-                    let clause = format!("{} {v}", p.path(target.map, target.attribute));
+                    let clause = format!("{} {v}", target.path(p));
                     if matches!(action, Action::Add(..)) { &mut c.adds } else { &mut c.deletes }.push(clause);
                 }
                 Action::Append(_, op) => {
                     let Some((v, _)) = value(op)? else { continue };
-                    let path = p.path(target.map, target.attribute);
+                    let path = target.path(p);
                     let empty = p.value(AttributeValue::L(Vec::new()));
                     c.sets.push(format!("{path} = list_append(if_not_exists({path}, {empty}), {v})"));
                 }
@@ -338,6 +381,14 @@ impl Changes {
     /// Only then are the primary key's values parsed (allocations otherwise saved).
     fn touches_keys<E: Entity>(&self) -> bool {
         self.new_values.iter().any(|(name, _)| E::SCHEMA.keys_using(name).next().is_some())
+    }
+
+    /// Notes a whole field's new value (`None`: removed), for the keys, computed
+    /// fields and unique values it feeds. A change inside a map feeds none of them.
+    fn record(&mut self, target: &Target, value: Option<AttributeValue>) {
+        if target.inner.is_none() {
+            self.new_values.push((target.name, value));
+        }
     }
 
     /// True when an input of a computed field is set or removed.
@@ -597,4 +648,17 @@ fn refuse_computed<E: Entity>(field: &str) -> Error {
         entity,
         format!("{entity}.{field} is computed from its template: set the fields it is computed from"),
     )
+}
+
+/// DynamoDB refuses a path inside a map the item lacks ("The document path provided in
+/// the update expression is invalid for update"): an input error, naming the fields.
+fn missing_map<E: Entity>(e: Error, inside: &[&'static str]) -> Error {
+    if inside.is_empty()
+        || !e.to_string().contains("document path provided in the update expression is invalid")
+    {
+        return e;
+    }
+    let entity = E::SCHEMA.name;
+    let fields = inside.iter().map(|f| format!("{entity}.{f}")).collect::<Vec<_>>().join(", ");
+    invalid(entity, format!("{fields} is absent on this item: set the whole field before setting inside it"))
 }

@@ -2,6 +2,19 @@
 
 use std::marker::PhantomData;
 
+/// A field type whose value is a map of named fields: a struct deriving
+/// [`Value`](crate::Value), or an `Option` of one. `Fields` is the struct, whose
+/// constants (`Address::CITY`) name the fields inside: one of them can be set or
+/// removed without rewriting the map (`Update::set_in`).
+pub trait Nested {
+    /// The struct whose fields the map holds.
+    type Fields;
+}
+
+impl<S: Nested> Nested for Option<S> {
+    type Fields = S::Fields;
+}
+
 /// Ties a field to its entity and value type without owning either (always Send,
 /// Sync and Copy, whatever `E` and `T` are).
 type Marker<E, T> = PhantomData<fn() -> (E, Box<T>)>;

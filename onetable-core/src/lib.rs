@@ -22,7 +22,7 @@ mod value;
 pub use collection::Collection;
 pub use entity::Entity;
 pub use error::{Error, ErrorKind, KeyProblem, Unprocessed, ValueError};
-pub use field::Field;
+pub use field::{Field, Nested};
 pub use ids::GeneratedId;
 pub use key::{
     attr_from_key_text, key_text, AsKeyPart, Input, Key, KeyBuf, KeyValue, Paddable, PartialKey, Rendered,

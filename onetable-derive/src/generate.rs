@@ -477,7 +477,7 @@ fn generate_ids(schema: &Schema<'_>) -> TokenStream {
     quote!(#(#steps)*)
 }
 
-fn const_name(field: &str) -> Ident {
+pub(crate) fn const_name(field: &str) -> Ident {
     format_ident!("{}", field.to_uppercase())
 }
 

@@ -313,6 +313,16 @@ fn structure(input: &syn::DeriveInput, named: &syn::FieldsNamed, errors: &mut Er
         }
     });
     let count = stored.len();
+    let consts = stored.iter().map(|(f, attribute)| {
+        let name = f.name();
+        let konst = crate::generate::const_name(&name);
+        let ty = &f.ty;
+        let doc = format!("The field `{name}` inside the map (attribute `{attribute}`).");
+        quote! {
+            #[doc = #doc]
+            pub const #konst: ::onetable::Field<#ident, #ty> = ::onetable::Field::new(#name, #attribute, ::core::option::Option::None);
+        }
+    });
     Some(quote! {
         #[automatically_derived]
         impl ::onetable::Value for #ident {
@@ -338,6 +348,16 @@ fn structure(input: &syn::DeriveInput, named: &syn::FieldsNamed, errors: &mut Er
 
         #[automatically_derived]
         impl ::onetable::schema::ListElement for #ident {}
+
+        // The fields inside, for updates of one of them (`Update::set_in`).
+        #[automatically_derived]
+        impl #ident {
+            #(#consts)*
+        }
+        #[automatically_derived]
+        impl ::onetable::Nested for #ident {
+            type Fields = #ident;
+        }
     })
 }
 

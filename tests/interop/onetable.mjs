@@ -73,6 +73,7 @@ const schema = {
             last: { type: String, required: true },
             // OneTable hides fields with a value template unless told otherwise.
             fullName: { type: String, value: '${first} ${last}', hidden: false },
+            address: { type: Object, schema: { city: { type: String }, zip: { type: String } } },
         },
         // An encrypted field.
         Secret: {
@@ -214,6 +215,7 @@ const commands = {
     'create-person': () => Person.create(args),
     'get-person': () => Person.get(args),
     'update-person': () => Person.update(args),
+    'update-person-partial': () => Person.update(args, { partial: true }),
     'find-tags-by-color': () => Tag.find(args, { index: 'gs3' }),
     'get-secret': () => Secret.get(args),
     'update-secret': () => Secret.update(args),
