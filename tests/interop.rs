@@ -799,6 +799,8 @@ async fn encrypted_fields_are_read_and_written_by_both_languages_with_the_same_k
     );
     assert!(!text.contains("from js"));
     assert_eq!(token(secrets.get(Secret::key("s1")).await.unwrap()).as_deref(), Some("from js"));
+    let found = secrets.find(Secret::partition("s1")).await.unwrap().items;
+    assert_eq!(found[0].token.as_deref(), Some("from js"), "a find decrypts too");
 
     // onetable encrypts (create and update); OneTable JS decrypts.
     secrets.create(Secret { id: "s2".into(), token: Some("from rust".into()) }).await.unwrap();
@@ -895,7 +897,8 @@ async fn computed_fields_are_computed_alike_by_both_languages() {
 #[tokio::test]
 async fn one_field_inside_a_map_is_updated_alike_by_both_languages() {
     let table = common::table(|t| t.entity::<Person>()).await;
-    let js = Js { table: table.name().to_owned(), iso: false, nulls: false, timestamps: "true", password: "" };
+    let js =
+        Js { table: table.name().to_owned(), iso: false, nulls: false, timestamps: "true", password: "" };
     let people = table.model::<Person>();
     let address = |city: &str, zip: &str| Some(Address { city: Some(city.into()), zip: Some(zip.into()) });
     let person = |id: &str| Person {
@@ -913,7 +916,11 @@ async fn one_field_inside_a_map_is_updated_alike_by_both_languages() {
     assert!(created.get("error").is_none(), "{created}");
 
     // onetable sets one field inside OneTable's map: the other is kept.
-    people.update(Person::key("p2")).set_in(Person::ADDRESS, Address::CITY, Some("Marylebone".to_owned())).await.unwrap();
+    people
+        .update(Person::key("p2"))
+        .set_in(Person::ADDRESS, Address::CITY, Some("Marylebone".to_owned()))
+        .await
+        .unwrap();
     let back = js.run("get-person", json!({ "id": "p2" }));
     assert_eq!(back["address"], json!({ "city": "Marylebone", "zip": "W1" }), "{back}");
     // OneTable's partial update of onetable's map, read back by onetable.
@@ -926,7 +933,11 @@ async fn one_field_inside_a_map_is_updated_alike_by_both_languages() {
 
     // Without the map, nothing is written and the error says why, as DynamoDB refuses the path.
     people.create(Person { address: None, ..person("p3") }).await.unwrap();
-    let err = people.update(Person::key("p3")).set_in(Person::ADDRESS, Address::CITY, Some("X".to_owned())).await.unwrap_err();
+    let err = people
+        .update(Person::key("p3"))
+        .set_in(Person::ADDRESS, Address::CITY, Some("X".to_owned()))
+        .await
+        .unwrap_err();
     assert!(err.is_invalid() && err.to_string().contains("Person.address is absent"), "{err}");
     assert_eq!(people.get(Person::key("p3")).await.unwrap().unwrap().address, None);
 }
