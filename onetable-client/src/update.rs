@@ -383,6 +383,22 @@ impl Changes {
         self.new_values.iter().any(|(name, _)| E::SCHEMA.keys_using(name).next().is_some())
     }
 
+    /// A template input's value: this update's (absent when it removes the field), or
+    /// the primary key's, or unknown.
+    fn input<'a, E: Entity>(&'a self, known: &'a [(&'static str, String)], name: &str) -> Input<'a> {
+        match self.new_values.iter().find(|(n, _)| *n == name) {
+            Some((_, None)) => Input::Absent,
+            Some((_, Some(av))) => {
+                let stored = E::SCHEMA.field(name).map_or("", |f| f.onetable_type);
+                onetable_core::key_text(av, stored).map_or(Input::Unknown, |text| Input::Text(text.into()))
+            }
+            None => known
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or(Input::Unknown, |(_, v)| Input::Text(v.as_str().into())),
+        }
+    }
+
     /// Notes a whole field's new value (`None`: removed), for the keys, computed
     /// fields and unique values it feeds. A change inside a map feeds none of them.
     fn record(&mut self, target: &Target, value: Option<AttributeValue>) {
@@ -412,18 +428,7 @@ impl Changes {
             if changed.is_empty() {
                 continue;
             }
-            let rendered = template.fill(|name| match self.new_values.iter().find(|(n, _)| *n == name) {
-                Some((_, None)) => Input::Absent,
-                Some((_, Some(av))) => {
-                    let stored = E::SCHEMA.field(name).map_or("", |f| f.onetable_type);
-                    onetable_core::key_text(av, stored)
-                        .map_or(Input::Unknown, |text| Input::Text(text.into()))
-                }
-                None => known
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map_or(Input::Unknown, |(_, v)| Input::Text(v.as_str().into())),
-            });
+            let rendered = template.fill(|name| self.input::<E>(known, name));
             let path = p.path(field.map, field.attribute).into_owned();
             match rendered {
                 Rendered::Key(text) => {
@@ -488,20 +493,7 @@ impl Changes {
                     changed[0]
                 )));
             }
-            let rendered = attr.template.render(entity, |name| {
-                match self.new_values.iter().find(|(n, _)| *n == name) {
-                    Some((_, None)) => Input::Absent,
-                    Some((_, Some(av))) => {
-                        let stored = schema.field(name).map_or("", |f| f.onetable_type);
-                        onetable_core::key_text(av, stored)
-                            .map_or(Input::Unknown, |text| Input::Text(text.into()))
-                    }
-                    None => known
-                        .iter()
-                        .find(|(n, _)| *n == name)
-                        .map_or(Input::Unknown, |(_, v)| Input::Text(v.as_str().into())),
-                }
-            })?;
+            let rendered = attr.template.render(entity, |name| self.input::<E>(known, name))?;
             let name = p.name(attr.attribute);
             match rendered {
                 Rendered::Key(text) => {
