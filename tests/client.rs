@@ -813,3 +813,111 @@ async fn an_index_includes_the_attributes_its_entities_name() {
     let err = docs.find(Listing::gs1_partition("o")).await.unwrap_err();
     assert!(err.to_string().contains("only the keys and title"), "{err}");
 }
+
+/// Posts of a blog, numbered so they sort; the blog's own item shares the partition.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[key(pk = "BLOG#${blog}", sk = "POST#${id:4}")]
+struct Post {
+    blog: String,
+    id: u32,
+    likes: u32,
+}
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[key(pk = "BLOG#${blog}", sk = "META")]
+struct Blog {
+    blog: String,
+}
+
+#[tokio::test]
+async fn counts_page_through_the_whole_result_without_returning_items() {
+    let table = common::table(|t| t.entity::<Post>().entity::<Blog>()).await;
+    let posts = table.model::<Post>();
+    let mut batch = table.batch_write();
+    for id in 0..60u32 {
+        batch = batch.put(Post { blog: "b".into(), id, likes: id % 20 });
+    }
+    for id in 0..5u32 {
+        batch = batch.put(Post { blog: "other".into(), id, likes: 0 });
+    }
+    batch.put(Blog { blog: "b".into() }).await.unwrap();
+
+    // Pages of 7 items: the count goes on to the end of the partition.
+    assert_eq!(
+        posts.find(Post::partition("b")).page_size(7).count().await.unwrap(),
+        60,
+        "the blog item is not a post"
+    );
+    assert_eq!(
+        posts.find(Post::partition("b")).limit(3).count().await.unwrap(),
+        60,
+        "the limit is for items, not counts"
+    );
+    let liked =
+        posts.find(Post::partition("b")).filter(Post::LIKES.gt(14)).page_size(7).count().await.unwrap();
+    assert_eq!(liked, 15, "ids 15-19, 35-39, 55-59");
+    assert_eq!(posts.find(Post::partition("b")).sort_ge("POST#0050").count().await.unwrap(), 10);
+    assert_eq!(posts.find(Post::partition("none")).count().await.unwrap(), 0);
+    // A scan counts every segment.
+    assert_eq!(posts.scan().segments(3).count().await.unwrap(), 65);
+    assert_eq!(posts.scan().filter(Post::LIKES.gt(14)).count().await.unwrap(), 15);
+    assert_eq!(table.model::<Blog>().scan().count().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn raw_items_convert_as_the_table_writes_and_reads_them() {
+    let table = common::table(|t| t.entity::<Post>().entity::<Blog>()).await;
+    let posts = table.model::<Post>();
+    let post = Post { blog: "b".into(), id: 7, likes: 3 };
+    // Written with the raw SDK from the model's item, read by onetable.
+    let item = posts.to_item(&post).unwrap();
+    assert_eq!(
+        (item["pk"].as_s().unwrap().as_str(), item["sk"].as_s().unwrap().as_str()),
+        ("BLOG#b", "POST#0007")
+    );
+    assert_eq!(item["_type"].as_s().unwrap(), "Post");
+    table.client().put_item().table_name(table.name()).set_item(Some(item)).send().await.unwrap();
+    assert_eq!(posts.get(Post::key("b", 7u32)).await.unwrap(), Some(post.clone()));
+    // Read with the raw SDK, converted by the model; another entity's item is refused.
+    let raw = table.client().scan().table_name(table.name()).send().await.unwrap().items.unwrap_or_default();
+    assert_eq!(posts.from_item(raw[0].clone()).unwrap(), post);
+    let blog = table.model::<Blog>().to_item(&Blog { blog: "b".into() }).unwrap();
+    assert!(posts.from_item(blog).is_err());
+}
+
+#[tokio::test]
+async fn pages_go_back_as_they_came() {
+    let table = common::table(|t| t.entity::<Post>().entity::<Blog>()).await;
+    let posts = table.model::<Post>();
+    let mut batch = table.batch_write().put(Blog { blog: "b".into() });
+    for id in 0..35u32 {
+        batch = batch.put(Post { blog: "b".into(), id, likes: 0 });
+    }
+    batch.await.unwrap();
+    let ids = |page: &onetable::Page<Post>| page.items.iter().map(|p| p.id).collect::<Vec<_>>();
+    let find = || posts.find(Post::partition("b")).limit(10);
+
+    let first = find().await.unwrap();
+    assert_eq!(ids(&first), (0..10).collect::<Vec<_>>());
+    assert!(first.prev.is_none(), "nothing before the first page");
+    let second = find().next(first.next.clone().unwrap()).await.unwrap();
+    let third = find().next(second.next.clone().unwrap()).await.unwrap();
+    assert_eq!(ids(&third), (20..30).collect::<Vec<_>>());
+
+    // Back from the third page: the second, then the first, in forward order.
+    let back = find().prev(third.prev.clone().unwrap()).await.unwrap();
+    assert_eq!(ids(&back), (10..20).collect::<Vec<_>>());
+    let start = find().prev(back.prev.clone().unwrap()).await.unwrap();
+    assert_eq!(ids(&start), (0..10).collect::<Vec<_>>());
+    assert!(start.prev.is_none(), "back at the start");
+    // And forward again from a page reached backwards.
+    assert_eq!(ids(&find().next(start.next.clone().unwrap()).await.unwrap()), (10..20).collect::<Vec<_>>());
+
+    // Reversed pages go back too (the blog's own item is never a post).
+    let newest = find().reverse().await.unwrap();
+    let older = find().reverse().next(newest.next.clone().unwrap()).await.unwrap();
+    assert_eq!(ids(&older), (15..25).rev().collect::<Vec<_>>());
+    let again = find().reverse().prev(older.prev.clone().unwrap()).await.unwrap();
+    assert_eq!(ids(&again), (25..35).rev().collect::<Vec<_>>());
+    assert!(again.prev.is_none());
+}

@@ -143,6 +143,7 @@ impl<C: Collection> FindCollection<C> {
                 limit: self.limit,
                 start: self.next.map(|c| c.to_key()).transpose()?,
                 cursor_attrs: cursor_attributes(table, index_name, hash_attr, sort_attr),
+                first_read: None,
             };
             let unknown = self.unknown;
             query
@@ -165,6 +166,7 @@ impl<C: Collection> FindCollection<C> {
                     }
                 })
                 .await
+                .map(|(page, _, _)| page)
         }
         .instrument(span)
         .await

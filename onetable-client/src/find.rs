@@ -7,6 +7,7 @@
 use crate::cursor::Cursor;
 use crate::error::sdk;
 use crate::model::{into_future, Model};
+use aws_sdk_dynamodb::types::Select;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, Stream, StreamExt, TryStreamExt};
 use onetable_core::expr::{Condition, Placeholders};
@@ -22,6 +23,9 @@ pub struct Page<E> {
     pub items: Vec<E>,
     /// Pass it to [`Find::next`] for the following page.
     pub next: Option<Cursor>,
+    /// Pass it to [`Find::prev`] for the page before this one (OneTable's `prev`):
+    /// `None` on the first page.
+    pub prev: Option<Cursor>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +46,8 @@ pub struct Find<E> {
     reverse: bool,
     consistent: bool,
     next: Option<Cursor>,
+    /// Page back from here ([`Find::prev`]).
+    prev: Option<Cursor>,
 }
 
 impl<E: Entity> Model<E> {
@@ -59,6 +65,7 @@ impl<E: Entity> Model<E> {
             reverse: false,
             consistent: false,
             next: None,
+            prev: None,
         }
     }
 
@@ -90,6 +97,15 @@ impl<E: Entity> Find<E> {
     /// Start after the page that returned this cursor.
     pub fn next(mut self, cursor: Cursor) -> Self {
         self.next = Some(cursor);
+        self
+    }
+
+    /// The page before the one that returned this cursor (its [`Page::prev`]): the
+    /// items just before it, up to [`Find::limit`], in the same order as the pages
+    /// going forward. The partition is read backwards from the cursor, so this costs
+    /// what the forward page cost.
+    pub fn prev(mut self, cursor: Cursor) -> Self {
+        self.prev = Some(cursor);
         self
     }
 
@@ -142,9 +158,56 @@ impl<E: Entity> Find<E> {
     pub async fn send(self) -> Result<Page<E>, Error> {
         let model = self.model.clone();
         let span = model.span("find");
+        self.page(|item| model.read(item).map(Some)).instrument(span).await
+    }
+
+    /// One page, forward or back, each item turned into a result by `read`.
+    pub(crate) async fn page<T>(
+        self,
+        read: impl FnMut(Item) -> Result<Option<T>, Error>,
+    ) -> Result<Page<T>, Error> {
+        let model = self.model.clone();
+        let (started, backwards) = (self.next.is_some(), self.prev.is_some());
+        {
+            let mut query = self.prepare()?;
+            if !backwards {
+                let (mut page, first, _) = query.collect(&model.table, read).await?;
+                // A page that began at a cursor has items before it.
+                page.prev = first.filter(|_| started).as_ref().map(Cursor::from_key);
+                return Ok(page);
+            }
+            // Read backwards from the cursor, then turn the page the caller's way round.
+            query.reverse = !query.reverse;
+            let (mut page, _, last) = query.collect(&model.table, read).await?;
+            page.items.reverse();
+            // Going back stopped with the page full: whether anything precedes it takes
+            // one more look (DynamoDB hands back a key whenever the limit is reached).
+            // Items were found: this page's successor is after them.
+            let more_before = match page.next.take() {
+                Some(cursor) => {
+                    query.start = Some(cursor.to_key()?);
+                    query.has_more(&model.table).await?
+                }
+                None => false,
+            };
+            page.prev = if more_before { last.as_ref().map(Cursor::from_key) } else { None };
+            page.next = query.first_read.take().as_ref().map(Cursor::from_key);
+            Ok(page)
+        }
+    }
+
+    /// How many items of the entity the query matches, with its filter and sort-key
+    /// range, counted by DynamoDB (`Select: COUNT`) page after page to the end of the
+    /// partition: no item is returned or converted, though each page still costs the
+    /// read capacity of the items it reads. [`Find::limit`] and the cursor are
+    /// ignored: the count is of the whole result.
+    pub async fn count(self) -> Result<u64, Error> {
+        let model = self.model.clone();
+        let span = model.span("count");
         async move {
             let mut query = self.prepare()?;
-            query.collect(&model.table, |item| model.read(item).map(Some)).await
+            query.start = None;
+            query.count(&model.table).await
         }
         .instrument(span)
         .await
@@ -234,7 +297,8 @@ impl<E: Entity> Find<E> {
             reverse: self.reverse,
             consistent: self.consistent,
             limit: self.limit,
-            start: self.next.map(|c| c.to_key()).transpose()?,
+            start: self.next.or(self.prev).map(|c| c.to_key()).transpose()?,
+            first_read: None,
             cursor_attrs,
         })
     }
@@ -311,6 +375,9 @@ pub(crate) struct Query {
     pub(crate) limit: Option<usize>,
     pub(crate) start: Option<Item>,
     pub(crate) cursor_attrs: Vec<String>,
+    /// The key of the first item `collect` returned (the page's edge a backward
+    /// page hands on as its `next`).
+    pub(crate) first_read: Option<Item>,
 }
 
 impl Query {
@@ -353,17 +420,64 @@ impl Query {
         Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
     }
 
+    /// True when at least one more item matches from `start` on.
+    pub(crate) async fn has_more(&mut self, table: &crate::Table) -> Result<bool, Error> {
+        loop {
+            let (items, last) = self.fetch(table, Some(1)).await?;
+            if !items.is_empty() {
+                return Ok(true);
+            }
+            match last {
+                Some(last) => self.start = Some(last),
+                None => return Ok(false),
+            }
+        }
+    }
+
+    /// Counts the matching items, page after page (`Select: COUNT`).
+    pub(crate) async fn count(&mut self, table: &crate::Table) -> Result<u64, Error> {
+        let t = &table.inner;
+        let mut count = 0u64;
+        loop {
+            let out = t
+                .client
+                .query()
+                .table_name(&t.name)
+                .set_return_consumed_capacity(table.capacity_request())
+                .set_index_name(self.index.map(str::to_owned))
+                .select(Select::Count)
+                .key_condition_expression(&self.key_condition)
+                .set_filter_expression(self.filter.clone())
+                .set_expression_attribute_names(self.names.clone())
+                .set_expression_attribute_values(self.values.clone())
+                .set_exclusive_start_key(self.start.take())
+                .set_limit(self.page_size)
+                .consistent_read(self.consistent)
+                .send()
+                .await
+                .map_err(|e| sdk("count", &t.name, e))?;
+            table.record_capacity(out.consumed_capacity());
+            count += u64::try_from(out.count).unwrap_or(0);
+            match out.last_evaluated_key {
+                Some(last) => self.start = Some(last),
+                None => return Ok(count),
+            }
+        }
+    }
+
     /// Fetches pages until the limit is reached or the results end; `convert` turns
     /// each item into a result (or `None` to leave it out, which still counts as read).
+    /// Also returns the keys of the first and last items returned.
     pub(crate) async fn collect<T>(
         &mut self,
         table: &crate::Table,
         mut convert: impl FnMut(Item) -> Result<Option<T>, Error>,
-    ) -> Result<Page<T>, Error> {
+    ) -> Result<(Page<T>, Option<Item>, Option<Item>), Error> {
         let limit = self.limit;
         let mut items = Vec::new();
+        let (mut first, mut last_kept) = (None, None);
         if limit == Some(0) {
-            return Ok(Page { items, next: None });
+            return Ok((Page { items, next: None, prev: None }, None, None));
         }
         loop {
             let remaining = limit.map(|l| l - items.len());
@@ -377,8 +491,13 @@ impl Query {
                 }
                 last_returned = Some(self.cursor_key(&item));
                 taken += 1;
+                let key = last_returned.clone();
                 if let Some(value) = convert(item)? {
                     items.push(value);
+                    if first.is_none() {
+                        first = key.clone();
+                    }
+                    last_kept = key;
                 }
             }
             if Some(items.len()) == limit {
@@ -386,11 +505,16 @@ impl Query {
                 // returned, so nothing is skipped. At a page's end: where DynamoDB
                 // stopped reading.
                 let next = if taken < page_len { last_returned } else { last };
-                return Ok(Page { items, next: next.as_ref().map(Cursor::from_key) });
+                self.first_read = first.clone();
+                let page = Page { items, next: next.as_ref().map(Cursor::from_key), prev: None };
+                return Ok((page, first, last_kept));
             }
             match last {
                 Some(last) => self.start = Some(last),
-                None => return Ok(Page { items, next: None }),
+                None => {
+                    self.first_read = first.clone();
+                    return Ok((Page { items, next: None, prev: None }, first, last_kept));
+                }
             }
         }
     }
@@ -438,6 +562,51 @@ impl<E: Entity> Scan<E> {
     /// All the items (collected from every segment).
     pub async fn send(self) -> Result<Vec<E>, Error> {
         self.stream().try_collect().await
+    }
+
+    /// How many items of the entity the scan matches (with its filter), counted by
+    /// DynamoDB (`Select: COUNT`) in every segment to the end of the table: no item is
+    /// returned or converted. [`Scan::limit`] is ignored.
+    pub async fn count(self) -> Result<u64, Error> {
+        let (filter, names, values) = self.prepare()?;
+        let model = self.model.clone();
+        let (segments, consistent) = (self.segments, self.consistent);
+        let one = |segment: u32| {
+            let (filter, names, values) = (filter.clone(), names.clone(), values.clone());
+            let model = model.clone();
+            async move {
+                let t = &model.table.inner;
+                let (mut count, mut start) = (0u64, None);
+                loop {
+                    let out = t
+                        .client
+                        .scan()
+                        .table_name(&t.name)
+                        .set_return_consumed_capacity(model.table.capacity_request())
+                        .select(Select::Count)
+                        .filter_expression(&filter)
+                        .set_expression_attribute_names(Some(names.clone()))
+                        .set_expression_attribute_values(Some(values.clone()))
+                        .set_exclusive_start_key(start)
+                        .segment(segment as i32)
+                        .total_segments(segments as i32)
+                        .consistent_read(consistent)
+                        .send()
+                        .await
+                        .map_err(|e| sdk("count", &t.name, e))?;
+                    model.table.record_capacity(out.consumed_capacity());
+                    count += u64::try_from(out.count).unwrap_or(0);
+                    start = out.last_evaluated_key;
+                    if start.is_none() {
+                        return Ok::<u64, Error>(count);
+                    }
+                }
+            }
+        };
+        let counts = futures_util::future::try_join_all((0..segments).map(one))
+            .instrument(model.span("count"))
+            .await?;
+        Ok(counts.into_iter().sum())
     }
 
     /// The items as they arrive from the segments, a page at a time per segment.

@@ -107,6 +107,19 @@ impl<E: Entity> Model<E> {
         E::from_item(item)
     }
 
+    /// The item this table writes for `entity` (as a put would): keys composed, type
+    /// attribute, timestamps, design marker, computed and encrypted fields — to send
+    /// with the SDK where onetable has no operation, or to compare with a stored item.
+    pub fn to_item(&self, entity: &E) -> Result<Item, Error> {
+        self.item_for_write(entity, false)
+    }
+
+    /// An item as DynamoDB holds it (from the SDK, a stream record, another tool) read
+    /// as the entity: its type attribute checked, encrypted fields decrypted.
+    pub fn from_item(&self, item: Item) -> Result<E, Error> {
+        self.read(item)
+    }
+
     /// Creates an item; fails with [`Error::is_already_exists`] when its key is taken.
     /// Empty `generate` fields get new ids; the returned entity has them.
     pub fn create(&self, entity: E) -> Create<E> {

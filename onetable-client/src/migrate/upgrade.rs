@@ -81,7 +81,6 @@ impl<Old: Entity, New: Entity> Upgrade<Old, New> {
     /// Runs a query built on the new entity (`table.model::<New>().find(..)`, with any
     /// of its options) and returns its page with every item in the new form.
     pub async fn find(&self, find: Find<New>) -> Result<Page<New>, Error> {
-        let mut query = find.prepare()?;
-        query.collect(&self.table, |item| self.read(item).map(Some)).await
+        find.page(|item| self.read(item).map(Some)).await
     }
 }
