@@ -67,8 +67,8 @@ pub use onetable_core::{
 /// is awaited (or `.send()`), after options are added in as many steps as needed.
 pub mod request {
     pub use onetable_client::{
-        BatchWrite, Collections, Create, CreateTable, Find, FindCollection, Get, GetMany, Put, Remove, Scan,
-        Transaction, Update,
+        BatchWrite, Collections, Create, CreateTable, Find, FindCollection, Get, GetMany, Put, Remove,
+        Request, Scan, Transaction, Update,
     };
 }
 

@@ -921,3 +921,71 @@ async fn pages_go_back_as_they_came() {
     assert_eq!(ids(&again), (25..35).rev().collect::<Vec<_>>());
     assert!(again.prev.is_none());
 }
+
+#[tokio::test]
+async fn every_operation_shows_its_request_without_sending_it() {
+    let requests = common::Requests::default();
+    let table = common::table_with_client(requests.client(), |t| t.entity::<Post>().entity::<Blog>()).await;
+    let posts = table.model::<Post>();
+    let post = Post { blog: "b".into(), id: 7, likes: 3 };
+    requests.reset();
+
+    let onetable::request::Request::PutItem(put) = posts.create(post.clone()).request().unwrap() else {
+        panic!("a create without unique fields is one PutItem")
+    };
+    assert_eq!(put.table_name(), Some(table.name()));
+    assert_eq!(put.item().unwrap()["sk"].as_s().unwrap(), "POST#0007");
+    let condition = put.condition_expression().unwrap();
+    assert!(condition.starts_with("attribute_not_exists("), "{condition}");
+    let onetable::request::Request::GetItem(get) =
+        posts.get(Post::key("b", 7u32)).consistent().request().unwrap()
+    else {
+        panic!("a get is a GetItem")
+    };
+    assert_eq!(
+        (get.key().unwrap()["pk"].as_s().unwrap().as_str(), get.consistent_read()),
+        ("BLOG#b", Some(true))
+    );
+    let onetable::request::Request::Query(query) =
+        posts.find(Post::partition("b")).filter(Post::LIKES.gt(1)).limit(5).request().unwrap()
+    else {
+        panic!("a find is a Query")
+    };
+    assert_eq!(query.limit(), None, "a filtered find reads full pages");
+    assert!(query.filter_expression().unwrap().contains("AND ("), "{:?}", query.filter_expression());
+    let onetable::request::Request::UpdateItem(update) =
+        posts.update(Post::key("b", 7u32)).add(Post::LIKES, 1).request().await.unwrap()
+    else {
+        panic!("an update is an UpdateItem")
+    };
+    assert!(update.update_expression().unwrap().starts_with("SET "), "{:?}", update.update_expression());
+    let remove = posts.remove(Post::key("b", 7u32)).request().await.unwrap();
+    assert!(matches!(remove, Some(onetable::request::Request::DeleteItem(_))));
+    let transaction = table
+        .transaction()
+        .create(posts.create(post.clone()))
+        .update(posts.update(Post::key("b", 8u32)).set(Post::LIKES, 2).upsert())
+        .token("t-1")
+        .request()
+        .await
+        .unwrap();
+    let onetable::request::Request::TransactWriteItems(tx) = transaction else { panic!("a transaction") };
+    assert_eq!((tx.transact_items().len(), tx.client_request_token()), (2, Some("t-1")));
+    assert_eq!(requests.total(), 0, "nothing was sent");
+
+    // The request is the one `send` would make: sent by hand, it writes the item.
+    let onetable::request::Request::PutItem(put) = posts.create(post.clone()).request().unwrap() else {
+        panic!()
+    };
+    table
+        .client()
+        .put_item()
+        .set_table_name(put.table_name)
+        .set_item(put.item)
+        .set_condition_expression(put.condition_expression)
+        .set_expression_attribute_names(put.expression_attribute_names)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posts.get(Post::key("b", 7u32)).await.unwrap(), Some(post));
+}

@@ -196,6 +196,18 @@ impl<E: Entity> Find<E> {
         }
     }
 
+    /// The `Query` request of the first page [`Find::send`] would send, unsent (see
+    /// [`Request`](crate::Request)).
+    pub fn request(self) -> Result<crate::Request, Error> {
+        let table = self.model.table.clone();
+        let query = self.prepare()?;
+        let input = query.builder(&table, query.limit).as_input().clone().build();
+        input.map(crate::Request::Query).map_err(|e| {
+            ErrorKind::Dynamo { operation: "find", table: table.name().to_owned(), source: Box::new(e) }
+                .into()
+        })
+    }
+
     /// How many items of the entity the query matches, with its filter and sort-key
     /// range, counted by DynamoDB (`Select: COUNT`) page after page to the end of the
     /// partition: no item is returned or converted, though each page still costs the
@@ -388,6 +400,18 @@ impl Query {
         remaining: Option<usize>,
     ) -> Result<(Vec<Item>, Option<Item>), Error> {
         let t = &table.inner;
+        let out = self.builder(table, remaining).send().await.map_err(|e| sdk("find", &t.name, e))?;
+        table.record_capacity(out.consumed_capacity());
+        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+    }
+
+    /// The request for the page from `start`, `remaining` items still wanted.
+    fn builder(
+        &self,
+        table: &crate::Table,
+        remaining: Option<usize>,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        let t = &table.inner;
         // Without a caller's filter, asking for exactly the items still needed takes
         // one request. With one, DynamoDB applies the limit before filtering, so a
         // small limit would cost a request per few items (OneTable #554): read full
@@ -399,8 +423,7 @@ impl Query {
                 remaining.map(|r| i32::try_from(r).unwrap_or(i32::MAX))
             }
         });
-        let out = t
-            .client
+        t.client
             .query()
             .table_name(&t.name)
             .set_return_consumed_capacity(table.capacity_request())
@@ -413,11 +436,6 @@ impl Query {
             .set_limit(limit)
             .scan_index_forward(!self.reverse)
             .consistent_read(self.consistent)
-            .send()
-            .await
-            .map_err(|e| sdk("find", &t.name, e))?;
-        table.record_capacity(out.consumed_capacity());
-        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
     }
 
     /// True when at least one more item matches from `start` on.

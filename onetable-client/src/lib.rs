@@ -33,4 +33,5 @@ pub use model::{Create, Get, Model, Put, Remove};
 pub use table::{Table, TableBuilder};
 pub use transact::Transaction;
 pub use update::Update;
+pub use write::Request;
 pub use write::MAX_ACTIONS;

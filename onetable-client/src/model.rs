@@ -5,7 +5,7 @@ use crate::conditions::{version_field, Conditions};
 use crate::error::sdk;
 use crate::table::Table;
 use crate::unique::{has_unique, sentinel_changes, unique_values};
-use crate::write::{check_size, execute, key_of, key_text, KeyValues, Op, Role, Write};
+use crate::write::{check_size, execute, key_of, key_text, KeyValues, Op, Prepared, Request, Role, Write};
 use futures_util::future::BoxFuture;
 use onetable_core::expr::Condition;
 use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item, Key, Timestamps};
@@ -199,6 +199,13 @@ impl<E: Entity> Create<E> {
         Ok((entity, writes))
     }
 
+    /// The request [`Create::send`] would send, unsent (see [`Request`]).
+    pub fn request(self) -> Result<Request, Error> {
+        let table = self.model.table.clone();
+        let (_, writes) = self.prepare()?;
+        Prepared::of(&table, writes).request(&table, None)
+    }
+
     /// Sends the request (a transaction when the entity has unique fields).
     pub async fn send(self) -> Result<E, Error> {
         let model = self.model.clone();
@@ -229,6 +236,17 @@ impl<E: Entity> Get<E> {
         self
     }
 
+    /// The request [`Get::send`] would send, unsent (see [`Request`]).
+    pub fn request(self) -> Result<Request, Error> {
+        self.model.check_registered()?;
+        let key = self.key.into_attrs()?;
+        let input = self.model.get_builder(key, self.consistent).as_input().clone().build();
+        let table = self.model.table.name().to_owned();
+        input
+            .map(Request::GetItem)
+            .map_err(|e| ErrorKind::Dynamo { operation: "get", table, source: Box::new(e) }.into())
+    }
+
     /// Sends the request.
     pub async fn send(self) -> Result<Option<E>, Error> {
         let model = self.model.clone();
@@ -250,18 +268,25 @@ impl<E: Entity> Model<E> {
     /// The stored item under `key`, as DynamoDB returns it.
     pub(crate) async fn get_raw(&self, key: Item, consistent: bool) -> Result<Option<Item>, Error> {
         let t = &self.table.inner;
-        let out = t
-            .client
+        let out = self.get_builder(key, consistent).send().await.map_err(|e| sdk("get", &t.name, e))?;
+        self.table.record_capacity(out.consumed_capacity());
+        Ok(out.item)
+    }
+}
+
+impl<E: Entity> Model<E> {
+    fn get_builder(
+        &self,
+        key: Item,
+        consistent: bool,
+    ) -> aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder {
+        let t = &self.table.inner;
+        t.client
             .get_item()
             .table_name(&t.name)
             .set_return_consumed_capacity(self.table.capacity_request())
             .set_key(Some(key))
             .consistent_read(consistent)
-            .send()
-            .await
-            .map_err(|e| sdk("get", &t.name, e))?;
-        self.table.record_capacity(out.consumed_capacity());
-        Ok(out.item)
     }
 }
 
@@ -315,6 +340,14 @@ impl<E: Entity> Put<E> {
         let mut writes = vec![conditions.into_write(Op::Put(item), role)];
         writes.extend(sentinels);
         Ok((entity, writes))
+    }
+
+    /// The request [`Put::send`] would send, unsent (see [`Request`]). With unique
+    /// fields, the item is read first, as `send` reads it.
+    pub async fn request(self) -> Result<Request, Error> {
+        let table = self.model.table.clone();
+        let (_, writes) = self.prepare().await?;
+        Prepared::of(&table, writes).request(&table, None)
     }
 
     /// Sends the request (a transaction when a unique value changes).
@@ -397,6 +430,17 @@ impl<E: Entity> Remove<E> {
         let mut writes = vec![conditions.into_write(Op::Delete(key), role)];
         writes.extend(sentinels);
         Ok((writes, prior))
+    }
+
+    /// The request [`Remove::send`] would send, unsent (see [`Request`]); `None` when
+    /// it would send none (an entity with unique fields whose item is not there).
+    pub async fn request(self) -> Result<Option<Request>, Error> {
+        let table = self.model.table.clone();
+        let (writes, _) = self.prepare().await?;
+        if writes.is_empty() {
+            return Ok(None);
+        }
+        Prepared::of(&table, writes).request(&table, None).map(Some)
     }
 
     /// Sends the request; returns the removed item.

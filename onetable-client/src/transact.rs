@@ -5,7 +5,7 @@
 use crate::conditions::Conditions;
 use crate::model::{Create, Remove};
 use crate::table::Table;
-use crate::write::{run, KeyValues, Op, Role, Write};
+use crate::write::{run, KeyValues, Op, Prepared, Request, Role, Write};
 use futures_util::future::BoxFuture;
 use onetable_core::expr::Condition;
 use onetable_core::{Entity, Error, Key};
@@ -79,6 +79,16 @@ impl Transaction {
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
         self
+    }
+
+    /// The `TransactWriteItems` request [`Transaction::send`] would send, unsent (see
+    /// [`Request`]).
+    pub async fn request(self) -> Result<Request, Error> {
+        let mut writes = Vec::new();
+        for step in self.steps {
+            writes.extend(step.await?);
+        }
+        Prepared::Transaction(writes).request(&self.table, self.token)
     }
 
     /// Sends the transaction. A failed condition reports the write that caused it

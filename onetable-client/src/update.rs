@@ -5,7 +5,7 @@ use crate::conditions::{version_field, Conditions};
 use crate::model::{into_future, Model};
 use crate::table::Table;
 use crate::unique::{is_scope_input, sentinel_changes, unique_values};
-use crate::write::{execute, key_text, KeyValues, Op, Role, Write};
+use crate::write::{execute, key_text, KeyValues, Op, Prepared, Request, Role, Write};
 use futures_util::future::BoxFuture;
 use onetable_core::expr::{Condition, IntoOperand, Operand, Placeholders};
 use onetable_core::{
@@ -229,6 +229,14 @@ impl<E: Entity> Update<E> {
         let mut writes = vec![conditions.into_write(op, role)];
         writes.extend(sentinels);
         Ok(writes)
+    }
+
+    /// The request [`Update::send`] would send, unsent (see [`Request`]). When a
+    /// unique value changes, the item is read first, as `send` reads it.
+    pub async fn request(self) -> Result<Request, Error> {
+        let table = self.model.table.clone();
+        let writes = self.prepare().await?;
+        Prepared::of(&table, writes).request(&table, None)
     }
 
     /// Sends the request (a transaction when a unique value changes).

@@ -4,7 +4,10 @@
 
 use crate::error::{is_condition_failed, old_item, sdk};
 use crate::table::Table;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
+use aws_sdk_dynamodb::operation::transact_write_items::{TransactWriteItemsError, TransactWriteItemsInput};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     ConditionCheck, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -320,74 +323,140 @@ conditioned!(
     aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder
 );
 
+/// The request prepared writes make: one write alone is a single request (an
+/// operation's SDK builder), several — or a condition check — a transaction.
+pub(crate) enum Prepared {
+    Put(PutItemFluentBuilder, Role),
+    Update(UpdateItemFluentBuilder, Role),
+    Delete(DeleteItemFluentBuilder, Role),
+    Transaction(Vec<Write>),
+}
+
+impl Prepared {
+    pub(crate) fn of(table: &Table, mut writes: Vec<Write>) -> Prepared {
+        let single = writes.len() == 1 && !matches!(writes[0].op, Op::Check(_));
+        if !single {
+            return Prepared::Transaction(writes);
+        }
+        let Write { op, condition, names, values, role } = writes.remove(0);
+        let t = &table.inner;
+        let capacity = table.capacity_request();
+        match op {
+            Op::Put(item) => Prepared::Put(
+                t.client
+                    .put_item()
+                    .table_name(&t.name)
+                    .set_return_consumed_capacity(capacity)
+                    .set_item(Some(item))
+                    .conditioned(condition, names, values),
+                role,
+            ),
+            Op::Update { key, expression } => Prepared::Update(
+                t.client
+                    .update_item()
+                    .table_name(&t.name)
+                    .set_return_consumed_capacity(capacity)
+                    .set_key(Some(key))
+                    .update_expression(expression)
+                    .conditioned(condition, names, values)
+                    .return_values(ReturnValue::AllNew),
+                role,
+            ),
+            Op::Delete(key) => Prepared::Delete(
+                t.client
+                    .delete_item()
+                    .table_name(&t.name)
+                    .set_return_consumed_capacity(capacity)
+                    .set_key(Some(key))
+                    .conditioned(condition, names, values)
+                    .return_values(ReturnValue::AllOld),
+                role,
+            ),
+            Op::Check(key) => {
+                Prepared::Transaction(vec![Write { op: Op::Check(key), condition, names, values, role }])
+            }
+        }
+    }
+
+    /// The request as the SDK's input, unsent.
+    pub(crate) fn request(self, table: &Table, token: Option<String>) -> Result<Request, Error> {
+        let t = &table.inner;
+        let built = |operation: &'static str| {
+            move |e: aws_sdk_dynamodb::error::BuildError| -> Error {
+                ErrorKind::Dynamo { operation, table: t.name.clone(), source: Box::new(e) }.into()
+            }
+        };
+        Ok(match self {
+            Prepared::Put(b, _) => Request::PutItem(b.as_input().clone().build().map_err(built("put"))?),
+            Prepared::Update(b, _) => {
+                Request::UpdateItem(b.as_input().clone().build().map_err(built("update"))?)
+            }
+            Prepared::Delete(b, _) => {
+                Request::DeleteItem(b.as_input().clone().build().map_err(built("remove"))?)
+            }
+            Prepared::Transaction(writes) => {
+                let items = writes
+                    .into_iter()
+                    .map(|w| w.into_transact_item(&t.name))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Request::TransactWriteItems(
+                    TransactWriteItemsInput::builder()
+                        .set_transact_items(Some(items))
+                        .set_client_request_token(token)
+                        .set_return_consumed_capacity(table.capacity_request())
+                        .build()
+                        .map_err(built("transaction"))?,
+                )
+            }
+        })
+    }
+}
+
+/// A request onetable would send, as aws-sdk-dynamodb's input type, without sending
+/// it (OneTable's `execute: false`, ElectroDB's `.params()`): to log, to inspect in a
+/// test, or to send with code onetable has no operation for. Made by `.request()` on
+/// each operation's builder.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Request {
+    /// `GetItem`.
+    GetItem(aws_sdk_dynamodb::operation::get_item::GetItemInput),
+    /// `Query` (the first page).
+    Query(aws_sdk_dynamodb::operation::query::QueryInput),
+    /// `PutItem`.
+    PutItem(aws_sdk_dynamodb::operation::put_item::PutItemInput),
+    /// `UpdateItem`.
+    UpdateItem(aws_sdk_dynamodb::operation::update_item::UpdateItemInput),
+    /// `DeleteItem`.
+    DeleteItem(aws_sdk_dynamodb::operation::delete_item::DeleteItemInput),
+    /// `TransactWriteItems`: a write with unique sentinels, or a transaction.
+    TransactWriteItems(TransactWriteItemsInput),
+}
+
 /// Sends prepared writes: one write as a single request, several as a transaction.
 /// Returns the attributes DynamoDB sent back (the new item of an update, the old item
 /// of a removal) for a single request.
-pub(crate) async fn execute(table: &Table, mut writes: Vec<Write>) -> Result<Option<Item>, Error> {
+pub(crate) async fn execute(table: &Table, writes: Vec<Write>) -> Result<Option<Item>, Error> {
     table.check_writable("a write")?;
-    if writes.len() != 1 {
-        run(table, writes, None).await?;
-        return Ok(None);
-    }
-    let Write { op, condition, names, values, role } = writes.remove(0);
     let t = &table.inner;
     macro_rules! finish {
-        ($result:expr, $operation:literal, $attributes:ident) => {
+        ($result:expr, $role:expr, $operation:literal) => {
             match $result {
                 Ok(out) => {
                     table.record_capacity(out.consumed_capacity());
-                    Ok(out.$attributes)
+                    Ok(out.attributes)
                 }
                 Err(e) if is_condition_failed(&e) => {
-                    Err(condition_error(table, &role, old_item(&e).as_ref()))
+                    Err(condition_error(table, &$role, old_item(&e).as_ref()))
                 }
                 Err(e) => Err(sdk($operation, &t.name, e)),
             }
         };
     }
-    match op {
-        Op::Put(item) => {
-            let result = t
-                .client
-                .put_item()
-                .table_name(&t.name)
-                .set_return_consumed_capacity(table.capacity_request())
-                .set_item(Some(item))
-                .conditioned(condition, names, values)
-                .send()
-                .await;
-            finish!(result, "put", attributes)
-        }
-        Op::Update { key, expression } => {
-            let result = t
-                .client
-                .update_item()
-                .table_name(&t.name)
-                .set_return_consumed_capacity(table.capacity_request())
-                .set_key(Some(key))
-                .update_expression(expression)
-                .conditioned(condition, names, values)
-                .return_values(ReturnValue::AllNew)
-                .send()
-                .await;
-            finish!(result, "update", attributes)
-        }
-        Op::Delete(key) => {
-            let result = t
-                .client
-                .delete_item()
-                .table_name(&t.name)
-                .set_return_consumed_capacity(table.capacity_request())
-                .set_key(Some(key))
-                .conditioned(condition, names, values)
-                .return_values(ReturnValue::AllOld)
-                .send()
-                .await;
-            finish!(result, "remove", attributes)
-        }
-        Op::Check(key) => {
-            let write = Write { op: Op::Check(key), condition, names, values, role };
-            run(table, vec![write], None).await.map(|()| None)
-        }
+    match Prepared::of(table, writes) {
+        Prepared::Put(b, role) => finish!(b.send().await, role, "put"),
+        Prepared::Update(b, role) => finish!(b.send().await, role, "update"),
+        Prepared::Delete(b, role) => finish!(b.send().await, role, "remove"),
+        Prepared::Transaction(writes) => run(table, writes, None).await.map(|()| None),
     }
 }
