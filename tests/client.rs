@@ -905,6 +905,12 @@ async fn pages_go_back_as_they_came() {
     assert_eq!(ids(&third), (20..30).collect::<Vec<_>>());
 
     // Back from the third page: the second, then the first, in forward order.
+    let onetable::request::Request::Query(back_query) =
+        find().prev(third.prev.clone().unwrap()).request().unwrap()
+    else {
+        panic!("a find is a Query")
+    };
+    assert_eq!(back_query.scan_index_forward(), Some(false), "a page back reads backwards");
     let back = find().prev(third.prev.clone().unwrap()).await.unwrap();
     assert_eq!(ids(&back), (10..20).collect::<Vec<_>>());
     let start = find().prev(back.prev.clone().unwrap()).await.unwrap();

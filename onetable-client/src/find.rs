@@ -200,7 +200,10 @@ impl<E: Entity> Find<E> {
     /// [`Request`](crate::Request)).
     pub fn request(self) -> Result<crate::Request, Error> {
         let table = self.model.table.clone();
-        let query = self.prepare()?;
+        let backwards = self.prev.is_some();
+        let mut query = self.prepare()?;
+        // A page back reads the partition the other way (see `Find::prev`).
+        query.reverse ^= backwards;
         let input = query.builder(&table, query.limit).as_input().clone().build();
         input.map(crate::Request::Query).map_err(|e| {
             ErrorKind::Dynamo { operation: "find", table: table.name().to_owned(), source: Box::new(e) }
