@@ -460,23 +460,9 @@ impl Query {
         let t = &table.inner;
         let mut count = 0u64;
         loop {
-            let out = t
-                .client
-                .query()
-                .table_name(&t.name)
-                .set_return_consumed_capacity(table.capacity_request())
-                .set_index_name(self.index.map(str::to_owned))
-                .select(Select::Count)
-                .key_condition_expression(&self.key_condition)
-                .set_filter_expression(self.filter.clone())
-                .set_expression_attribute_names(self.names.clone())
-                .set_expression_attribute_values(self.values.clone())
-                .set_exclusive_start_key(self.start.take())
-                .set_limit(self.page_size)
-                .consistent_read(self.consistent)
-                .send()
-                .await
-                .map_err(|e| sdk("count", &t.name, e))?;
+            // The page size is the query's own: counting wants no item limit.
+            let request = self.builder(table, None).select(Select::Count);
+            let out = request.send().await.map_err(|e| sdk("count", &t.name, e))?;
             table.record_capacity(out.consumed_capacity());
             count += u64::try_from(out.count).unwrap_or(0);
             match out.last_evaluated_key {
@@ -545,6 +531,32 @@ impl Query {
     }
 }
 
+/// A scan's filter, with its names and values.
+type ScanExpression = (String, std::collections::HashMap<String, String>, Item);
+
+/// The request for one page of one segment of a scan: the same for its items and its
+/// count.
+fn scan_request<E>(
+    model: &Model<E>,
+    (filter, names, values): &ScanExpression,
+    (segment, segments): (u32, u32),
+    consistent: bool,
+    start: Option<Item>,
+) -> aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder {
+    let t = &model.table.inner;
+    t.client
+        .scan()
+        .table_name(&t.name)
+        .set_return_consumed_capacity(model.table.capacity_request())
+        .filter_expression(filter)
+        .set_expression_attribute_names(Some(names.clone()))
+        .set_expression_attribute_values(Some(values.clone()))
+        .set_exclusive_start_key(start)
+        .segment(segment as i32)
+        .total_segments(segments as i32)
+        .consistent_read(consistent)
+}
+
 /// [`Model::scan`]: every item of the entity in the table.
 #[must_use = "await it, call .send().await or .stream()"]
 pub struct Scan<E> {
@@ -589,32 +601,19 @@ impl<E: Entity> Scan<E> {
     /// DynamoDB (`Select: COUNT`) in every segment to the end of the table: no item is
     /// returned or converted. [`Scan::limit`] is ignored.
     pub async fn count(self) -> Result<u64, Error> {
-        let (filter, names, values) = self.prepare()?;
+        let prepared = self.prepare()?;
         let model = self.model.clone();
         let (segments, consistent) = (self.segments, self.consistent);
         let one = |segment: u32| {
-            let (filter, names, values) = (filter.clone(), names.clone(), values.clone());
+            let prepared = prepared.clone();
             let model = model.clone();
             async move {
                 let t = &model.table.inner;
                 let (mut count, mut start) = (0u64, None);
                 loop {
-                    let out = t
-                        .client
-                        .scan()
-                        .table_name(&t.name)
-                        .set_return_consumed_capacity(model.table.capacity_request())
-                        .select(Select::Count)
-                        .filter_expression(&filter)
-                        .set_expression_attribute_names(Some(names.clone()))
-                        .set_expression_attribute_values(Some(values.clone()))
-                        .set_exclusive_start_key(start)
-                        .segment(segment as i32)
-                        .total_segments(segments as i32)
-                        .consistent_read(consistent)
-                        .send()
-                        .await
-                        .map_err(|e| sdk("count", &t.name, e))?;
+                    let request = scan_request(&model, &prepared, (segment, segments), consistent, start);
+                    let out =
+                        request.select(Select::Count).send().await.map_err(|e| sdk("count", &t.name, e))?;
                     model.table.record_capacity(out.consumed_capacity());
                     count += u64::try_from(out.count).unwrap_or(0);
                     start = out.last_evaluated_key;
@@ -651,20 +650,10 @@ impl<E: Entity> Scan<E> {
                     if done {
                         return Ok::<_, Error>(None);
                     }
-                    let (filter, names, values) = prepared?;
+                    let prepared = prepared?;
                     let t = &model.table.inner;
-                    let out = t
-                        .client
-                        .scan()
-                        .table_name(&t.name)
-                        .set_return_consumed_capacity(model.table.capacity_request())
-                        .filter_expression(&filter)
-                        .set_expression_attribute_names(Some(names.clone()))
-                        .set_expression_attribute_values(Some(values.clone()))
-                        .set_exclusive_start_key(start)
-                        .segment(segment as i32)
-                        .total_segments(segments as i32)
-                        .consistent_read(consistent)
+                    let request = scan_request(&model, &prepared, (segment, segments), consistent, start);
+                    let out = request
                         .send()
                         .instrument(model.span("scan"))
                         .await
@@ -672,7 +661,7 @@ impl<E: Entity> Scan<E> {
                     model.table.record_capacity(out.consumed_capacity());
                     let last = out.last_evaluated_key;
                     let done = last.is_none();
-                    Ok(Some((out.items.unwrap_or_default(), (Ok((filter, names, values)), last, done))))
+                    Ok(Some((out.items.unwrap_or_default(), (Ok(prepared), last, done))))
                 }
             })
             .boxed()
@@ -687,8 +676,7 @@ impl<E: Entity> Scan<E> {
             .right_stream()
     }
 
-    #[allow(clippy::type_complexity)]
-    fn prepare(&self) -> Result<(String, std::collections::HashMap<String, String>, Item), Error> {
+    fn prepare(&self) -> Result<ScanExpression, Error> {
         self.model.check_registered()?;
         let t = &self.model.table.inner;
         let mut p = Placeholders::new();

@@ -139,6 +139,23 @@ pub(crate) fn condition_error(table: &Table, role: &Role, old: Option<&Item>) ->
     }
 }
 
+/// The `TransactWriteItems` request of prepared writes: what `run` sends and what
+/// `.request()` shows.
+fn transaction(
+    table: &Table,
+    writes: Vec<Write>,
+    token: Option<String>,
+) -> Result<aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder, Error>
+{
+    let t = &table.inner;
+    let items = writes.into_iter().map(|w| w.into_transact_item(&t.name)).collect::<Result<Vec<_>, _>>()?;
+    Ok(t.client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .set_client_request_token(token)
+        .set_return_consumed_capacity(table.capacity_request()))
+}
+
 /// Runs prepared writes as one transaction, turning a cancellation into the typed
 /// error of the write that caused it.
 pub(crate) async fn run(table: &Table, writes: Vec<Write>, token: Option<String>) -> Result<(), Error> {
@@ -148,13 +165,7 @@ pub(crate) async fn run(table: &Table, writes: Vec<Write>, token: Option<String>
         return Err(ErrorKind::TooManyActions { actions: writes.len(), limit: MAX_ACTIONS }.into());
     }
     let roles: Vec<Role> = writes.iter().map(|w| w.role.clone()).collect();
-    let items = writes.into_iter().map(|w| w.into_transact_item(&t.name)).collect::<Result<Vec<_>, _>>()?;
-    let result = t
-        .client
-        .transact_write_items()
-        .set_transact_items(Some(items))
-        .set_client_request_token(token)
-        .set_return_consumed_capacity(table.capacity_request())
+    let result = transaction(table, writes, token)?
         .send()
         .instrument(tracing::debug_span!("onetable", table = %t.name, operation = "transaction", actions = roles.len()))
         .await;
@@ -394,20 +405,13 @@ impl Prepared {
             Prepared::Delete(b, _) => {
                 Request::DeleteItem(b.as_input().clone().build().map_err(built("remove"))?)
             }
-            Prepared::Transaction(writes) => {
-                let items = writes
-                    .into_iter()
-                    .map(|w| w.into_transact_item(&t.name))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Request::TransactWriteItems(
-                    TransactWriteItemsInput::builder()
-                        .set_transact_items(Some(items))
-                        .set_client_request_token(token)
-                        .set_return_consumed_capacity(table.capacity_request())
-                        .build()
-                        .map_err(built("transaction"))?,
-                )
-            }
+            Prepared::Transaction(writes) => Request::TransactWriteItems(
+                transaction(table, writes, token)?
+                    .as_input()
+                    .clone()
+                    .build()
+                    .map_err(built("transaction"))?,
+            ),
         })
     }
 }
