@@ -109,6 +109,30 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("raw_sdk", |b| b.iter(|| rt.block_on(raw::batch(&client, "app", &hundred))));
     group.finish();
+
+    // Metrics compiled in (the `metrics` feature) and off at run time, the default,
+    // against metrics on with no recorder installed (the facade's no-op recorder):
+    // what recording costs onetable itself, whatever exporter then adds.
+    let measured = Table::builder(client.clone(), "app")
+        .entity::<User>()
+        .metrics(onetable::metrics::Metrics::new())
+        .build()
+        .expect("schema");
+    let measured_users = measured.model::<User>();
+    let mut group = c.benchmark_group("metrics");
+    group.bench_function("get_off", |b| {
+        b.iter(|| rt.block_on(users.get(User::key(&one.account, &one.id)).send()).unwrap())
+    });
+    group.bench_function("get_on", |b| {
+        b.iter(|| rt.block_on(measured_users.get(User::key(&one.account, &one.id)).send()).unwrap())
+    });
+    group.bench_function("find_100_off", |b| {
+        b.iter(|| rt.block_on(users.find(User::partition("p0")).limit(100).send()).unwrap())
+    });
+    group.bench_function("find_100_on", |b| {
+        b.iter(|| rt.block_on(measured_users.find(User::partition("p0")).limit(100).send()).unwrap())
+    });
+    group.finish();
 }
 
 criterion_group!(benches, bench);

@@ -14,7 +14,11 @@
 //! a stand-in server answering canned responses (`stub.rs`) instead of DynamoDB
 //! Local, the server pinned to one core and each client to the other, with the
 //! workload repeated ten times: the figures are then the clients' own.
+//!
+//! `cargo run --release --example bench -- --projections` reads 20 KB items whole and
+//! through a projection (`projections.rs`): bytes, read capacity and time per read.
 
+mod projections;
 mod stub;
 #[path = "../../bench/workload.rs"]
 mod workload;
@@ -321,6 +325,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let local = onetable_local::DynamoDbLocal::start()?;
+    if std::env::args().any(|a| a == "--projections") {
+        let report = runtime.block_on(projections::run(&local));
+        println!("{report}");
+        return Ok(());
+    }
     let endpoint = local.endpoint().to_owned();
     let exe = std::env::current_exe()?;
     let new_table = |name: &str| -> Result<String, Box<dyn std::error::Error>> {

@@ -3,6 +3,10 @@
 //! (an AWS profile or region merely present in the environment is not enough: nothing
 //! creates a table in a real account by accident).
 
+// Not every example reads a stream.
+#[allow(dead_code)]
+pub mod stream;
+
 use aws_sdk_dynamodb::Client;
 use onetable_local::DynamoDbLocal;
 
@@ -10,6 +14,9 @@ use onetable_local::DynamoDbLocal;
 /// (kept alive as long as this value; dropping it stops the java process).
 pub struct Target {
     pub client: Client,
+    /// The same account's DynamoDB Streams.
+    #[allow(dead_code)]
+    pub streams: aws_sdk_dynamodbstreams::Client,
     pub description: String,
     _local: Option<DynamoDbLocal>,
 }
@@ -36,12 +43,24 @@ pub async fn connect() -> Result<Target, Box<dyn std::error::Error>> {
             config.region().map(|r| r.as_ref()).unwrap_or("unset"),
             std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| "default".into())
         );
-        return Ok(Target { client: Client::new(&config), description, _local: None });
+        let streams = aws_sdk_dynamodbstreams::Client::new(&config);
+        return Ok(Target { client: Client::new(&config), streams, description, _local: None });
     }
     // Starting java blocks for a few seconds; keep it off the async worker threads.
     let local = tokio::task::spawn_blocking(DynamoDbLocal::start).await??;
+    let streams = aws_sdk_dynamodbstreams::Client::from_conf(
+        aws_sdk_dynamodbstreams::Config::builder()
+            .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodbstreams::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
+                "local", "local", None, None, "example",
+            ))
+            .endpoint_url(local.endpoint())
+            .build(),
+    );
     Ok(Target {
         client: local.client(),
+        streams,
         description: format!(
             "DynamoDB Local started at {} (pid {})",
             local.endpoint(),

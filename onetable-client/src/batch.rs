@@ -11,9 +11,11 @@ use crate::write::key_text;
 use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
-use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item, Key, Unprocessed};
+use onetable_core::expr::Placeholders;
+use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item, Key, Projection, Unprocessed};
 use std::collections::HashMap;
 use std::future::IntoFuture;
+use std::marker::PhantomData;
 use std::time::Duration;
 use tracing::Instrument;
 
@@ -238,12 +240,14 @@ async fn write_chunk(
         requests += 1;
         let (keys, range) =
             if attempt == 0 { (first.0, first.1.clone()) } else { (&retry_keys, 0..pending.len()) };
-        let result = t
+        let request = t
             .client
             .batch_write_item()
             .request_items(&t.name, std::mem::take(&mut pending))
             .set_return_consumed_capacity(table.capacity_request())
-            .send()
+            .send();
+        let result = table
+            .observe(crate::metrics::Labels::new("batch_write", ""), request)
             .instrument(tracing::debug_span!("onetable", table = %t.name, operation = "batch_write", items = range.len()))
             .await;
         match result {
@@ -407,12 +411,13 @@ fn summarize(
 
 /// [`Model::get_many`]: reads of any number of items by key.
 #[must_use = "await it or call .send().await"]
-pub struct GetMany<E> {
+pub struct GetMany<E, P = E> {
     model: Model<E>,
     keys: Vec<Key<E>>,
     consistent: bool,
     concurrency: usize,
     backoff: Backoff,
+    projection: PhantomData<fn() -> P>,
 }
 
 impl<E: Entity> Model<E> {
@@ -425,11 +430,25 @@ impl<E: Entity> Model<E> {
             consistent: false,
             concurrency: 4,
             backoff: Backoff::default(),
+            projection: PhantomData,
         }
     }
 }
 
-impl<E: Entity> GetMany<E> {
+impl<E: Entity, P: Projection<Entity = E>> GetMany<E, P> {
+    /// Reads only the fields of `Q` (a struct deriving [`Projection`] of `E`), as
+    /// [`Get::project`](crate::Get::project).
+    pub fn project<Q: Projection<Entity = E>>(self) -> GetMany<E, Q> {
+        GetMany {
+            model: self.model,
+            keys: self.keys,
+            consistent: self.consistent,
+            concurrency: self.concurrency,
+            backoff: self.backoff,
+            projection: PhantomData,
+        }
+    }
+
     /// Strongly consistent reads.
     pub fn consistent(mut self) -> Self {
         self.consistent = true;
@@ -455,7 +474,7 @@ impl<E: Entity> GetMany<E> {
     }
 
     /// Sends the requests.
-    pub async fn send(self) -> Result<Vec<Option<E>>, Error> {
+    pub async fn send(self) -> Result<Vec<Option<P>>, Error> {
         let model = self.model.clone();
         model.check_registered()?;
         let keys: Vec<Item> = self.keys.into_iter().map(Key::into_attrs).collect::<Result<_, _>>()?;
@@ -469,9 +488,12 @@ impl<E: Entity> GetMany<E> {
             }
         }
         let (backoff, consistent) = (self.backoff, self.consistent);
+        let mut p = Placeholders::new();
+        let projection = crate::projection::expression::<P>(&model.table, &[], None, &mut p);
+        let read = Read { entity: E::SCHEMA.name, consistent, projection, names: p.into_maps().0 };
         let chunks: Vec<Vec<Item>> = distinct.chunks(GET_CHUNK).map(<[Item]>::to_vec).collect();
         let results: Vec<(Vec<Item>, ChunkResult)> = stream::iter(chunks)
-            .map(|chunk| get_chunk(&model.table, chunk, consistent, backoff))
+            .map(|chunk| get_chunk(&model.table, chunk, &read, backoff))
             .buffer_unordered(self.concurrency)
             .collect()
             .await;
@@ -488,17 +510,25 @@ impl<E: Entity> GetMany<E> {
         for text in &texts {
             // A key asked for twice gets the item twice.
             let item = found.get(text).filter(|i| !model.table.is_expired(E::SCHEMA, i)).cloned();
-            out.push(item.map(|item| model.read(item)).transpose()?);
+            out.push(item.map(|item| model.read_as(item)).transpose()?);
         }
         Ok(out)
     }
 }
-into_future!(GetMany, Vec<Option<E>>);
+into_future!(projected GetMany, Vec<Option<P>>);
+
+/// How each key of a `get_many` is read.
+struct Read {
+    entity: &'static str,
+    consistent: bool,
+    projection: Option<String>,
+    names: Option<HashMap<String, String>>,
+}
 
 async fn get_chunk(
     table: &Table,
     chunk: Vec<Item>,
-    consistent: bool,
+    read: &Read,
     backoff: Backoff,
 ) -> (Vec<Item>, ChunkResult) {
     let t = &table.inner;
@@ -511,8 +541,12 @@ async fn get_chunk(
             tokio::time::sleep(backoff.delay(attempt)).await;
         }
         requests += 1;
-        let request =
-            KeysAndAttributes::builder().set_keys(Some(pending.clone())).consistent_read(consistent).build();
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(pending.clone()))
+            .consistent_read(read.consistent)
+            .set_projection_expression(read.projection.clone())
+            .set_expression_attribute_names(read.names.clone())
+            .build();
         let request = match request {
             Ok(r) => r,
             Err(e) => {
@@ -523,12 +557,14 @@ async fn get_chunk(
                 return (items, ChunkResult { processed: 0, requests, unprocessed, error: Some(error) });
             }
         };
-        let result = t
+        let request = t
             .client
             .batch_get_item()
             .request_items(&t.name, request)
             .set_return_consumed_capacity(table.capacity_request())
-            .send()
+            .send();
+        let result = table
+            .observe(crate::metrics::Labels::new("get_many", read.entity), request)
             .instrument(tracing::debug_span!("onetable", table = %t.name, operation = "batch_get", keys = pending.len()))
             .await;
         match result {

@@ -2,7 +2,7 @@
 //! variant (OneTable #503).
 
 use crate::cursor::Cursor;
-use crate::find::{cursor_attributes, index_attributes, whole_items, Page, Query};
+use crate::find::{cursor_attributes, index_attributes, Page, Query};
 use crate::table::Table;
 use futures_util::future::BoxFuture;
 use onetable_core::expr::Placeholders;
@@ -110,8 +110,10 @@ impl<C: Collection> FindCollection<C> {
                 }
             }
             let (index, hash) = self.key?;
-            for schema in C::ENTITIES {
-                whole_items(index, schema.name)?;
+            let partition = table.partition_text(|| Some(hash.clone()));
+            let members: Vec<_> = C::ENTITIES.iter().copied().zip(C::FIELDS.iter().copied()).collect();
+            for (schema, fields) in &members {
+                crate::projection::readable_by(index, schema, *fields)?;
             }
             let t = &table.inner;
             let (index_name, hash_attr, sort_attr) = index_attributes(table, index);
@@ -129,11 +131,18 @@ impl<C: Collection> FindCollection<C> {
                 }
                 Unknown::Error => None,
             };
+            let cursor_attrs = cursor_attributes(table, index_name, hash_attr, sort_attr);
+            let keys: Vec<&str> = cursor_attrs.iter().map(String::as_str).collect();
+            let on_index = index_name.map(|_| index);
+            let projection = crate::projection::expression_of(table, &members, &keys, on_index, &mut p);
             let (names, values) = p.into_maps();
             let mut query = Query {
+                entity: "",
+                partition,
                 index: index_name,
                 key_condition,
                 filter,
+                projection,
                 names,
                 values,
                 filtered: self.unknown == Unknown::Skip,
@@ -142,7 +151,7 @@ impl<C: Collection> FindCollection<C> {
                 consistent: self.consistent,
                 limit: self.limit,
                 start: self.next.map(|c| c.to_key()).transpose()?,
-                cursor_attrs: cursor_attributes(table, index_name, hash_attr, sort_attr),
+                cursor_attrs,
                 first_read: None,
             };
             let unknown = self.unknown;

@@ -6,13 +6,17 @@
 
 use crate::cursor::Cursor;
 use crate::error::sdk;
+use crate::metrics::Labels;
 use crate::model::{into_future, Model};
 use aws_sdk_dynamodb::types::Select;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, Stream, StreamExt, TryStreamExt};
 use onetable_core::expr::{Condition, Placeholders};
-use onetable_core::{AttributeValue, Entity, Error, ErrorKind, IndexKind, Item, PartialKey, SortCondition};
+use onetable_core::{
+    AttributeValue, Entity, Error, ErrorKind, IndexKind, Item, PartialKey, Projection, SortCondition,
+};
 use std::future::IntoFuture;
+use std::marker::PhantomData;
 use tracing::Instrument;
 
 /// One page of results and where the next starts (`None` after the last).
@@ -36,7 +40,7 @@ enum SortRange {
 
 /// [`Model::find`]: a query of one partition, on the primary key or an index.
 #[must_use = "await it, call .send().await or .stream()"]
-pub struct Find<E> {
+pub struct Find<E, P = E> {
     model: Model<E>,
     key: PartialKey<E>,
     range: Option<SortRange>,
@@ -48,6 +52,7 @@ pub struct Find<E> {
     next: Option<Cursor>,
     /// Page back from here ([`Find::prev`]).
     prev: Option<Cursor>,
+    projection: PhantomData<fn() -> P>,
 }
 
 impl<E: Entity> Model<E> {
@@ -66,16 +71,46 @@ impl<E: Entity> Model<E> {
             consistent: false,
             next: None,
             prev: None,
+            projection: PhantomData,
         }
     }
 
     /// Reads every item of `E` in the table.
     pub fn scan(&self) -> Scan<E> {
-        Scan { model: self.clone(), filter: None, segments: 1, consistent: false, limit: None }
+        Scan {
+            model: self.clone(),
+            filter: None,
+            segments: 1,
+            consistent: false,
+            limit: None,
+            projection: PhantomData,
+        }
     }
 }
 
-impl<E: Entity> Find<E> {
+impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
+    /// Returns only the fields of `Q` (a struct deriving [`Projection`] of `E`):
+    /// DynamoDB returns those attributes (and the keys pages need) alone. On the table
+    /// or an index projecting all attributes a query costs the same capacity (counted
+    /// on whole items) but sends less; an index that projects some attributes
+    /// (`project = ["title"]`) can only be read this way, through a projection of the
+    /// fields it holds.
+    pub fn project<Q: Projection<Entity = E>>(self) -> Find<E, Q> {
+        Find {
+            model: self.model,
+            key: self.key,
+            range: self.range,
+            filter: self.filter,
+            limit: self.limit,
+            page_size: self.page_size,
+            reverse: self.reverse,
+            consistent: self.consistent,
+            next: self.next,
+            prev: self.prev,
+            projection: PhantomData,
+        }
+    }
+
     /// At most `n` items are returned (counted after filtering).
     pub fn limit(mut self, n: usize) -> Self {
         self.limit = Some(n);
@@ -155,10 +190,10 @@ impl<E: Entity> Find<E> {
     }
 
     /// Sends queries until the page is full or the partition ends.
-    pub async fn send(self) -> Result<Page<E>, Error> {
+    pub async fn send(self) -> Result<Page<P>, Error> {
         let model = self.model.clone();
         let span = model.span("find");
-        self.page(|item| model.read(item).map(Some)).instrument(span).await
+        self.page(|item| model.read_as(item).map(Some)).instrument(span).await
     }
 
     /// One page, forward or back, each item turned into a result by `read`.
@@ -220,7 +255,8 @@ impl<E: Entity> Find<E> {
         let model = self.model.clone();
         let span = model.span("count");
         async move {
-            let mut query = self.prepare()?;
+            // A count returns no attributes: the query without the projection.
+            let mut query = self.prepare_as(false)?;
             query.start = None;
             query.count(&model.table).await
         }
@@ -230,7 +266,7 @@ impl<E: Entity> Find<E> {
 
     /// The items one by one, fetching pages as they are consumed: memory stays flat
     /// however large the result. Honours [`Find::limit`].
-    pub fn stream(self) -> impl Stream<Item = Result<E, Error>> + Send + 'static {
+    pub fn stream(self) -> impl Stream<Item = Result<P, Error>> + Send + 'static {
         let model = self.model.clone();
         let prepared = self.prepare();
         let limit = prepared.as_ref().ok().and_then(|q| q.limit).unwrap_or(usize::MAX);
@@ -250,20 +286,30 @@ impl<E: Entity> Find<E> {
         })
         .map_ok(move |page| {
             let model = model.clone();
-            stream::iter(page.into_iter().map(move |item| model.read(item)))
+            stream::iter(page.into_iter().map(move |item| model.read_as::<P>(item)))
         })
         .try_flatten()
         .take(limit)
     }
 
     pub(crate) fn prepare(self) -> Result<Query, Error> {
+        self.prepare_as(true)
+    }
+
+    /// The query; with `project`, reading `P` (checked against what the index holds),
+    /// without, asking for no attributes (a count).
+    fn prepare_as(self, project: bool) -> Result<Query, Error> {
         let model = self.model.clone();
         model.check_registered()?;
         let t = &model.table.inner;
         let entity = E::SCHEMA.name;
-        whole_items(self.key.index(), entity)?;
-        let (index_name, hash_attr, sort_attr) = index_attributes(&model.table, self.key.index());
+        let index = self.key.index();
+        if project {
+            crate::projection::readable::<P>(index)?;
+        }
+        let (index_name, hash_attr, sort_attr) = index_attributes(&model.table, index);
         let (hash, sort) = self.key.resolve()?;
+        let partition = model.table.partition_text(|| Some(hash.clone()));
         let mut p = Placeholders::new();
         let mut key_condition = format!("{} = {}", p.name(&hash_attr), p.value(AttributeValue::S(hash)));
         if let Some(sort_attr) = &sort_attr {
@@ -296,15 +342,25 @@ impl<E: Entity> Find<E> {
         if let Some(user) = &self.filter {
             filter = format!("{filter} AND ({})", user.render(entity, &t.format, &mut p)?);
         }
-        if let Some(unexpired) = model.table.unexpired_clause(E::SCHEMA, &mut p) {
+        if let Some(unexpired) = model.table.unexpired_clause(E::SCHEMA, index, &mut p) {
             filter = format!("{filter} AND {unexpired}");
         }
-        let (names, values) = p.into_maps();
         let cursor_attrs = cursor_attributes(&model.table, index_name, hash_attr, sort_attr);
+        let keys: Vec<&str> = cursor_attrs.iter().map(String::as_str).collect();
+        let on_index = index_name.map(|_| index);
+        let projection = if project {
+            crate::projection::expression::<P>(&model.table, &keys, on_index, &mut p)
+        } else {
+            None
+        };
+        let (names, values) = p.into_maps();
         Ok(Query {
+            entity,
+            partition,
             index: index_name,
             key_condition,
             filter: Some(filter),
+            projection,
             names,
             values,
             filtered,
@@ -318,24 +374,7 @@ impl<E: Entity> Find<E> {
         })
     }
 }
-into_future!(Find, Page<E>);
-
-/// Refuses to read entities from an index that does not hold whole items (a
-/// `KEYS_ONLY` or `INCLUDE` projection): they would be missing fields, or be made up.
-pub(crate) fn whole_items(index: &onetable_core::IndexSchema, entity: &'static str) -> Result<(), Error> {
-    let holds = match index.projection {
-        onetable_core::Projection::All => return Ok(()),
-        onetable_core::Projection::KeysOnly => "only the keys".to_owned(),
-        onetable_core::Projection::Include(attributes) => {
-            format!("only the keys and {}", attributes.join(", "))
-        }
-    };
-    let message = format!(
-        "index {} holds {holds} of each item, not whole {entity} items: query the table or an index that projects all attributes",
-        index.name
-    );
-    Err(ErrorKind::Invalid { entity, message }.into())
-}
+into_future!(projected Find, Page<P>);
 
 /// The index name to query (none for the table) and its hash and sort attributes.
 pub(crate) fn index_attributes(
@@ -378,9 +417,15 @@ pub(crate) fn cursor_attributes(
 
 /// A prepared query, reused for every page.
 pub(crate) struct Query {
+    /// The entity queried (empty for a collection's members), for metrics.
+    pub(crate) entity: &'static str,
+    /// The partition key queried, when metrics record partitions.
+    pub(crate) partition: Option<String>,
     pub(crate) index: Option<&'static str>,
     pub(crate) key_condition: String,
     pub(crate) filter: Option<String>,
+    /// The `ProjectionExpression` (`None`: whole items).
+    pub(crate) projection: Option<String>,
     pub(crate) names: Option<std::collections::HashMap<String, String>>,
     pub(crate) values: Option<Item>,
     pub(crate) filtered: bool,
@@ -403,7 +448,8 @@ impl Query {
         remaining: Option<usize>,
     ) -> Result<(Vec<Item>, Option<Item>), Error> {
         let t = &table.inner;
-        let out = self.builder(table, remaining).send().await.map_err(|e| sdk("find", &t.name, e))?;
+        let request = self.builder(table, remaining).send();
+        let out = table.observe(self.labels("find"), request).await.map_err(|e| sdk("find", &t.name, e))?;
         table.record_capacity(out.consumed_capacity());
         Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
     }
@@ -433,6 +479,7 @@ impl Query {
             .set_index_name(self.index.map(str::to_owned))
             .key_condition_expression(&self.key_condition)
             .set_filter_expression(self.filter.clone())
+            .set_projection_expression(self.projection.clone())
             .set_expression_attribute_names(self.names.clone())
             .set_expression_attribute_values(self.values.clone())
             .set_exclusive_start_key(self.start.clone())
@@ -461,8 +508,9 @@ impl Query {
         let mut count = 0u64;
         loop {
             // The page size is the query's own: counting wants no item limit.
-            let request = self.builder(table, None).select(Select::Count);
-            let out = request.send().await.map_err(|e| sdk("count", &t.name, e))?;
+            let request = self.builder(table, None).select(Select::Count).send();
+            let out =
+                table.observe(self.labels("count"), request).await.map_err(|e| sdk("count", &t.name, e))?;
             table.record_capacity(out.consumed_capacity());
             count += u64::try_from(out.count).unwrap_or(0);
             match out.last_evaluated_key {
@@ -526,19 +574,24 @@ impl Query {
         }
     }
 
+    /// The labels of this query's requests for `operation`.
+    fn labels(&self, operation: &'static str) -> Labels {
+        Labels::new(operation, self.entity).index(self.index).partition(self.partition.clone())
+    }
+
     pub(crate) fn cursor_key(&self, item: &Item) -> Item {
         self.cursor_attrs.iter().filter_map(|a| item.get(a).map(|v| (a.clone(), v.clone()))).collect()
     }
 }
 
-/// A scan's filter, with its names and values.
-type ScanExpression = (String, std::collections::HashMap<String, String>, Item);
+/// A scan's filter, with its names and values, and its projection.
+type ScanExpression = (String, std::collections::HashMap<String, String>, Item, Option<String>);
 
 /// The request for one page of one segment of a scan: the same for its items and its
 /// count.
 fn scan_request<E>(
     model: &Model<E>,
-    (filter, names, values): &ScanExpression,
+    (filter, names, values, projection): &ScanExpression,
     (segment, segments): (u32, u32),
     consistent: bool,
     start: Option<Item>,
@@ -549,6 +602,7 @@ fn scan_request<E>(
         .table_name(&t.name)
         .set_return_consumed_capacity(model.table.capacity_request())
         .filter_expression(filter)
+        .set_projection_expression(projection.clone())
         .set_expression_attribute_names(Some(names.clone()))
         .set_expression_attribute_values(Some(values.clone()))
         .set_exclusive_start_key(start)
@@ -559,15 +613,29 @@ fn scan_request<E>(
 
 /// [`Model::scan`]: every item of the entity in the table.
 #[must_use = "await it, call .send().await or .stream()"]
-pub struct Scan<E> {
+pub struct Scan<E, P = E> {
     model: Model<E>,
     filter: Option<Condition<E>>,
     segments: u32,
     consistent: bool,
     limit: Option<usize>,
+    projection: PhantomData<fn() -> P>,
 }
 
-impl<E: Entity> Scan<E> {
+impl<E: Entity, P: Projection<Entity = E>> Scan<E, P> {
+    /// Returns only the fields of `Q` (a struct deriving [`Projection`] of `E`), as
+    /// [`Find::project`].
+    pub fn project<Q: Projection<Entity = E>>(self) -> Scan<E, Q> {
+        Scan {
+            model: self.model,
+            filter: self.filter,
+            segments: self.segments,
+            consistent: self.consistent,
+            limit: self.limit,
+            projection: PhantomData,
+        }
+    }
+
     /// Reads `n` segments of the table in parallel (1 by default).
     pub fn segments(mut self, n: u32) -> Self {
         self.segments = n.max(1);
@@ -593,7 +661,7 @@ impl<E: Entity> Scan<E> {
     }
 
     /// All the items (collected from every segment).
-    pub async fn send(self) -> Result<Vec<E>, Error> {
+    pub async fn send(self) -> Result<Vec<P>, Error> {
         self.stream().try_collect().await
     }
 
@@ -601,7 +669,8 @@ impl<E: Entity> Scan<E> {
     /// DynamoDB (`Select: COUNT`) in every segment to the end of the table: no item is
     /// returned or converted. [`Scan::limit`] is ignored.
     pub async fn count(self) -> Result<u64, Error> {
-        let prepared = self.prepare()?;
+        // A count returns no attributes: no projection.
+        let prepared = self.prepare(false)?;
         let model = self.model.clone();
         let (segments, consistent) = (self.segments, self.consistent);
         let one = |segment: u32| {
@@ -612,8 +681,12 @@ impl<E: Entity> Scan<E> {
                 let (mut count, mut start) = (0u64, None);
                 loop {
                     let request = scan_request(&model, &prepared, (segment, segments), consistent, start);
-                    let out =
-                        request.select(Select::Count).send().await.map_err(|e| sdk("count", &t.name, e))?;
+                    let labels = Labels::new("scan_count", E::SCHEMA.name);
+                    let out = model
+                        .table
+                        .observe(labels, request.select(Select::Count).send())
+                        .await
+                        .map_err(|e| sdk("count", &t.name, e))?;
                     model.table.record_capacity(out.consumed_capacity());
                     count += u64::try_from(out.count).unwrap_or(0);
                     start = out.last_evaluated_key;
@@ -630,11 +703,11 @@ impl<E: Entity> Scan<E> {
     }
 
     /// The items as they arrive from the segments, a page at a time per segment.
-    pub fn stream(self) -> impl Stream<Item = Result<E, Error>> + Send + 'static {
+    pub fn stream(self) -> impl Stream<Item = Result<P, Error>> + Send + 'static {
         let model = self.model.clone();
         let limit = self.limit.unwrap_or(usize::MAX);
         // A request that cannot be prepared fails once, with its own kind.
-        let prepared = match self.prepare() {
+        let prepared = match self.prepare(true) {
             Ok(prepared) => prepared,
             Err(e) => return stream::once(std::future::ready(Err(e))).left_stream(),
         };
@@ -653,8 +726,9 @@ impl<E: Entity> Scan<E> {
                     let prepared = prepared?;
                     let t = &model.table.inner;
                     let request = scan_request(&model, &prepared, (segment, segments), consistent, start);
-                    let out = request
-                        .send()
+                    let out = model
+                        .table
+                        .observe(Labels::new("scan", E::SCHEMA.name), request.send())
                         .instrument(model.span("scan"))
                         .await
                         .map_err(|e| sdk("scan", &t.name, e))?;
@@ -669,14 +743,15 @@ impl<E: Entity> Scan<E> {
         stream::select_all(streams)
             .map_ok(move |page| {
                 let model = reader.clone();
-                stream::iter(page.into_iter().map(move |item| model.read(item)))
+                stream::iter(page.into_iter().map(move |item| model.read_as::<P>(item)))
             })
             .try_flatten()
             .take(limit)
             .right_stream()
     }
 
-    fn prepare(&self) -> Result<ScanExpression, Error> {
+    /// The scan's expressions; with `project`, the projection of `P`.
+    fn prepare(&self, project: bool) -> Result<ScanExpression, Error> {
         self.model.check_registered()?;
         let t = &self.model.table.inner;
         let mut p = Placeholders::new();
@@ -688,11 +763,16 @@ impl<E: Entity> Scan<E> {
         if let Some(user) = &self.filter {
             filter = format!("{filter} AND ({})", user.render(E::SCHEMA.name, &t.format, &mut p)?);
         }
-        if let Some(unexpired) = self.model.table.unexpired_clause(E::SCHEMA, &mut p) {
+        if let Some(unexpired) = self.model.table.unexpired_clause(E::SCHEMA, E::SCHEMA.primary(), &mut p) {
             filter = format!("{filter} AND {unexpired}");
         }
+        let projection = if project {
+            crate::projection::expression::<P>(&self.model.table, &[], None, &mut p)
+        } else {
+            None
+        };
         let (names, values) = p.into_maps();
-        Ok((filter, names.unwrap_or_default(), values.unwrap_or_default()))
+        Ok((filter, names.unwrap_or_default(), values.unwrap_or_default(), projection))
     }
 }
-into_future!(Scan, Vec<E>);
+into_future!(projected Scan, Vec<P>);

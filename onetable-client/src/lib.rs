@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+pub mod changes;
 mod collection;
 mod conditions;
 mod crypto;
@@ -13,8 +14,10 @@ mod cursor;
 mod error;
 mod find;
 mod manage;
+pub mod metrics;
 pub mod migrate;
 mod model;
+mod projection;
 mod read_only;
 mod retry;
 mod table;

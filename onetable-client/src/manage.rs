@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 pub struct CreateTable {
     table: Table,
     throughput: Option<(i64, i64)>,
+    stream: Option<aws_sdk_dynamodb::types::StreamViewType>,
     timeout: Duration,
 }
 
@@ -44,7 +45,7 @@ impl Table {
 
     /// Creates the table from the schema; see [`CreateTable`].
     pub fn create_table(&self) -> CreateTable {
-        CreateTable { table: self.clone(), throughput: None, timeout: Duration::from_secs(300) }
+        CreateTable { table: self.clone(), throughput: None, stream: None, timeout: Duration::from_secs(300) }
     }
 
     /// The table's description from DynamoDB.
@@ -134,6 +135,14 @@ impl CreateTable {
         self
     }
 
+    /// Turns on the table's stream (DynamoDB Streams) with the images each record
+    /// carries: [`NewAndOldImages`](aws_sdk_dynamodb::types::StreamViewType::NewAndOldImages)
+    /// lets [`Changes`](crate::changes::Changes) decode every change into entities, old and new.
+    pub fn stream(mut self, view: aws_sdk_dynamodb::types::StreamViewType) -> Self {
+        self.stream = Some(view);
+        self
+    }
+
     /// How long to wait for the table to become ACTIVE (5 minutes by default).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -165,6 +174,14 @@ impl CreateTable {
                 BillingMode::PayPerRequest
             })
             .set_provisioned_throughput(throughput.clone());
+        if let Some(view) = self.stream {
+            let stream = aws_sdk_dynamodb::types::StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(view)
+                .build()
+                .map_err(|e| invalid_request(&t.name, e))?;
+            request = request.stream_specification(stream);
+        }
         for index in &t.indexes {
             attributes.push(&index.hash);
             attributes.extend(index.sort.as_deref());

@@ -3,12 +3,14 @@
 
 use crate::conditions::{version_field, Conditions};
 use crate::error::sdk;
+use crate::metrics::Labels;
 use crate::table::Table;
 use crate::unique::{has_unique, sentinel_changes, unique_values};
 use crate::write::{check_size, execute, key_of, key_text, KeyValues, Op, Prepared, Request, Role, Write};
 use futures_util::future::BoxFuture;
 use onetable_core::expr::Condition;
-use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item, Key, Timestamps};
+use onetable_core::expr::Placeholders;
+use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item, Key, Projection, Timestamps};
 use std::future::IntoFuture;
 use std::marker::PhantomData;
 use tracing::Instrument;
@@ -90,7 +92,12 @@ impl<E: Entity> Model<E> {
     }
 
     /// The entity from an item read back, refusing an item of another entity.
-    pub(crate) fn read(&self, mut item: Item) -> Result<E, Error> {
+    pub(crate) fn read(&self, item: Item) -> Result<E, Error> {
+        self.read_as(item)
+    }
+
+    /// [`Model::read`] into a projection of the entity (or the entity itself).
+    pub(crate) fn read_as<P: Projection<Entity = E>>(&self, mut item: Item) -> Result<P, Error> {
         let type_field = self.table.format().type_field;
         match item.remove(type_field) {
             Some(AttributeValue::S(name)) if name == E::SCHEMA.name => {}
@@ -104,7 +111,7 @@ impl<E: Entity> Model<E> {
             }
         }
         self.table.decrypt_fields(E::SCHEMA, &mut item)?;
-        E::from_item(item)
+        P::from_item(item)
     }
 
     /// The item this table writes for `entity` (as a put would): keys composed, type
@@ -128,7 +135,7 @@ impl<E: Entity> Model<E> {
 
     /// Reads one item by its full key; `None` when there is none.
     pub fn get(&self, key: Key<E>) -> Get<E> {
-        Get { model: self.clone(), key, consistent: false }
+        Get { model: self.clone(), key, consistent: false, projection: PhantomData }
     }
 
     /// Writes an item whether or not one exists with its key (an upsert that replaces
@@ -145,6 +152,16 @@ impl<E: Entity> Model<E> {
 }
 
 macro_rules! into_future {
+    // A read returning projection `P` of `E` (the entity itself by default).
+    (projected $builder:ident, $output:ty) => {
+        impl<E: Entity, P: onetable_core::Projection<Entity = E>> IntoFuture for $builder<E, P> {
+            type Output = Result<$output, Error>;
+            type IntoFuture = BoxFuture<'static, Self::Output>;
+            fn into_future(self) -> Self::IntoFuture {
+                Box::pin(self.send())
+            }
+        }
+    };
     ($builder:ident, $output:ty) => {
         impl<E: Entity> IntoFuture for $builder<E> {
             type Output = Result<$output, Error>;
@@ -221,26 +238,34 @@ impl<E: Entity> Create<E> {
 }
 into_future!(Create, E);
 
-/// [`Model::get`]: `.await` it, or ask for a consistent read first.
+/// [`Model::get`]: `.await` it, or ask for a consistent read or a projection first.
 #[must_use = "await it or call .send().await"]
-pub struct Get<E> {
+pub struct Get<E, P = E> {
     model: Model<E>,
     key: Key<E>,
     consistent: bool,
+    projection: PhantomData<fn() -> P>,
 }
 
-impl<E: Entity> Get<E> {
+impl<E: Entity, P: Projection<Entity = E>> Get<E, P> {
     /// A strongly consistent read (twice the read cost; not on global indexes).
     pub fn consistent(mut self) -> Self {
         self.consistent = true;
         self
     }
 
+    /// Reads only the fields of `Q` (a struct deriving [`Projection`] of `E`): DynamoDB
+    /// returns those attributes alone. Reads cost the same (capacity is counted on the
+    /// whole item), but less is sent and decoded.
+    pub fn project<Q: Projection<Entity = E>>(self) -> Get<E, Q> {
+        Get { model: self.model, key: self.key, consistent: self.consistent, projection: PhantomData }
+    }
+
     /// The request [`Get::send`] would send, unsent (see [`Request`]).
     pub fn request(self) -> Result<Request, Error> {
         self.model.check_registered()?;
         let key = self.key.into_attrs()?;
-        let input = self.model.get_builder(key, self.consistent).as_input().clone().build();
+        let input = self.model.get_builder::<P>(key, self.consistent).as_input().clone().build();
         let table = self.model.table.name().to_owned();
         input
             .map(Request::GetItem)
@@ -248,45 +273,55 @@ impl<E: Entity> Get<E> {
     }
 
     /// Sends the request.
-    pub async fn send(self) -> Result<Option<E>, Error> {
+    pub async fn send(self) -> Result<Option<P>, Error> {
         let model = self.model.clone();
         let span = model.span("get");
         async move {
             model.check_registered()?;
             let key = self.key.into_attrs()?;
-            let item = model.get_raw(key, self.consistent).await?;
-            let item = item.filter(|i| !model.table.is_expired(E::SCHEMA, i));
-            item.map(|item| model.read(item)).transpose()
+            let t = &model.table.inner;
+            let op = Labels::new("get", E::SCHEMA.name).partition(model.table.partition_label(&key));
+            let request = model.get_builder::<P>(key, self.consistent).send();
+            let out = model.table.observe(op, request).await.map_err(|e| sdk("get", &t.name, e))?;
+            model.table.record_capacity(out.consumed_capacity());
+            let item = out.item.filter(|i| !model.table.is_expired(E::SCHEMA, i));
+            item.map(|item| model.read_as(item)).transpose()
         }
         .instrument(span)
         .await
     }
 }
-into_future!(Get, Option<E>);
+
+into_future!(projected Get, Option<P>);
 
 impl<E: Entity> Model<E> {
     /// The stored item under `key`, as DynamoDB returns it.
     pub(crate) async fn get_raw(&self, key: Item, consistent: bool) -> Result<Option<Item>, Error> {
         let t = &self.table.inner;
-        let out = self.get_builder(key, consistent).send().await.map_err(|e| sdk("get", &t.name, e))?;
+        let op = Labels::new("get", E::SCHEMA.name).partition(self.table.partition_label(&key));
+        let request = self.get_builder::<E>(key, consistent).send();
+        let out = self.table.observe(op, request).await.map_err(|e| sdk("get", &t.name, e))?;
         self.table.record_capacity(out.consumed_capacity());
         Ok(out.item)
     }
-}
 
-impl<E: Entity> Model<E> {
-    fn get_builder(
+    /// The `GetItem` request reading `P` of the item under `key`.
+    fn get_builder<P: Projection<Entity = E>>(
         &self,
         key: Item,
         consistent: bool,
     ) -> aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder {
         let t = &self.table.inner;
+        let mut p = Placeholders::new();
+        let projection = crate::projection::expression::<P>(&self.table, &[], None, &mut p);
         t.client
             .get_item()
             .table_name(&t.name)
             .set_return_consumed_capacity(self.table.capacity_request())
             .set_key(Some(key))
             .consistent_read(consistent)
+            .set_projection_expression(projection)
+            .set_expression_attribute_names(p.into_maps().0)
     }
 }
 

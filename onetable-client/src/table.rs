@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::Client;
 use onetable_core::{
-    Entity, EntitySchema, Error, ErrorKind, FieldSchema, Format, IndexKind, Item, Projection, Timestamps,
+    Entity, EntitySchema, Error, ErrorKind, FieldSchema, Format, IndexKind, IndexProjection, Item, Timestamps,
 };
 use std::sync::Arc;
 
@@ -44,6 +44,9 @@ pub(crate) struct Inner {
     pub design: Option<String>,
     /// The keys of encrypted fields.
     pub keys: crate::crypto::Keys,
+    /// What metrics are recorded (`None`: none).
+    #[cfg(feature = "metrics")]
+    pub recorder: Option<crate::metrics::Recorder>,
 }
 
 /// A secondary index of the table, as the registered entities declare it.
@@ -81,6 +84,8 @@ impl Table {
             hide_expired: false,
             design: None,
             keys: Vec::new(),
+            #[cfg(feature = "metrics")]
+            metrics: None,
         }
     }
 
@@ -134,7 +139,49 @@ impl Table {
 
     /// `ReturnConsumedCapacity` for a request.
     pub(crate) fn capacity_request(&self) -> Option<aws_sdk_dynamodb::types::ReturnConsumedCapacity> {
-        self.inner.capacity.then_some(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
+        #[cfg(feature = "metrics")]
+        let wanted = self.inner.capacity || self.inner.recorder.is_some();
+        #[cfg(not(feature = "metrics"))]
+        let wanted = self.inner.capacity;
+        wanted.then_some(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
+    }
+
+    /// Sends `request` (a request builder's `send()`), recording its metrics when the
+    /// table records them (see [`crate::metrics`]); without the `metrics` feature, the
+    /// request itself.
+    #[inline(always)]
+    pub(crate) async fn observe<T, E>(
+        &self,
+        labels: crate::metrics::Labels,
+        request: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E>
+    where
+        T: crate::metrics::Observed,
+        E: crate::metrics::ObservedError,
+    {
+        #[cfg(feature = "metrics")]
+        if let Some(recorder) = &self.inner.recorder {
+            return recorder.observe(labels, request).await;
+        }
+        let _ = labels;
+        request.await
+    }
+
+    /// The partition key of `key` as a metric label, when partitions are recorded.
+    #[inline(always)]
+    pub(crate) fn partition_label(&self, key: &Item) -> Option<String> {
+        self.partition_text(|| key.get(&self.inner.hash).and_then(|v| v.as_s().ok()).cloned())
+    }
+
+    /// `partition()` when partitions are recorded (it is not called otherwise).
+    #[inline(always)]
+    pub(crate) fn partition_text(&self, partition: impl FnOnce() -> Option<String>) -> Option<String> {
+        #[cfg(feature = "metrics")]
+        if self.inner.recorder.as_ref().is_some_and(crate::metrics::Recorder::partitions) {
+            return partition();
+        }
+        let _ = partition;
+        None
     }
 
     /// Records what a request consumed, when asked to.
@@ -146,11 +193,17 @@ impl Table {
 
     /// The filter clause that leaves out expired items of an entity with a TTL field,
     /// when the table hides them.
+    /// A keys-only index holds no TTL to filter on (an `INCLUDE` index holds it:
+    /// `create_table` adds it).
     pub(crate) fn unexpired_clause(
         &self,
         schema: &EntitySchema,
+        index: &onetable_core::IndexSchema,
         p: &mut onetable_core::expr::Placeholders,
     ) -> Option<String> {
+        if index.projection == IndexProjection::KeysOnly {
+            return None;
+        }
         let field = schema.fields.iter().find(|f| f.ttl).filter(|_| self.inner.hide_expired)?;
         let name = p.name(field.attribute);
         let now = p.value(onetable_core::AttributeValue::N(now_seconds().to_string()));
@@ -220,9 +273,20 @@ pub struct TableBuilder {
     hide_expired: bool,
     design: Option<String>,
     keys: Vec<crate::crypto::Key>,
+    #[cfg(feature = "metrics")]
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl TableBuilder {
+    /// Record the metrics of every request (see [`crate::metrics`]) through the
+    /// `metrics` crate, to the recorder the application installs. Off unless set.
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// A key for encrypted fields (`#[attr(crypt)]`), as OneTable's `crypto` option
     /// defines one (`crypto: {primary: {cipher: 'aes-256-gcm', password}}`): its name
     /// (values are encrypted with the key named `primary` and decrypted with the key
@@ -367,10 +431,13 @@ impl TableBuilder {
                     hash: index.hash.as_ref().map_or(h, |k| k.attribute).to_owned(),
                     sort: index.sort.as_ref().map(|k| k.attribute.to_owned()),
                     include: match index.projection {
-                        Projection::All => None,
-                        Projection::KeysOnly => Some(Vec::new()),
-                        Projection::Include(attributes) => Some(
+                        IndexProjection::All => None,
+                        IndexProjection::KeysOnly => Some(Vec::new()),
+                        // The type attribute, which find filters on, and the TTL,
+                        // which hides expired items, go with the fields named.
+                        IndexProjection::Include(attributes) => Some(
                             std::iter::once(self.format.type_field)
+                                .chain(entity.fields.iter().find(|f| f.ttl).map(|f| f.top_attribute()))
                                 .chain(attributes.iter().copied())
                                 .map(str::to_owned)
                                 .collect(),
@@ -424,10 +491,27 @@ impl TableBuilder {
                 check_collision(other, entity)?;
             }
         }
+        #[cfg(feature = "metrics")]
+        let recorder =
+            self.metrics.map(|metrics| crate::metrics::Recorder { metrics, table: self.name.clone().into() });
+        // Retries and throttles happen inside the SDK: its client counts them.
+        #[cfg(feature = "metrics")]
+        let client = match &recorder {
+            Some(r) => Client::from_conf(
+                self.client
+                    .config()
+                    .to_builder()
+                    .interceptor(crate::metrics::Attempts { table: r.table.clone() })
+                    .build(),
+            ),
+            None => self.client,
+        };
+        #[cfg(not(feature = "metrics"))]
+        let client = self.client;
         Ok(Table {
             inner: Arc::new(Inner {
                 read_only: false,
-                client: self.client,
+                client,
                 name: self.name,
                 format: self.format,
                 created: self.created,
@@ -442,6 +526,8 @@ impl TableBuilder {
                 hide_expired: self.hide_expired,
                 design: self.design,
                 keys: crate::crypto::Keys(self.keys),
+                #[cfg(feature = "metrics")]
+                recorder,
             }),
         })
     }

@@ -24,7 +24,7 @@ struct Target {
     inner: Option<&'static str>,
 }
 
-impl<E, T: ?Sized> From<Field<E, T>> for Target {
+impl<E, T> From<Field<E, T>> for Target {
     fn from(f: Field<E, T>) -> Self {
         Target { name: f.name(), map: f.map(), attribute: f.attribute(), inner: None }
     }

@@ -165,8 +165,9 @@ pub(crate) async fn run(table: &Table, writes: Vec<Write>, token: Option<String>
         return Err(ErrorKind::TooManyActions { actions: writes.len(), limit: MAX_ACTIONS }.into());
     }
     let roles: Vec<Role> = writes.iter().map(|w| w.role.clone()).collect();
-    let result = transaction(table, writes, token)?
-        .send()
+    let op = crate::metrics::Labels::new("transaction", entity_of(&roles));
+    let result = table
+        .observe(op, transaction(table, writes, token)?.send())
         .instrument(tracing::debug_span!("onetable", table = %t.name, operation = "transaction", actions = roles.len()))
         .await;
     match result {
@@ -209,8 +210,15 @@ pub(crate) async fn run_or_conflicts(
 ) -> Result<Result<(), Vec<usize>>, Error> {
     table.check_writable("a transaction")?;
     let t = &table.inner;
+    let op = crate::metrics::Labels::new("transaction", entity_of(writes.iter().map(|w| &w.role)));
     let items = writes.into_iter().map(|w| w.into_transact_item(&t.name)).collect::<Result<Vec<_>, _>>()?;
-    let result = t.client.transact_write_items().set_transact_items(Some(items)).send().await;
+    let request = t
+        .client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .set_return_consumed_capacity(table.capacity_request())
+        .send();
+    let result = table.observe(op, request).await;
     match result {
         Ok(_) => Ok(Ok(())),
         Err(e) => {
@@ -232,6 +240,21 @@ pub(crate) async fn run_or_conflicts(
             }
             Err(sdk("transaction", &t.name, e))
         }
+    }
+}
+
+/// The entity whose item writes are: the entity label of their metrics (empty when
+/// they write several entities' items).
+fn entity_of<'r>(roles: impl IntoIterator<Item = &'r Role>) -> &'static str {
+    let mut entities = roles.into_iter().filter_map(|r| match r {
+        Role::Item { entity, .. } => Some(*entity),
+        _ => None,
+    });
+    let first = entities.next().unwrap_or_default();
+    if entities.all(|e| e == first) {
+        first
+    } else {
+        ""
     }
 }
 
@@ -457,10 +480,24 @@ pub(crate) async fn execute(table: &Table, writes: Vec<Write>) -> Result<Option<
             }
         };
     }
+    // The metrics of a single write: its operation, entity and partition.
+    let op = |role: &Role, operation: &'static str| {
+        let (operation, entity, partition) = match role {
+            Role::Item { entity, operation, key, .. } => {
+                (*operation, *entity, key.0.as_ref().and_then(|v| v.as_s().ok()))
+            }
+            _ => (operation, "", None),
+        };
+        crate::metrics::Labels::new(operation, entity).partition(table.partition_text(|| partition.cloned()))
+    };
     match Prepared::of(table, writes) {
-        Prepared::Put(b, role) => finish!(b.send().await, role, "put"),
-        Prepared::Update(b, role) => finish!(b.send().await, role, "update"),
-        Prepared::Delete(b, role) => finish!(b.send().await, role, "remove"),
+        Prepared::Put(b, role) => finish!(table.observe(op(&role, "put"), b.send()).await, role, "put"),
+        Prepared::Update(b, role) => {
+            finish!(table.observe(op(&role, "update"), b.send()).await, role, "update")
+        }
+        Prepared::Delete(b, role) => {
+            finish!(table.observe(op(&role, "remove"), b.send()).await, role, "remove")
+        }
         Prepared::Transaction(writes) => run(table, writes, None).await.map(|()| None),
     }
 }

@@ -590,3 +590,10 @@ impl From<ErrorKind> for Error {
         Error { kind: Box::new(kind) }
     }
 }
+
+/// A conversion that cannot fail (such as a value already of the type asked for).
+impl From<std::convert::Infallible> for Error {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}

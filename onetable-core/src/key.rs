@@ -464,7 +464,7 @@ impl<E> PartialKey<E> {
 
     /// Gives the value of one sort-key variable; the query's sort key is the template
     /// up to the first variable still missing.
-    pub fn with<T: KeyValue + ?Sized>(mut self, field: Field<E, T>, value: impl AsKeyPart<T>) -> Self {
+    pub fn with<T: KeyValue>(mut self, field: Field<E, T>, value: impl AsKeyPart<T>) -> Self {
         let Some(sort) = self.index.sort.as_ref() else {
             self.error.get_or_insert_with(|| {
                 let message = format!("index {} has no sort key", self.index.name);

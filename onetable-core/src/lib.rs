@@ -14,6 +14,7 @@ pub mod expr;
 mod field;
 mod ids;
 mod key;
+mod projection;
 mod schema;
 mod size;
 mod template;
@@ -28,8 +29,9 @@ pub use key::{
     attr_from_key_text, key_text, AsKeyPart, Input, Key, KeyBuf, KeyValue, Paddable, PartialKey, Rendered,
     SortCondition,
 };
+pub use projection::Projection;
 pub use schema::{
-    EntitySchema, FieldSchema, Generate, IndexKind, IndexSchema, KeyAttribute, Projection, Timestamps,
+    EntitySchema, FieldSchema, Generate, IndexKind, IndexProjection, IndexSchema, KeyAttribute, Timestamps,
 };
 pub use size::{item_size, MAX_ITEM_SIZE};
 pub use template::{Pad, Part, Template};
@@ -169,6 +171,25 @@ pub mod __private {
                 attribute,
                 crate::ValueError::type_of("M", &other),
             )),
+        }
+    }
+
+    /// The map attribute that packed fields live in, left in the item (an empty map
+    /// put in its place when absent): one field read from it at a time.
+    pub fn map_mut<'a>(
+        item: &'a mut crate::Item,
+        entity: &'static str,
+        attribute: &'static str,
+    ) -> Result<&'a mut crate::Item, crate::Error> {
+        let slot = item.entry(attribute.to_owned()).or_insert_with(|| AttributeValue::M(crate::Item::new()));
+        if matches!(slot, AttributeValue::Null(_)) {
+            *slot = AttributeValue::M(crate::Item::new());
+        }
+        match slot {
+            AttributeValue::M(m) => Ok(m),
+            other => {
+                Err(crate::Error::value(entity, attribute, attribute, crate::ValueError::type_of("M", other)))
+            }
         }
     }
 

@@ -106,13 +106,13 @@ pub struct IndexSchema {
     /// The sort key, if the index has one.
     pub sort: Option<KeyAttribute>,
     /// What a secondary index holds of each item (the primary index: everything).
-    pub projection: Projection,
+    pub projection: IndexProjection,
 }
 
 /// What a secondary index holds of each item, as DynamoDB projects it (OneTable's
 /// `project`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Projection {
+pub enum IndexProjection {
     /// Every attribute: a query returns whole items.
     All,
     /// The table's and the index's key attributes only.

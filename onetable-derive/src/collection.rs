@@ -18,15 +18,22 @@ pub fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     for v in &data.variants {
         match &v.fields {
             syn::Fields::Unnamed(f) if f.unnamed.len() == 1 => variants.push((&v.ident, &f.unnamed[0].ty)),
-            _ => errors.at(&v.ident, "each variant holds one entity, as in `User(User)`"),
+            _ => errors.at(
+                &v.ident,
+                "each variant holds one entity or a projection of one, as in `User(User)` or `User(UserCard)`",
+            ),
         }
     }
     errors.finish()?;
-    let schemas = variants.iter().map(|(_, ty)| quote!(<#ty as ::onetable::Entity>::SCHEMA));
+    // A variant holds an entity or a projection of one (every entity is its own).
+    let schemas = variants
+        .iter()
+        .map(|(_, ty)| quote!(<<#ty as ::onetable::Projection>::Entity as ::onetable::Entity>::SCHEMA));
+    let fields = variants.iter().map(|(_, ty)| quote!(<#ty as ::onetable::Projection>::FIELDS));
     let arms = variants.iter().map(|(v, ty)| {
         quote! {
-            if name == <#ty as ::onetable::Entity>::SCHEMA.name {
-                return ::core::option::Option::Some(<#ty as ::onetable::Entity>::from_item(item).map(Self::#v));
+            if name == <<#ty as ::onetable::Projection>::Entity as ::onetable::Entity>::SCHEMA.name {
+                return ::core::option::Option::Some(<#ty as ::onetable::Projection>::from_item(item).map(Self::#v));
             }
         }
     });
@@ -34,6 +41,7 @@ pub fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
         #[automatically_derived]
         impl ::onetable::Collection for #ident {
             const ENTITIES: &'static [&'static ::onetable::schema::EntitySchema] = &[#(#schemas),*];
+            const FIELDS: &'static [::core::option::Option<&'static [&'static str]>] = &[#(#fields),*];
 
             fn from_item(name: &str, item: ::onetable::Item) -> ::core::option::Option<::core::result::Result<Self, ::onetable::Error>> {
                 #(#arms)*
@@ -51,6 +59,7 @@ pub fn stub(input: &syn::DeriveInput) -> TokenStream {
     quote! {
         impl #impl_generics ::onetable::Collection for #ident #ty_generics #where_clause {
             const ENTITIES: &'static [&'static ::onetable::schema::EntitySchema] = &[];
+            const FIELDS: &'static [::core::option::Option<&'static [&'static str]>] = &[];
             fn from_item(_: &str, _: ::onetable::Item) -> ::core::option::Option<::core::result::Result<Self, ::onetable::Error>> {
                 ::core::unimplemented!()
             }

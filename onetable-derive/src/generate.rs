@@ -150,10 +150,10 @@ fn index_schema(i: usize, index: &Index) -> TokenStream {
     };
     let (hash, sort) = (key(&index.hash, false), key(&index.sort, true));
     let projection = match &index.projection {
-        crate::validate::Projection::All => quote!(::onetable::schema::Projection::All),
-        crate::validate::Projection::KeysOnly => quote!(::onetable::schema::Projection::KeysOnly),
+        crate::validate::Projection::All => quote!(::onetable::schema::IndexProjection::All),
+        crate::validate::Projection::KeysOnly => quote!(::onetable::schema::IndexProjection::KeysOnly),
         crate::validate::Projection::Include(attributes) => {
-            quote!(::onetable::schema::Projection::Include(&[#(#attributes),*]))
+            quote!(::onetable::schema::IndexProjection::Include(&[#(#attributes),*]))
         }
     };
     quote!(::onetable::schema::IndexSchema {
@@ -412,6 +412,29 @@ fn default_fn(default: &Option<Default>, span: Span) -> TokenStream {
     }
 }
 
+/// Reads one stored field from `source` (the item, or the map it is packed into):
+/// the entity's `from_item` and the field's reader (for projections) share it.
+fn read_field(schema: &Schema<'_>, stored: &Stored<'_>, source: &TokenStream) -> TokenStream {
+    let entity = &schema.name;
+    let f = stored.field;
+    let name = f.name();
+    let attribute = &stored.attribute;
+    // Spanned on the type so that a type without the trait is reported there.
+    let ty = &f.ty;
+    if f.ttl.is_some() {
+        return quote_spanned!(ty.span()=> ::onetable::__private::take_ttl::<#ty>(#source, #entity, #name, #attribute));
+    }
+    match &f.default {
+        None => {
+            quote_spanned!(ty.span()=> ::onetable::__private::take::<#ty>(#source, #entity, #name, #attribute))
+        }
+        Some(_) => {
+            let default = default_fn(&f.default, f.ident.span());
+            quote_spanned!(ty.span()=> ::onetable::__private::take_or::<#ty>(#source, #entity, #name, #attribute, #default))
+        }
+    }
+}
+
 fn from_item(schema: &Schema<'_>) -> TokenStream {
     let entity = &schema.name;
     let maps = maps(schema);
@@ -425,25 +448,11 @@ fn from_item(schema: &Schema<'_>) -> TokenStream {
             let default = default_fn(&f.default, f.ident.span());
             return quote!(#ident: #default());
         };
-        let name = f.name();
-        let attribute = &stored.attribute;
         let source = match &stored.map {
             Some(m) => map_var(m),
             None => format_ident!("item"),
         };
-        // Spanned on the type so that a type without the trait is reported there.
-        let ty = &f.ty;
-        let read = if f.ttl.is_some() {
-            quote_spanned!(ty.span()=> ::onetable::__private::take_ttl::<#ty>(&mut #source, #entity, #name, #attribute))
-        } else {
-            match &f.default {
-                None => quote_spanned!(ty.span()=> ::onetable::__private::take::<#ty>(&mut #source, #entity, #name, #attribute)),
-                Some(_) => {
-                    let default = default_fn(&f.default, f.ident.span());
-                    quote_spanned!(ty.span()=> ::onetable::__private::take_or::<#ty>(&mut #source, #entity, #name, #attribute, #default))
-                }
-            }
-        };
+        let read = read_field(schema, stored, &quote!(&mut #source));
         quote!(#ident: #read?)
     });
     quote! {
@@ -491,9 +500,18 @@ fn field_consts(schema: &Schema<'_>) -> TokenStream {
         let attribute = &s.attribute;
         let map = option_str(s.map.as_deref());
         let doc = format!("The field `{name}` (attribute `{}`).", s.map.as_ref().map_or(attribute.clone(), |m| format!("{m}.{attribute}")));
+        // The reader a projection of the entity takes the field with.
+        let source = match &s.map {
+            Some(m) => {
+                let entity = &schema.name;
+                quote!(::onetable::__private::map_mut(item, #entity, #m)?)
+            }
+            None => quote!(item),
+        };
+        let read = read_field(schema, s, &source);
         quote! {
             #[doc = #doc]
-            pub const #konst: ::onetable::Field<#ident, #ty> = ::onetable::Field::new(#name, #attribute, #map);
+            pub const #konst: ::onetable::Field<#ident, #ty> = ::onetable::Field::stored(#name, #attribute, #map, |item| #read);
         }
     });
     quote!(#(#consts)*)

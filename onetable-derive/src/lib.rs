@@ -1,4 +1,5 @@
-//! The derive macros of onetable: `#[derive(Entity)]` and `#[derive(Value)]`.
+//! The derive macros of onetable: `#[derive(Entity)]`, `#[derive(Value)]`,
+//! `#[derive(Collection)]` and `#[derive(Projection)]`.
 //!
 //! Use them through the `onetable` crate, which documents every attribute. Each derive
 //! runs three stages: `ast` parses the attributes into a plain model, `validate`
@@ -10,6 +11,7 @@ mod collection;
 mod diag;
 mod generate;
 mod krate;
+mod projection;
 mod template;
 mod validate;
 mod value;
@@ -47,6 +49,19 @@ pub fn derive_collection(input: TokenStream) -> TokenStream {
         out
     });
     krate::apply(out, &input.attrs, "collection").into()
+}
+
+/// Derives `onetable::Projection` for a struct holding some fields of an entity. See
+/// the `onetable` crate.
+#[proc_macro_derive(Projection, attributes(projection, attr))]
+pub fn derive_projection(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    let out = projection::derive(&input).unwrap_or_else(|e| {
+        let mut out = e.into_compile_error();
+        out.extend(projection::stub(&input));
+        out
+    });
+    krate::apply(out, &input.attrs, "projection").into()
 }
 
 fn entity(input: &syn::DeriveInput) -> proc_macro2::TokenStream {

@@ -63,9 +63,10 @@ pub fn table_named(name: &str, describe: impl FnOnce(TableBuilder) -> TableBuild
     describe(Table::builder(local().client(), name)).build().expect("schema")
 }
 
-/// Counts the HTTP requests a client sends, by operation name.
+/// Counts the HTTP requests a client sends, by operation name, and the bytes of the
+/// responses it receives.
 #[derive(Debug, Clone, Default)]
-pub struct Requests(Arc<std::sync::Mutex<Vec<String>>>, Arc<AtomicUsize>);
+pub struct Requests(Arc<std::sync::Mutex<Vec<String>>>, Arc<AtomicUsize>, Arc<AtomicUsize>);
 
 impl Requests {
     pub fn count(&self, operation: &str) -> usize {
@@ -76,9 +77,15 @@ impl Requests {
         self.1.load(Ordering::SeqCst)
     }
 
+    /// The bytes of every response body received (their `Content-Length`).
+    pub fn received(&self) -> usize {
+        self.2.load(Ordering::SeqCst)
+    }
+
     pub fn reset(&self) {
         self.0.lock().unwrap().clear();
         self.1.store(0, Ordering::SeqCst);
+        self.2.store(0, Ordering::SeqCst);
     }
 
     /// A client for the shared DynamoDB Local that records its requests here.
@@ -108,6 +115,17 @@ impl aws_sdk_dynamodb::config::Intercept for Requests {
             .to_owned();
         self.0.lock().unwrap().push(target);
         self.1.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let length = context.response().headers().get("content-length").and_then(|l| l.parse::<usize>().ok());
+        self.2.fetch_add(length.unwrap_or(0), Ordering::SeqCst);
         Ok(())
     }
 }

@@ -51,6 +51,9 @@ pub use rekey::Rekey;
 pub use transform::{Transform, DESIGN_ATTRIBUTE};
 pub use upgrade::Upgrade;
 
+/// The partition of the migrations' bookkeeping: history, lock and checkpoints.
+pub(crate) use history::PK as HISTORY_PARTITION;
+
 use crate::table::Table;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;

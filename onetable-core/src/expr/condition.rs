@@ -12,7 +12,7 @@ struct Path {
     attribute: &'static str,
 }
 
-impl<E, T: ?Sized> From<Field<E, T>> for Path {
+impl<E, T> From<Field<E, T>> for Path {
     fn from(f: Field<E, T>) -> Path {
         Path { field: f.name(), map: f.map(), attribute: f.attribute() }
     }
@@ -246,7 +246,7 @@ macro_rules! compare {
     )*};
 }
 
-impl<E, T: ?Sized> Field<E, T> {
+impl<E, T> Field<E, T> {
     compare! {
         eq => Eq, "The field equals `value`.";
         ne => Ne, "The field differs from `value` (or is absent).";
@@ -282,7 +282,7 @@ impl<E, T: ?Sized> Field<E, T> {
     }
 }
 
-impl<E, T: Contains + ?Sized> Field<E, T> {
+impl<E, T: Contains> Field<E, T> {
     /// The field contains `element`: a substring of a string, an element of a list or
     /// set.
     pub fn contains(self, element: impl IntoOperand<T::Element>) -> Condition<E> {
