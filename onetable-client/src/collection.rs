@@ -132,9 +132,9 @@ impl<C: Collection> FindCollection<C> {
                 Unknown::Error => None,
             };
             let cursor_attrs = cursor_attributes(table, index_name, hash_attr, sort_attr);
-            let keys: Vec<&str> = cursor_attrs.iter().map(String::as_str).collect();
             let on_index = index_name.map(|_| index);
-            let projection = crate::projection::expression_of(table, &members, &keys, on_index, &mut p);
+            let projection =
+                crate::projection::expression_of(table, &members, &cursor_attrs, on_index, &mut p);
             let (names, values) = p.into_maps();
             let mut query = Query {
                 entity: "",

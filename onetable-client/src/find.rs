@@ -346,10 +346,9 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
             filter = format!("{filter} AND {unexpired}");
         }
         let cursor_attrs = cursor_attributes(&model.table, index_name, hash_attr, sort_attr);
-        let keys: Vec<&str> = cursor_attrs.iter().map(String::as_str).collect();
         let on_index = index_name.map(|_| index);
         let projection = if project {
-            crate::projection::expression::<P>(&model.table, &keys, on_index, &mut p)
+            crate::projection::expression::<P>(&model.table, &cursor_attrs, on_index, &mut p)
         } else {
             None
         };

@@ -279,12 +279,8 @@ impl<E: Entity, P: Projection<Entity = E>> Get<E, P> {
         async move {
             model.check_registered()?;
             let key = self.key.into_attrs()?;
-            let t = &model.table.inner;
-            let op = Labels::new("get", E::SCHEMA.name).partition(model.table.partition_label(&key));
-            let request = model.get_builder::<P>(key, self.consistent).send();
-            let out = model.table.observe(op, request).await.map_err(|e| sdk("get", &t.name, e))?;
-            model.table.record_capacity(out.consumed_capacity());
-            let item = out.item.filter(|i| !model.table.is_expired(E::SCHEMA, i));
+            let item = model.get_item::<P>(key, self.consistent).await?;
+            let item = item.filter(|i| !model.table.is_expired(E::SCHEMA, i));
             item.map(|item| model.read_as(item)).transpose()
         }
         .instrument(span)
@@ -297,9 +293,18 @@ into_future!(projected Get, Option<P>);
 impl<E: Entity> Model<E> {
     /// The stored item under `key`, as DynamoDB returns it.
     pub(crate) async fn get_raw(&self, key: Item, consistent: bool) -> Result<Option<Item>, Error> {
+        self.get_item::<E>(key, consistent).await
+    }
+
+    /// The attributes of `P` of the item under `key`, as DynamoDB returns them.
+    async fn get_item<P: Projection<Entity = E>>(
+        &self,
+        key: Item,
+        consistent: bool,
+    ) -> Result<Option<Item>, Error> {
         let t = &self.table.inner;
         let op = Labels::new("get", E::SCHEMA.name).partition(self.table.partition_label(&key));
-        let request = self.get_builder::<E>(key, consistent).send();
+        let request = self.get_builder::<P>(key, consistent).send();
         let out = self.table.observe(op, request).await.map_err(|e| sdk("get", &t.name, e))?;
         self.table.record_capacity(out.consumed_capacity());
         Ok(out.item)

@@ -12,7 +12,7 @@ use onetable_core::{EntitySchema, Error, ErrorKind, IndexProjection, IndexSchema
 /// attributes — which pages and `get_many` read back. `None` reads whole items.
 pub(crate) fn expression<P: Projection>(
     table: &Table,
-    keys: &[&str],
+    keys: &[String],
     index: Option<&IndexSchema>,
     p: &mut Placeholders,
 ) -> Option<String> {
@@ -26,7 +26,7 @@ pub(crate) fn expression<P: Projection>(
 pub(crate) fn expression_of(
     table: &Table,
     members: &[(&'static EntitySchema, Option<&'static [&'static str]>)],
-    keys: &[&str],
+    keys: &[String],
     index: Option<&IndexSchema>,
     p: &mut Placeholders,
 ) -> Option<String> {

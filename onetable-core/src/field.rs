@@ -78,7 +78,10 @@ impl<E, T> Field<E, T> {
             Some(read) => read(item),
             None => Err(crate::ErrorKind::Invalid {
                 entity: std::any::type_name::<E>(),
-                message: format!("field {} is a nested struct's, not an entity's: it has no reader", self.name),
+                message: format!(
+                    "field {} is a nested struct's, not an entity's: it has no reader",
+                    self.name
+                ),
             }
             .into()),
         }

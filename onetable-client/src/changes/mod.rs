@@ -134,14 +134,13 @@ impl<T> Changes<T> {
         };
         let Some(name) = name(&record.new_image).or_else(|| name(&record.old_image)) else {
             if record.old_image.is_none() && record.new_image.is_none() {
-                return Err(ErrorKind::Invalid {
-                    entity: self.members.first().map_or("", |m| m.name),
-                    message: format!(
-                        "a stream record of {} has no image to read the item from: the stream's view type must carry images (NEW_AND_OLD_IMAGES)",
-                        crate::write::key_text(&record.keys)
-                    ),
-                }
-                .into());
+                let entity = self.members.first().map_or("", |m| m.name);
+                return Err(missing_image(
+                    entity,
+                    record.event,
+                    &record.keys,
+                    "has no image to read the item from",
+                ));
             }
             return self.other(OtherKind::Unknown(None), &record);
         };
@@ -154,28 +153,17 @@ impl<T> Changes<T> {
             self.table.decrypt_named(&name, &mut item)?;
             (self.read)(&name, item).transpose()
         };
-        let change = match record.event {
-            Event::Insert => read(record.new_image)?.map(Change::Insert),
+        let StreamRecord { event, keys, old_image, new_image, expired } = record;
+        let change = match event {
+            Event::Insert => read(new_image)?.map(Change::Insert),
             Event::Modify => {
-                let old = read(record.old_image)?;
-                read(record.new_image)?.map(|new| Change::Modify { old, new })
+                let old = read(old_image)?;
+                read(new_image)?.map(|new| Change::Modify { old, new })
             }
-            Event::Remove => {
-                read(record.old_image)?.map(|old| Change::Remove { old, expired: record.expired })
-            }
+            Event::Remove => read(old_image)?.map(|old| Change::Remove { old, expired }),
         };
-        match change {
-            Some(change) => Ok(Some(change)),
-            None => Err(ErrorKind::Invalid {
-                entity: self.members.iter().find(|m| m.name == name).map_or("", |m| m.name),
-                message: format!(
-                    "a stream record of {} ({:?}) lacks the image it needs: the stream's view type must carry images (NEW_AND_OLD_IMAGES)",
-                    crate::write::key_text(&record.keys),
-                    record.event
-                ),
-            }
-            .into()),
-        }
+        let entity = self.members.iter().find(|m| m.name == name).map_or("", |m| m.name);
+        change.map(Some).ok_or_else(|| missing_image(entity, event, &keys, "lacks the image its event needs"))
     }
 
     /// Sentinels and migration bookkeeping, told by their partition key.
@@ -206,4 +194,13 @@ impl<T> Changes<T> {
             }
         }
     }
+}
+
+/// A record whose stream does not carry the image a change needs.
+fn missing_image(entity: &'static str, event: Event, keys: &Item, what: &str) -> Error {
+    let message = format!(
+        "a stream record ({event:?} of {}) {what}: the stream's view type must carry images (NEW_AND_OLD_IMAGES)",
+        crate::write::key_text(keys)
+    );
+    ErrorKind::Invalid { entity, message }.into()
 }
