@@ -6,6 +6,8 @@
 //! `npm ci` by the first test that needs it).
 
 mod common;
+#[path = "../examples/support/stream.rs"]
+mod stream;
 
 use common::Account;
 
@@ -45,6 +47,29 @@ struct User {
     nick: Option<String>,
     created: Option<SystemTime>,
     updated: Option<SystemTime>,
+}
+
+/// Some of a user, read with a `ProjectionExpression` (a packed field among them).
+#[derive(onetable::Projection, Debug, Clone, PartialEq)]
+#[projection(entity = User)]
+struct UserCard {
+    email: String,
+    name: String,
+    avatar: Vec<u8>,
+    born: SystemTime,
+    roles: BTreeSet<String>,
+}
+
+impl UserCard {
+    fn of(u: &User) -> UserCard {
+        UserCard {
+            email: u.email.clone(),
+            name: u.name.clone(),
+            avatar: u.avatar.clone(),
+            born: u.born,
+            roles: u.roles.clone(),
+        }
+    }
 }
 
 /// JavaScript numbers are doubles: ±(2^53 - 1) is the edge both sides hold exactly.
@@ -296,6 +321,11 @@ async fn js_to_rust(iso: bool) {
     assert_eq!(without_timestamps(got), ann);
     let found = users.find(User::partition("acme")).await.unwrap();
     assert_eq!(found.items.len(), 1, "the account item is not a user");
+    // Read through a projection: the packed name by its path, dates, binary, sets.
+    let card = users.get(User::key("acme", "ann")).project::<UserCard>().await.unwrap();
+    assert_eq!(card, Some(UserCard::of(&ann)));
+    let cards = users.find(User::partition("acme")).project::<UserCard>().await.unwrap();
+    assert_eq!(cards.items, [UserCard::of(&ann)]);
     assert_eq!(users.find(User::gs1_partition("ann@x")).await.unwrap().items.len(), 1);
     let account = table.model::<Account>().get(Account::key("acme")).await.unwrap().unwrap();
     assert_eq!(account.name, "Acme");
@@ -940,4 +970,77 @@ async fn one_field_inside_a_map_is_updated_alike_by_both_languages() {
         .unwrap_err();
     assert!(err.is_invalid() && err.to_string().contains("Person.address is absent"), "{err}");
     assert_eq!(people.get(Person::key("p3")).await.unwrap().unwrap().address, None);
+}
+
+/// What an account's partition holds, as the stream delivers it.
+#[derive(onetable::Collection, Debug, Clone, PartialEq)]
+// A test's values, a few at a time: their size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum AccountItems {
+    Account(Account),
+    User(User),
+}
+
+#[tokio::test]
+async fn onetable_js_writes_come_back_from_the_stream_as_typed_changes() {
+    let table = Table::builder(common::local().client(), onetable_local::unique_table_name("interop-stream"))
+        .entity::<Account>()
+        .entity::<User>()
+        .build()
+        .unwrap();
+    table
+        .create_table()
+        .stream(aws_sdk_dynamodb::types::StreamViewType::NewAndOldImages)
+        .send()
+        .await
+        .unwrap();
+    let js =
+        Js { table: table.name().to_owned(), iso: false, nulls: false, timestamps: "true", password: "" };
+
+    // OneTable JS writes: an account, a user (with its email's sentinel), an update, a removal.
+    assert!(js.run("create-account", json!({ "id": "acme", "name": "Acme" })).get("error").is_none());
+    let ann = sample("ann", "ann@x");
+    assert!(js.run("create-user", to_js(&ann)).get("error").is_none());
+    let updated = js.run("update-user", json!({ "accountId": "acme", "id": "ann", "age": 43 }));
+    assert!(updated.get("error").is_none(), "{updated}");
+    assert!(js.run("remove-user", json!({ "accountId": "acme", "id": "ann" })).get("error").is_none());
+
+    let streams = aws_sdk_dynamodbstreams::Client::from_conf(
+        aws_sdk_dynamodbstreams::Config::builder()
+            .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodbstreams::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
+                "local", "local", None, None, "test",
+            ))
+            .endpoint_url(common::local().endpoint())
+            .build(),
+    );
+    // Every record there is: reading stops once the shard has nothing more.
+    let records = stream::read_all(table.client(), &streams, table.name(), usize::MAX).await.unwrap();
+    let changes = table.changes::<AccountItems>();
+    let decoded: Vec<onetable::changes::Change<AccountItems>> =
+        records.into_iter().filter_map(|r| changes.decode(r).unwrap()).collect();
+
+    use onetable::changes::Change;
+    let user = |change: &Change<AccountItems>| match change {
+        Change::Insert(AccountItems::User(u)) => ("insert", without_timestamps(u.clone())),
+        Change::Modify { old: Some(AccountItems::User(old)), new: AccountItems::User(new) } => {
+            assert_eq!(without_timestamps(old.clone()), ann, "the old image is the user as created");
+            ("modify", without_timestamps(new.clone()))
+        }
+        Change::Remove { old: AccountItems::User(u), expired: false } => {
+            ("remove", without_timestamps(u.clone()))
+        }
+        other => panic!("not a change of the user: {other:?}"),
+    };
+    assert_eq!(decoded.len(), 4, "{decoded:?}");
+    assert!(
+        matches!(&decoded[0], Change::Insert(AccountItems::Account(a)) if a.name == "Acme"),
+        "{decoded:?}"
+    );
+    let older = User { age: 43, ..ann.clone() };
+    assert_eq!(
+        decoded[1..].iter().map(user).collect::<Vec<_>>(),
+        [("insert", ann.clone()), ("modify", older.clone()), ("remove", older)]
+    );
 }
