@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | `onetable_requests_total` | counter | `table`, `operation`, `entity`, `index`, `outcome` (`ok` or the error's code) |
 //! | `onetable_request_seconds` | histogram | `table`, `operation`, `entity`, `index` |
-//! | `onetable_read_units_total` / `onetable_write_units_total` | counter | `table`, `operation`, `entity`, `index` |
+//! | `onetable_read_units_total` / `onetable_write_units_total` | counter, in tenths of a unit (an eventually consistent read of a small item counts 5) | `table`, `operation`, `entity`, `index` |
 //! | `onetable_items_total` | counter (items returned by reads) | `table`, `operation`, `entity`, `index` |
 //! | `onetable_retries_total` / `onetable_throttles_total` | counter (attempts the SDK retried / throttled) | `table`, `operation` (DynamoDB's name) |
 //! | `onetable_partition_units_total` | counter, with [`Metrics::partitions`] | `table`, `index`, `partition` |
