@@ -43,19 +43,6 @@ struct Note {
     id: String,
 }
 
-fn streams_client() -> aws_sdk_dynamodbstreams::Client {
-    aws_sdk_dynamodbstreams::Client::from_conf(
-        aws_sdk_dynamodbstreams::Config::builder()
-            .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodbstreams::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
-                "local", "local", None, None, "test",
-            ))
-            .endpoint_url(common::local().endpoint())
-            .build(),
-    )
-}
-
 async fn table(view: StreamViewType) -> Table {
     let name = onetable_local::unique_table_name("changes");
     let table = Table::builder(common::local().client(), name)
@@ -80,7 +67,9 @@ fn player(id: &str, goals: u32) -> Player {
 }
 
 async fn records(table: &Table, wanted: usize) -> Vec<aws_sdk_dynamodbstreams::types::Record> {
-    stream::read_all(table.client(), &streams_client(), table.name(), wanted).await.unwrap()
+    stream::read_all(table.client(), &stream::local_client(common::local().endpoint()), table.name(), wanted)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]

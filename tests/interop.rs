@@ -1005,16 +1005,7 @@ async fn onetable_js_writes_come_back_from_the_stream_as_typed_changes() {
     assert!(updated.get("error").is_none(), "{updated}");
     assert!(js.run("remove-user", json!({ "accountId": "acme", "id": "ann" })).get("error").is_none());
 
-    let streams = aws_sdk_dynamodbstreams::Client::from_conf(
-        aws_sdk_dynamodbstreams::Config::builder()
-            .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodbstreams::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
-                "local", "local", None, None, "test",
-            ))
-            .endpoint_url(common::local().endpoint())
-            .build(),
-    );
+    let streams = stream::local_client(common::local().endpoint());
     // Every record there is: reading stops once the shard has nothing more.
     let records = stream::read_all(table.client(), &streams, table.name(), usize::MAX).await.unwrap();
     let changes = table.changes::<AccountItems>();

@@ -48,16 +48,7 @@ pub async fn connect() -> Result<Target, Box<dyn std::error::Error>> {
     }
     // Starting java blocks for a few seconds; keep it off the async worker threads.
     let local = tokio::task::spawn_blocking(DynamoDbLocal::start).await??;
-    let streams = aws_sdk_dynamodbstreams::Client::from_conf(
-        aws_sdk_dynamodbstreams::Config::builder()
-            .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodbstreams::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
-                "local", "local", None, None, "example",
-            ))
-            .endpoint_url(local.endpoint())
-            .build(),
-    );
+    let streams = stream::local_client(local.endpoint());
     Ok(Target {
         client: local.client(),
         streams,

@@ -4,6 +4,21 @@
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use std::time::{Duration, Instant};
 
+/// A DynamoDB Streams client for the DynamoDB Local at `endpoint` (the region and
+/// local credentials its DynamoDB clients use).
+pub fn local_client(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
+    aws_sdk_dynamodbstreams::Client::from_conf(
+        aws_sdk_dynamodbstreams::Config::builder()
+            .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodbstreams::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
+                "local", "local", None, None, "onetable",
+            ))
+            .endpoint_url(endpoint)
+            .build(),
+    )
+}
+
 pub async fn read_all(
     dynamodb: &aws_sdk_dynamodb::Client,
     streams: &aws_sdk_dynamodbstreams::Client,
