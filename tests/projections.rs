@@ -78,6 +78,13 @@ enum AuthorPage {
     Article(ArticleTitle),
 }
 
+/// The same, the projected member declared first.
+#[derive(Collection, Debug, PartialEq)]
+enum ArticlesAndAuthor {
+    Article(ArticleTitle),
+    Author(Author),
+}
+
 fn article(author: &str, n: usize) -> Article {
     Article {
         id: format!("{n:03}"),
@@ -296,5 +303,9 @@ async fn a_collection_of_projections_reads_only_their_fields() {
     let page = table.collection::<AuthorPage>().find(Author::partition("ann")).await.unwrap();
     let whole_bytes = requests.received();
     assert!(matches!(&page.items[5], AuthorPage::Author(a) if a.biography.len() == 5_000));
+    // Whichever order the members are declared in, one whole member reads whole items.
+    let page = table.collection::<ArticlesAndAuthor>().find(Author::partition("ann")).await.unwrap();
+    assert_eq!(page.items.len(), 6);
+    assert!(matches!(&page.items[5], ArticlesAndAuthor::Author(a) if a.biography.len() == 5_000));
     assert!(projected_bytes * 20 < whole_bytes, "{projected_bytes} B against {whole_bytes} B");
 }

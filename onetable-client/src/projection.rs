@@ -30,6 +30,11 @@ pub(crate) fn expression_of(
     index: Option<&IndexSchema>,
     p: &mut Placeholders,
 ) -> Option<String> {
+    // Decided before any name is written into `p`: a name no expression uses is
+    // refused by DynamoDB.
+    if members.iter().any(|(_, fields)| fields.is_none()) {
+        return None;
+    }
     let t = &table.inner;
     let mut paths: Vec<String> = Vec::new();
     let mut add = |path: std::borrow::Cow<'static, str>| {
@@ -39,7 +44,7 @@ pub(crate) fn expression_of(
     };
     for (schema, fields) in members {
         // The derive names only fields the entity has (checked at compile time).
-        for f in fields.as_ref()?.iter().filter_map(|name| schema.field(name)) {
+        for f in fields.iter().flat_map(|f| f.iter()).filter_map(|name| schema.field(name)) {
             add(p.path(f.map, f.attribute));
         }
     }
