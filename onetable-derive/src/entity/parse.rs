@@ -4,8 +4,10 @@
 //! at all; every rule about the schema is checked in `validate`.
 
 use crate::diag::Errors;
-use syn::spanned::Spanned;
-use syn::{Ident, LitStr, Type};
+use crate::field::{self, Field};
+use crate::krate::CratePath;
+use crate::options::{path_name, set_once, skip_value};
+use syn::{Ident, LitStr};
 
 /// A struct deriving `Entity`.
 pub struct Entity {
@@ -14,6 +16,7 @@ pub struct Entity {
     pub name: Option<LitStr>,
     /// `created`, `updated` (both by default), or `false`; absent: the table decides.
     pub timestamps: Option<(bool, bool)>,
+    pub krate: CratePath,
     pub key: Option<KeyDecl>,
     pub indexes: Vec<IndexDecl>,
     pub fields: Vec<Field>,
@@ -42,50 +45,8 @@ pub enum Project {
     Fields(Vec<LitStr>),
 }
 
-/// A named field and its `#[attr(...)]` options.
-pub struct Field {
-    pub ident: Ident,
-    pub ty: Type,
-    pub rename: Option<LitStr>,
-    pub map: Option<LitStr>,
-    pub default: Option<Default>,
-    pub generate: Option<LitStr>,
-    pub unique: Option<proc_macro2::Span>,
-    /// `value = ".."`: computed from other fields by a template.
-    pub value: Option<LitStr>,
-    /// `crypt`: stored encrypted.
-    pub crypt: Option<proc_macro2::Span>,
-    /// `unique(scope = "..")`: the template of the scope the value is unique in.
-    pub unique_scope: Option<LitStr>,
-    pub ttl: Option<proc_macro2::Span>,
-    pub version: Option<proc_macro2::Span>,
-    pub skip: Option<proc_macro2::Span>,
-}
-
-pub enum Default {
-    Trait,
-    Path(syn::ExprPath),
-}
-
-impl Field {
-    /// The field name without a raw-identifier prefix.
-    pub fn name(&self) -> String {
-        self.ident.to_string().trim_start_matches("r#").to_owned()
-    }
-}
-
-fn set_once<T>(slot: &mut Option<T>, value: T, errors: &mut Errors, path: &syn::Path) {
-    if slot.is_some() {
-        errors.at(path, format!("`{}` is given twice", path_name(path)));
-    }
-    *slot = Some(value);
-}
-
-fn path_name(path: &syn::Path) -> String {
-    path.get_ident().map(Ident::to_string).unwrap_or_default()
-}
-
-pub fn parse_entity(input: &syn::DeriveInput, errors: &mut Errors) -> Option<Entity> {
+/// The entity, or `None` when the input is not a struct with named fields.
+pub fn entity(input: &syn::DeriveInput, errors: &mut Errors) -> Option<Entity> {
     let syn::Data::Struct(data) = &input.data else {
         errors.at(&input.ident, "#[derive(Entity)] works on structs with named fields");
         return None;
@@ -99,6 +60,7 @@ pub fn parse_entity(input: &syn::DeriveInput, errors: &mut Errors) -> Option<Ent
         generics: input.generics.clone(),
         name: None,
         timestamps: None,
+        krate: CratePath::default(),
         key: None,
         indexes: Vec::new(),
         fields: Vec::new(),
@@ -130,8 +92,7 @@ pub fn parse_entity(input: &syn::DeriveInput, errors: &mut Errors) -> Option<Ent
                     }
                     entity.timestamps = which.or(entity.timestamps);
                 } else if meta.path.is_ident("crate") {
-                    // Read by `krate`, applied to the generated code.
-                    skip_value(&meta)?;
+                    entity.krate.parse(&meta, errors)?;
                 } else {
                     errors.at(
                         &meta.path,
@@ -160,7 +121,7 @@ pub fn parse_entity(input: &syn::DeriveInput, errors: &mut Errors) -> Option<Ent
         }
     }
     for f in &named.named {
-        if let Some(field) = parse_field(f, errors) {
+        if let Some(field) = field::parse(f, errors) {
             entity.fields.push(field);
         }
     }
@@ -218,90 +179,4 @@ fn parse_key(
         errors.push(e);
     }
     key
-}
-
-/// Consumes `= value` after an unknown option so parsing can go on to the next one.
-fn skip_value(meta: &syn::meta::ParseNestedMeta) -> syn::Result<()> {
-    if meta.input.peek(syn::Token![=]) {
-        let _: syn::Expr = meta.value()?.parse()?;
-    }
-    Ok(())
-}
-
-pub fn parse_field(f: &syn::Field, errors: &mut Errors) -> Option<Field> {
-    let ident = f.ident.clone()?;
-    let mut field = Field {
-        ident,
-        ty: f.ty.clone(),
-        rename: None,
-        map: None,
-        default: None,
-        generate: None,
-        unique: None,
-        unique_scope: None,
-        value: None,
-        crypt: None,
-        ttl: None,
-        version: None,
-        skip: None,
-    };
-    for attr in f.attrs.iter().filter(|a| a.path().is_ident("attr")) {
-        let result = attr.parse_nested_meta(|meta| {
-            let p = &meta.path;
-            let span = p.span();
-            if p.is_ident("rename") {
-                set_once(&mut field.rename, meta.value()?.parse()?, errors, p);
-            } else if p.is_ident("map") {
-                set_once(&mut field.map, meta.value()?.parse()?, errors, p);
-            } else if p.is_ident("default") {
-                let default = if meta.input.peek(syn::Token![=]) {
-                    let path: LitStr = meta.value()?.parse()?;
-                    Default::Path(path.parse()?)
-                } else {
-                    Default::Trait
-                };
-                set_once(&mut field.default, default, errors, p);
-            } else if p.is_ident("generate") {
-                set_once(&mut field.generate, meta.value()?.parse()?, errors, p);
-            } else if p.is_ident("unique") {
-                set_once(&mut field.unique, span, errors, p);
-                // `unique(scope = "ACCOUNT#${account_id}")`: unique within the scope.
-                if meta.input.peek(syn::token::Paren) {
-                    meta.parse_nested_meta(|inner| {
-                        if inner.path.is_ident("scope") {
-                            set_once(&mut field.unique_scope, inner.value()?.parse()?, errors, &inner.path);
-                        } else {
-                            errors.at(&inner.path, "unknown unique option: expected `scope = \"..\"`");
-                            skip_value(&inner)?;
-                        }
-                        Ok(())
-                    })?;
-                }
-            } else if p.is_ident("ttl") {
-                set_once(&mut field.ttl, span, errors, p);
-            } else if p.is_ident("value") {
-                set_once(&mut field.value, meta.value()?.parse()?, errors, p);
-            } else if p.is_ident("crypt") {
-                set_once(&mut field.crypt, span, errors, p);
-            } else if p.is_ident("version") {
-                set_once(&mut field.version, span, errors, p);
-            } else if p.is_ident("skip") {
-                set_once(&mut field.skip, span, errors, p);
-            } else {
-                errors.at(
-                    p,
-                    format!(
-                        "unknown field option `{}`: expected rename, map, default, generate, unique, value, crypt, ttl, version or skip",
-                        path_name(p)
-                    ),
-                );
-                skip_value(&meta)?;
-            }
-            Ok(())
-        });
-        if let Err(e) = result {
-            errors.push(e);
-        }
-    }
-    Some(field)
 }

@@ -5,9 +5,9 @@
 //! are left to the compiler through trait bounds that `generate` spans on the field's
 //! type, so they too arrive in the same build.
 
-use crate::ast::{Entity, Field, KeyDecl};
+use super::parse::{Entity, KeyDecl, Project};
 use crate::diag::Errors;
-use crate::generate::is_optional;
+use crate::field::{is_optional, Field};
 use crate::template::{self, Parsed};
 use proc_macro2::Span;
 use std::collections::HashMap;
@@ -76,7 +76,7 @@ impl Schema<'_> {
     }
 }
 
-pub fn validate<'a>(entity: &'a Entity, errors: &mut Errors) -> Option<Schema<'a>> {
+pub fn validate<'a>(entity: &'a Entity, errors: &mut Errors) -> Schema<'a> {
     if !entity.generics.params.is_empty() {
         errors.at(&entity.generics, "an entity cannot be generic: its schema is one static value");
     }
@@ -133,14 +133,14 @@ pub fn validate<'a>(entity: &'a Entity, errors: &mut Errors) -> Option<Schema<'a
     let schema = Schema { entity, name, indexes, fields };
     check_attributes(&schema, errors);
     check_template_variables(&schema, errors);
-    Some(schema)
+    schema
 }
 
 /// `project = ..` as the index's projection: fields named by their Rust names, stored
 /// as their (top-level) attributes.
-fn projection(project: &crate::ast::Project, fields: &[Stored<'_>], errors: &mut Errors) -> Projection {
+fn projection(project: &Project, fields: &[Stored<'_>], errors: &mut Errors) -> Projection {
     match project {
-        crate::ast::Project::Named(lit) => match lit.value().as_str() {
+        Project::Named(lit) => match lit.value().as_str() {
             "all" => Projection::All,
             "keys" => Projection::KeysOnly,
             other => {
@@ -151,7 +151,7 @@ fn projection(project: &crate::ast::Project, fields: &[Stored<'_>], errors: &mut
                 Projection::All
             }
         },
-        crate::ast::Project::Fields(names) => {
+        Project::Fields(names) => {
             let mut attributes: Vec<String> = Vec::new();
             for lit in names {
                 match fields.iter().find(|f| f.field.name() == lit.value()) {
@@ -268,14 +268,14 @@ fn stored_fields<'a>(entity: &'a Entity, errors: &mut Errors) -> Vec<Stored<'a>>
             }
             Some(map)
         });
-        let scope = field.unique_scope.as_ref().and_then(|lit| match crate::template::parse(&lit.value()) {
+        let scope = field.unique_scope.as_ref().and_then(|lit| match template::parse(&lit.value()) {
             Ok(parsed) => Some(parsed),
             Err(e) => {
                 errors.at(lit, format!("malformed unique scope: {e}"));
                 None
             }
         });
-        let value = field.value.as_ref().and_then(|lit| match crate::template::parse_value(&lit.value()) {
+        let value = field.value.as_ref().and_then(|lit| match template::parse_value(&lit.value()) {
             Ok(parsed) => Some(parsed),
             Err(e) => {
                 errors.at(lit, format!("malformed value template: {e}"));

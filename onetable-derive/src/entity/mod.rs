@@ -1,0 +1,57 @@
+//! `#[derive(Entity)]`: a struct stored as the items of one entity.
+//!
+//! `parse` reads the attributes into a plain model, `validate` checks the schema and
+//! collects every error, `generate` (with `schema` and `keys`) emits the code.
+
+mod generate;
+mod keys;
+mod parse;
+mod schema;
+mod validate;
+
+use crate::diag::{self, Errors, Expansion};
+use proc_macro2::TokenStream;
+
+pub fn derive(input: &syn::DeriveInput) -> Expansion {
+    let mut errors = Errors::new();
+    let Some(entity) = parse::entity(input, &mut errors) else {
+        // Not a struct: nothing to implement the trait for.
+        return diag::expand(errors, TokenStream::new, TokenStream::new);
+    };
+    let schema = validate::validate(&entity, &mut errors);
+    diag::expand(
+        errors,
+        || entity.krate.wrap(generate::entity(&schema)),
+        || entity.krate.wrap(generate::stub(&entity)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::derive;
+
+    fn expand(input: syn::DeriveInput) -> String {
+        let code = derive(&input).expect("the derive accepts the input");
+        syn::parse2::<syn::File>(code.clone()).expect("the output is Rust");
+        code.to_string()
+    }
+
+    #[test]
+    fn the_user_facing_names_are_inherent_items_inside_the_block() {
+        let code = expand(syn::parse_quote! {
+            #[entity(crate = "db", name = "User")]
+            #[key(pk = "USER#${id}")]
+            struct User { id: String, name: String }
+        });
+        assert!(
+            code.starts_with("# [allow (unused_qualifications)] const _ : () = { use db as _onetable ;"),
+            "{code}"
+        );
+        for item in
+            ["pub const NAME : _onetable :: Field < User , String >", "pub fn key (", "pub fn partition ("]
+        {
+            assert!(code.contains(item), "{item}: {code}");
+        }
+        assert!(!code.contains(":: onetable ::"), "only the alias names onetable: {code}");
+    }
+}
