@@ -17,6 +17,11 @@ pub struct EntitySchema {
     /// Which of `created` / `updated` are written: `None` follows the table's
     /// default (`TableBuilder::timestamps` in the client, off unless set).
     pub timestamps: Option<Timestamps>,
+    /// The design version this entity's items are in (`#[entity(design = "0.3.0")]`):
+    /// every whole item this code writes carries it in the `_design` attribute, and
+    /// the migration that moves items into this form has this version. `None`: the
+    /// entity's first design, whose items carry no marker.
+    pub design: Option<&'static str>,
 }
 
 /// Which timestamps an entity's items carry, as OneTable's `timestamps` parameter:

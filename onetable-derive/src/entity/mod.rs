@@ -3,6 +3,7 @@
 //! `parse` reads the attributes into a plain model, `validate` checks the schema and
 //! collects every error, `generate` (with `schema` and `keys`) emits the code.
 
+mod design;
 mod generate;
 mod keys;
 mod parse;
@@ -34,6 +35,33 @@ mod tests {
         let code = derive(&input).expect("the derive accepts the input");
         syn::parse2::<syn::File>(code.clone()).expect("the output is Rust");
         code.to_string()
+    }
+
+    #[test]
+    fn the_design_version_is_written_in_its_normal_spelling() {
+        let code = expand(syn::parse_quote! {
+            #[entity(design = "0.03.0")]
+            #[key(pk = "USER#${id}")]
+            struct User { id: String }
+        });
+        assert!(code.contains(r#"design : :: core :: option :: Option :: Some ("0.3.0")"#), "{code}");
+        let code = expand(syn::parse_quote! {
+            #[key(pk = "USER#${id}")]
+            struct User { id: String }
+        });
+        assert!(code.contains("design : :: core :: option :: Option :: None"), "{code}");
+    }
+
+    #[test]
+    fn a_misspelt_design_version_is_an_error_at_the_literal() {
+        let input: syn::DeriveInput = syn::parse_quote! {
+            #[entity(design = "v1.2.3")]
+            #[key(pk = "USER#${id}")]
+            struct User { id: String }
+        };
+        let failed = derive(&input).expect_err("refused");
+        assert_eq!(failed.error.to_string(), r#"design must be MAJOR.MINOR.PATCH, such as "0.3.0""#);
+        assert!(failed.stub.to_string().contains("impl _onetable :: Entity for User"));
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub struct Entity {
     pub name: Option<LitStr>,
     /// `created`, `updated` (both by default), or `false`; absent: the table decides.
     pub timestamps: Option<(bool, bool)>,
+    /// `design = "0.3.0"`: the design version the entity's items are in, as written.
+    pub design: Option<LitStr>,
     pub krate: CratePath,
     pub key: Option<KeyDecl>,
     pub indexes: Vec<IndexDecl>,
@@ -60,6 +62,7 @@ pub fn entity(input: &syn::DeriveInput, errors: &mut Errors) -> Option<Entity> {
         generics: input.generics.clone(),
         name: None,
         timestamps: None,
+        design: None,
         krate: CratePath::default(),
         key: None,
         indexes: Vec::new(),
@@ -91,12 +94,14 @@ pub fn entity(input: &syn::DeriveInput, errors: &mut Errors) -> Option<Entity> {
                         errors.at(&meta.path, "`timestamps` is given twice");
                     }
                     entity.timestamps = which.or(entity.timestamps);
+                } else if meta.path.is_ident("design") {
+                    set_once(&mut entity.design, meta.value()?.parse()?, errors, &meta.path);
                 } else if meta.path.is_ident("crate") {
                     entity.krate.parse(&meta, errors)?;
                 } else {
                     errors.at(
                         &meta.path,
-                        "unknown entity option: expected `name = \"..\"`, `timestamps` (or `timestamps = \"create\"` …) or `crate = \"..\"`",
+                        "unknown entity option: expected `name = \"..\"`, `timestamps` (or `timestamps = \"create\"` …), `design = \"..\"` or `crate = \"..\"`",
                     );
                     skip_value(&meta)?;
                 }

@@ -23,6 +23,7 @@ pub fn constant(schema: &Schema<'_>) -> TokenStream {
             quote!(::core::option::Option::Some(_onetable::Timestamps::#which))
         }
     };
+    let design = option_str(schema.design.as_deref());
     let indexes = schema.indexes.iter().enumerate().map(|(i, index)| index_schema(i, index));
     let fields = schema.fields.iter().map(field_schema);
     quote! {
@@ -31,6 +32,7 @@ pub fn constant(schema: &Schema<'_>) -> TokenStream {
             indexes: &[#(#indexes),*],
             fields: &[#(#fields),*],
             timestamps: #timestamps,
+            design: #design,
         }
     }
 }

@@ -19,6 +19,8 @@ pub const TYPE_FIELD: &str = "_type";
 pub struct Schema<'a> {
     pub entity: &'a Entity,
     pub name: String,
+    /// The design version, normalized (`"0.3.0"`).
+    pub design: Option<String>,
     /// The primary index first.
     pub indexes: Vec<Index>,
     pub fields: Vec<Stored<'a>>,
@@ -84,6 +86,13 @@ pub fn validate<'a>(entity: &'a Entity, errors: &mut Errors) -> Schema<'a> {
     if name.is_empty() {
         errors.at(entity.name.as_ref(), "the entity name cannot be empty");
     }
+    let design = entity.design.as_ref().and_then(|lit| {
+        let version = super::design::normalize(&lit.value());
+        if version.is_none() {
+            errors.at(lit, "design must be MAJOR.MINOR.PATCH, such as \"0.3.0\"");
+        }
+        version
+    });
 
     let mut indexes = Vec::new();
     match &entity.key {
@@ -130,7 +139,7 @@ pub fn validate<'a>(entity: &'a Entity, errors: &mut Errors) -> Schema<'a> {
         let Some(index) = indexes.iter_mut().find(|i| i.name == name.value()) else { continue };
         index.projection = projection(project, &fields, errors);
     }
-    let schema = Schema { entity, name, indexes, fields };
+    let schema = Schema { entity, name, design, indexes, fields };
     check_attributes(&schema, errors);
     check_template_variables(&schema, errors);
     schema
