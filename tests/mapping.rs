@@ -361,6 +361,24 @@ fn the_schema_describes_keys_indexes_and_fields() {
 }
 
 #[test]
+fn a_struct_stored_as_a_map_names_the_keys_it_owns() {
+    fn keys(map: Option<&'static onetable::schema::MapSchema>) -> Vec<&'static str> {
+        map.expect("a struct stored as a map").keys.iter().map(|k| k.attribute).collect()
+    }
+    let nested = <Nested as Value>::MAP;
+    assert_eq!(keys(nested), ["address", "history"]);
+    let [address, history] = nested.unwrap().keys else { panic!("two keys") };
+    assert_eq!(keys(address.map), ["street", "zip", "floor"], "renamed keys, and no skipped field");
+    assert!(history.map.is_none(), "a list owns all of its elements");
+    assert_eq!(keys(<Option<Address> as Value>::MAP), ["street", "zip", "floor"]);
+    let schema = AllTypes::SCHEMA;
+    assert_eq!(keys(schema.field("nested").unwrap().map_keys), ["address", "history"]);
+    for field in ["text", "hash_map", "tree_map", "list", "status"] {
+        assert!(schema.field(field).unwrap().map_keys.is_none(), "{field} owns its whole attribute");
+    }
+}
+
+#[test]
 fn key_builders_compose_full_and_partial_keys() {
     let key = User::key("acme", "01HZ").into_attrs().unwrap();
     assert_eq!(key, Item::from([("pk".into(), s("ACCOUNT#acme")), ("sk".into(), s("USER#01HZ"))]));

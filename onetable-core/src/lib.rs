@@ -14,6 +14,7 @@ pub mod expr;
 mod field;
 mod ids;
 mod key;
+mod map_schema;
 mod projection;
 mod schema;
 mod size;
@@ -29,6 +30,7 @@ pub use key::{
     attr_from_key_text, key_text, AsKeyPart, Input, Key, KeyBuf, KeyValue, Paddable, PartialKey, Rendered,
     SortCondition,
 };
+pub use map_schema::{MapKey, MapSchema};
 pub use projection::Projection;
 pub use schema::{
     EntitySchema, FieldSchema, Generate, IndexKind, IndexProjection, IndexSchema, KeyAttribute, Timestamps,

@@ -3,6 +3,7 @@
 //! The client reads it to create tables, compose queries, recompute keys on update and
 //! write OneTable's `_Schema` item; nothing in it is parsed at run time.
 
+use crate::map_schema::MapSchema;
 use crate::template::Template;
 
 /// One entity type stored in the table.
@@ -183,6 +184,9 @@ pub struct FieldSchema {
     pub version: bool,
     /// `#[attr(generate = ..)]`: filled in on create when empty.
     pub generate: Option<Generate>,
+    /// When the field is a struct stored as a map (`#[derive(Value)]`): the keys it
+    /// owns.
+    pub map_keys: Option<&'static MapSchema>,
 }
 
 impl FieldSchema {

@@ -65,6 +65,22 @@ mod tests {
     }
 
     #[test]
+    fn each_field_names_the_keys_its_value_owns() {
+        let code = expand(syn::parse_quote! {
+            #[key(pk = "USER#${id}")]
+            struct User {
+                id: String,
+                address: Option<Address>,
+                #[attr(ttl)]
+                expires: Option<u64>,
+            }
+        });
+        assert!(code.contains("map_keys : < Option < Address > as _onetable :: Value > :: MAP"), "{code}");
+        // A TTL is held by a `TtlValue`, not necessarily a `Value`.
+        assert!(code.contains("map_keys : :: core :: option :: Option :: None"), "{code}");
+    }
+
+    #[test]
     fn the_user_facing_names_are_inherent_items_inside_the_block() {
         let code = expand(syn::parse_quote! {
             #[entity(crate = "db", name = "User")]

@@ -133,13 +133,18 @@ fn field_schema(stored: &Stored<'_>) -> TokenStream {
         }
         _ => quote!(::core::option::Option::None),
     };
-    // TTLs are dates to OneTable, whatever Rust type holds the seconds.
-    let onetable_type = if ttl { quote!("date") } else { quote!(<#ty as _onetable::Value>::ONETABLE_TYPE) };
+    // A TTL is held by a `TtlValue`, which need not be a `Value`: a date to OneTable,
+    // and never a map.
+    let (onetable_type, map_keys) = if ttl {
+        (quote!("date"), quote!(::core::option::Option::None))
+    } else {
+        (quote!(<#ty as _onetable::Value>::ONETABLE_TYPE), quote!(<#ty as _onetable::Value>::MAP))
+    };
     quote! {
         _onetable::schema::FieldSchema {
             name: #name, attribute: #attribute, map: #map, rust_type: #rust_type, onetable_type: #onetable_type,
             required: #required, unique: #unique, unique_scope: #unique_scope, value: #value, crypt: #crypt,
-            ttl: #ttl, version: #version, generate: #generate,
+            ttl: #ttl, version: #version, generate: #generate, map_keys: #map_keys,
         }
     }
 }

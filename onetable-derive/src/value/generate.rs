@@ -23,6 +23,7 @@ fn newtype(ident: &Ident, inner: &syn::Type) -> TokenStream {
     quote! {
         impl _onetable::Value for #ident {
             const ONETABLE_TYPE: &'static str = <#inner as _onetable::Value>::ONETABLE_TYPE;
+            const MAP: ::core::option::Option<&'static _onetable::schema::MapSchema> = <#inner as _onetable::Value>::MAP;
             #[inline]
             fn to_attr(&self, format: &_onetable::Format) -> ::core::result::Result<::core::option::Option<_onetable::AttributeValue>, _onetable::ValueError> {
                 <#inner as _onetable::Value>::to_attr(&self.0, format)
@@ -148,6 +149,7 @@ fn structure(ident: &Ident, fields: &[Field], stored: &[(&Field, String)]) -> To
         }
     });
     let count = stored.len();
+    let map = map_schema(stored);
     let consts = stored.iter().map(|(f, attribute)| {
         let name = f.name();
         let konst = const_name(&name);
@@ -161,6 +163,7 @@ fn structure(ident: &Ident, fields: &[Field], stored: &[(&Field, String)]) -> To
     quote! {
         #[automatically_derived]
         impl _onetable::Value for #ident {
+            const MAP: ::core::option::Option<&'static _onetable::schema::MapSchema> = #map;
             fn to_attr(&self, format: &_onetable::Format) -> ::core::result::Result<::core::option::Option<_onetable::AttributeValue>, _onetable::ValueError> {
                 let mut map = _onetable::Item::with_capacity(#count);
                 #(#to_ref)*
@@ -194,6 +197,16 @@ fn structure(ident: &Ident, fields: &[Field], stored: &[(&Field, String)]) -> To
             type Fields = #ident;
         }
     }
+}
+
+/// The keys of the struct's map: the key `to_attr` writes for each stored field, and
+/// the keys of that field's own map when it is one.
+fn map_schema(stored: &[(&Field, String)]) -> TokenStream {
+    let keys = stored.iter().map(|(f, attribute)| {
+        let ty = &f.ty;
+        quote!(_onetable::schema::MapKey { attribute: #attribute, map: <#ty as _onetable::Value>::MAP })
+    });
+    quote!(::core::option::Option::Some(&_onetable::schema::MapSchema { keys: &[#(#keys),*] }))
 }
 
 /// What the derive emits beside its errors: impls that compile, so that one mistake is

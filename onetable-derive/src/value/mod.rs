@@ -33,6 +33,39 @@ mod tests {
     }
 
     #[test]
+    fn a_struct_owns_its_stored_keys_and_those_of_its_nested_maps() {
+        let code = expand(syn::parse_quote! {
+            struct Address {
+                street: String,
+                #[attr(rename = "geo")]
+                point: Option<Point>,
+                tags: Vec<String>,
+                #[attr(skip)]
+                cache: String,
+            }
+        });
+        let keys = [
+            r#"_onetable :: schema :: MapKey { attribute : "street" , map : < String as _onetable :: Value > :: MAP }"#,
+            r#"_onetable :: schema :: MapKey { attribute : "geo" , map : < Option < Point > as _onetable :: Value > :: MAP }"#,
+            r#"_onetable :: schema :: MapKey { attribute : "tags" , map : < Vec < String > as _onetable :: Value > :: MAP }"#,
+        ]
+        .join(" , ");
+        let expected = format!(
+            "const MAP : :: core :: option :: Option < & 'static _onetable :: schema :: MapSchema > = :: core :: option :: Option :: Some (& _onetable :: schema :: MapSchema {{ keys : & [{keys}] }}) ;"
+        );
+        assert!(code.contains(&expected), "{code}");
+        assert!(!code.contains(r#"attribute : "cache""#), "a skipped field is not stored: {code}");
+    }
+
+    #[test]
+    fn a_newtype_owns_the_keys_of_what_it_wraps() {
+        let code = expand(syn::parse_quote!(
+            struct Home(Address);
+        ));
+        assert!(code.contains("= < Address as _onetable :: Value > :: MAP ;"), "{code}");
+    }
+
+    #[test]
     fn the_output_is_wrapped_with_the_crate_path() {
         let code = expand(syn::parse_quote! {
             #[value(crate = "db", rename_all = "lowercase")]
