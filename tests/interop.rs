@@ -10,6 +10,7 @@ mod common;
 mod stream;
 
 use common::Account;
+use onetable::migrate::MigrateErrorExt;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use onetable::{Entity, Table};

@@ -281,3 +281,50 @@ async fn retries_and_throttles_are_counted_per_attempt() {
     assert_eq!(counter("always-throttled", "onetable_throttles_total", &[]), 3);
     assert_eq!(counter("always-throttled", "onetable_retries_total", &[]), 2);
 }
+
+/// A migration's requests are counted like any other's: by operation and entity, with
+/// the migration's version as a label, their capacity costed.
+#[tokio::test]
+async fn a_migrations_requests_are_counted_by_entity_operation_and_version() {
+    use onetable::migrate::{Migration, Migrator};
+    store();
+    let table = common::table(|t| t.entity::<Order>().metrics(Metrics::new())).await;
+    let name = table.name().to_owned();
+    let orders = table.model::<Order>();
+    for i in 0..12 {
+        orders.create(order("m", i, 10)).await.unwrap();
+    }
+    let migrator = Migrator::new(table.clone()).migration(Migration::new("0.2.0", "close every order").up(
+        |ctx| async move {
+            ctx.transform("close", |o: Order| Some(Order { status: "closed".into(), ..o }))
+                .segments(2)
+                .run()
+                .await
+                .map(|_| ())
+        },
+    ));
+    let ran = migrator.up(None).await.unwrap();
+    assert_eq!(ran[0].items, 12);
+
+    let migration = [("entity", "Order"), ("migration", "0.2.0")];
+    let of = |operation: &str, outcome: &str| {
+        let mut labels = vec![("operation", operation), ("outcome", outcome)];
+        labels.extend(migration);
+        counter(&name, "onetable_requests_total", &labels)
+    };
+    assert_eq!(of("migration write", "ok"), 12, "one write an order");
+    // Two segments read once by the scan and once by the final pass, at least.
+    assert!(of("migration scan", "ok") >= 4, "the scans: {}", of("migration scan", "ok"));
+    let written = counter(
+        &name,
+        "onetable_write_units_total",
+        &[("operation", "migration write"), ("entity", "Order"), ("migration", "0.2.0")],
+    );
+    // Each order costs a write unit on the table and at least one on gs1 (its key
+    // changed: DynamoDB may charge the old index entry's removal too).
+    assert!(written >= 12 * 2 * 10, "{written} tenths");
+    // The engine's bookkeeping (lock, segments, history) is counted under its own entity.
+    let bookkeeping =
+        counter(&name, "onetable_requests_total", &[("entity", "_Migration"), ("outcome", "ok")]);
+    assert!(bookkeeping >= 5, "lock, segments and history: {bookkeeping}");
+}

@@ -14,6 +14,7 @@ mod migrations;
 mod model;
 
 use model::{User, UserV1};
+use onetable::migrate::MigrateErrorExt;
 use onetable::migrate::{Bump, Migration, Migrations, Migrator, State};
 use onetable::Table;
 use std::path::{Path, PathBuf};

@@ -7,6 +7,7 @@ mod common;
 
 use common::Counter;
 
+use onetable::migrate::MigrateErrorExt;
 use onetable::migrate::{Migration, Migrator};
 use onetable::Table;
 use std::io::Read;

@@ -3,11 +3,11 @@
 //! retried with backoff, and what is still unprocessed at the end is returned in a
 //! typed error. Nothing is dropped silently.
 
-use crate::error::sdk;
+use crate::keys::describe as key_text;
 use crate::model::{into_future, Model};
 use crate::retry::Backoff;
+use crate::send::Call;
 use crate::table::Table;
-use crate::write::key_text;
 use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
@@ -224,10 +224,11 @@ async fn write_chunk(
     first: (&KeyList, std::ops::Range<usize>),
     backoff: Backoff,
 ) -> ChunkResult {
-    let t = &table.inner;
+    let name = table.name();
     let total = chunk.len();
     let mut pending = chunk;
     let mut requests = 0;
+    let call = Call::new("batch_write", "");
     // The request takes the writes; their keys stay here so that a failed request is
     // still reported exactly (a copy of every item would cost far more). A retry's
     // writes are those DynamoDB returned, whose keys are read again.
@@ -240,22 +241,14 @@ async fn write_chunk(
         requests += 1;
         let (keys, range) =
             if attempt == 0 { (first.0, first.1.clone()) } else { (&retry_keys, 0..pending.len()) };
-        let request = t
-            .client
-            .batch_write_item()
-            .request_items(&t.name, std::mem::take(&mut pending))
-            .set_return_consumed_capacity(table.capacity_request())
-            .send();
+        let request = table.client().batch_write_item().request_items(name, std::mem::take(&mut pending));
         let result = table
-            .observe(crate::metrics::Labels::new("batch_write", ""), request)
-            .instrument(tracing::debug_span!("onetable", table = %t.name, operation = "batch_write", items = range.len()))
+            .send(&call, request)
+            .instrument(tracing::debug_span!("onetable", table = %name, operation = "batch_write", items = range.len()))
             .await;
         match result {
             Ok(out) => {
-                for c in out.consumed_capacity() {
-                    table.record_capacity(Some(c));
-                }
-                let left = out.unprocessed_items.and_then(|mut m| m.remove(&t.name)).unwrap_or_default();
+                let left = out.unprocessed_items.and_then(|mut m| m.remove(name)).unwrap_or_default();
                 if left.is_empty() {
                     return ChunkResult { processed: total, requests, unprocessed: Vec::new(), error: None };
                 }
@@ -267,10 +260,10 @@ async fn write_chunk(
                     "batch_write: retrying unprocessed items"
                 );
             }
-            Err(e) => {
+            Err(failure) => {
                 let unprocessed: Vec<Unprocessed> =
                     keys.items(table, range).map(Unprocessed::Failed).collect();
-                let error = Some(sdk("batch_write", &t.name, e));
+                let error = Some(failure.into_error("", "batch_write"));
                 return ChunkResult { processed: total - unprocessed.len(), requests, unprocessed, error };
             }
         }
@@ -322,7 +315,7 @@ impl KeyList {
 
     /// Adds the key of an item (or of a key).
     fn push(&mut self, table: &Table, attrs: &Item) {
-        let t = &table.inner;
+        let (hash, sort) = table.key_attributes();
         let mut push = |value: Option<&AttributeValue>| {
             let (kind, bytes) = match value {
                 Some(AttributeValue::S(s)) => (Kind::S, s.as_bytes()),
@@ -333,7 +326,7 @@ impl KeyList {
             self.bytes.extend_from_slice(bytes);
             (kind, self.bytes.len())
         };
-        let ends = [push(attrs.get(&t.hash)), push(t.sort.as_ref().and_then(|s| attrs.get(s)))];
+        let ends = [push(attrs.get(hash)), push(sort.and_then(|s| attrs.get(s)))];
         self.ends.push(ends);
     }
 
@@ -357,11 +350,11 @@ impl KeyList {
         table: &'k Table,
         range: std::ops::Range<usize>,
     ) -> impl Iterator<Item = Item> + 'k {
-        let t = &table.inner;
+        let (hash, sort) = table.key_attributes();
         let mut start = self.start(range.start);
         self.ends[range].iter().map(move |ends| {
             let mut key = Item::with_capacity(2);
-            for (&(kind, end), name) in ends.iter().zip([Some(&t.hash), t.sort.as_ref()]) {
+            for (&(kind, end), name) in ends.iter().zip([Some(hash), sort]) {
                 let bytes = &self.bytes[start..end];
                 start = end;
                 let text = || String::from_utf8_lossy(bytes).into_owned();
@@ -372,7 +365,7 @@ impl KeyList {
                     Kind::B => AttributeValue::B(bytes.to_vec().into()),
                 };
                 if let Some(name) = name {
-                    key.insert(name.clone(), value);
+                    key.insert(name.to_owned(), value);
                 }
             }
             key
@@ -501,7 +494,7 @@ impl<E: Entity, P: Projection<Entity = E>> GetMany<E, P> {
         let mut chunk_results = Vec::new();
         for (items, result) in results {
             for item in items {
-                found.insert(key_text(&crate::write::key_of(&model.table, &item)), item);
+                found.insert(key_text(&model.table.key_of(&item)), item);
             }
             chunk_results.push(result);
         }
@@ -531,7 +524,8 @@ async fn get_chunk(
     read: &Read,
     backoff: Backoff,
 ) -> (Vec<Item>, ChunkResult) {
-    let t = &table.inner;
+    let name = table.name();
+    let call = Call::new("get_many", read.entity);
     let total = chunk.len();
     let mut pending = chunk;
     let mut items = Vec::new();
@@ -551,33 +545,22 @@ async fn get_chunk(
             Ok(r) => r,
             Err(e) => {
                 let error =
-                    ErrorKind::Dynamo { operation: "batch_get", table: t.name.clone(), source: Box::new(e) }
+                    ErrorKind::Dynamo { operation: "batch_get", table: name.to_owned(), source: Box::new(e) }
                         .into();
                 let unprocessed = pending.into_iter().map(Unprocessed::Get).collect();
                 return (items, ChunkResult { processed: 0, requests, unprocessed, error: Some(error) });
             }
         };
-        let request = t
-            .client
-            .batch_get_item()
-            .request_items(&t.name, request)
-            .set_return_consumed_capacity(table.capacity_request())
-            .send();
+        let request = table.client().batch_get_item().request_items(name, request);
         let result = table
-            .observe(crate::metrics::Labels::new("get_many", read.entity), request)
-            .instrument(tracing::debug_span!("onetable", table = %t.name, operation = "batch_get", keys = pending.len()))
+            .send(&call, request)
+            .instrument(tracing::debug_span!("onetable", table = %name, operation = "batch_get", keys = pending.len()))
             .await;
         match result {
             Ok(mut out) => {
-                for c in out.consumed_capacity() {
-                    table.record_capacity(Some(c));
-                }
-                items.extend(out.responses.as_mut().and_then(|r| r.remove(&t.name)).unwrap_or_default());
-                let left = out
-                    .unprocessed_keys
-                    .and_then(|mut m| m.remove(&t.name))
-                    .map(|k| k.keys)
-                    .unwrap_or_default();
+                items.extend(out.responses.as_mut().and_then(|r| r.remove(name)).unwrap_or_default());
+                let left =
+                    out.unprocessed_keys.and_then(|mut m| m.remove(name)).map(|k| k.keys).unwrap_or_default();
                 if left.is_empty() {
                     return (
                         items,
@@ -586,8 +569,8 @@ async fn get_chunk(
                 }
                 pending = left;
             }
-            Err(e) => {
-                let error = sdk("batch_get", &t.name, e);
+            Err(failure) => {
+                let error = failure.into_error(read.entity, "batch_get");
                 if !error.is_throttled() || attempt + 1 == backoff.max_attempts {
                     let unprocessed: Vec<_> = pending.into_iter().map(Unprocessed::Get).collect();
                     let processed = total - unprocessed.len();

@@ -2,7 +2,7 @@
 //! variant (OneTable #503).
 
 use crate::cursor::Cursor;
-use crate::find::{cursor_attributes, index_attributes, Page, Query};
+use crate::query::{cursor_attributes, index_attributes, Page, Query};
 use crate::table::Table;
 use futures_util::future::BoxFuture;
 use onetable_core::expr::Placeholders;
@@ -115,14 +115,14 @@ impl<C: Collection> FindCollection<C> {
             for (schema, fields) in &members {
                 crate::projection::readable_by(index, schema, *fields)?;
             }
-            let t = &table.inner;
+            let type_field = table.format().type_field;
             let (index_name, hash_attr, sort_attr) = index_attributes(table, index);
             let mut p = Placeholders::new();
             let key_condition = format!("{} = {}", p.name(&hash_attr), p.value(AttributeValue::S(hash)));
             // Skipping unknown types is DynamoDB's work; reporting them needs them read.
             let filter = match self.unknown {
                 Unknown::Skip => {
-                    let name = p.name(t.format.type_field);
+                    let name = p.name(type_field);
                     let names: Vec<String> = C::ENTITIES
                         .iter()
                         .map(|e| p.value(AttributeValue::S(e.name.to_owned())).into_owned())
@@ -157,7 +157,7 @@ impl<C: Collection> FindCollection<C> {
             let unknown = self.unknown;
             query
                 .collect(table, |mut item| {
-                    let name = match item.remove(t.format.type_field) {
+                    let name = match item.remove(type_field) {
                         Some(AttributeValue::S(name)) => Some(name),
                         _ => None,
                     };

@@ -22,7 +22,7 @@ impl<'t> Conditions<'t> {
 
     /// The item named by the write's key exists (`true`) or does not (`false`).
     pub(crate) fn item_exists(&mut self, exists: bool) {
-        let hash = self.p.name(&self.table.inner.hash);
+        let hash = self.p.name(self.table.key_attributes().0);
         let function = if exists { "attribute_exists" } else { "attribute_not_exists" };
         self.clauses.push(format!("{function}({hash})"));
     }
@@ -84,7 +84,7 @@ impl<'t> Conditions<'t> {
     pub(crate) fn into_write(self, op: Op, role: Role) -> Write {
         let condition = (!self.clauses.is_empty()).then(|| self.clauses.join(" AND "));
         let (names, values) = self.p.into_maps();
-        Write { op, condition, names, values, role }
+        Write { op, condition, names, values, role, returns: None }
     }
 }
 

@@ -12,7 +12,7 @@ pub struct Cursor(String);
 impl Cursor {
     /// The cursor of a key (`LastEvaluatedKey`, or the key of the last item returned).
     /// Each name and value is length-prefixed, so any character may appear in them.
-    pub(crate) fn from_key(key: &Item) -> Cursor {
+    pub fn from_key(key: &Item) -> Cursor {
         let mut entries: Vec<_> = key.iter().collect();
         entries.sort_by(|a, b| a.0.cmp(b.0));
         let mut text = String::new();
@@ -30,7 +30,7 @@ impl Cursor {
     }
 
     /// The key the cursor stands for.
-    pub(crate) fn to_key(&self) -> Result<Item, Error> {
+    pub fn to_key(&self) -> Result<Item, Error> {
         let bad = || -> Error {
             ErrorKind::InvalidCursor(format!("{:?} was not made by this library", self.0)).into()
         };

@@ -5,33 +5,18 @@
 //! items returned to the caller, fetching further pages only while more are needed.
 
 use crate::cursor::Cursor;
-use crate::error::sdk;
-use crate::metrics::Labels;
 use crate::model::{into_future, Model};
-use aws_sdk_dynamodb::types::Select;
+pub use crate::query::Page;
+use crate::query::{cursor_attributes, index_attributes, Query};
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, Stream, StreamExt, TryStreamExt};
 use onetable_core::expr::{Condition, Placeholders};
-use onetable_core::{
-    AttributeValue, Entity, Error, ErrorKind, IndexKind, Item, PartialKey, Projection, SortCondition,
-};
+use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item, PartialKey, Projection, SortCondition};
 use std::future::IntoFuture;
 use std::marker::PhantomData;
 use tracing::Instrument;
 
-/// One page of results and where the next starts (`None` after the last).
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct Page<E> {
-    /// The items, in sort-key order (reversed with [`Find::reverse`]).
-    pub items: Vec<E>,
-    /// Pass it to [`Find::next`] for the following page.
-    pub next: Option<Cursor>,
-    /// Pass it to [`Find::prev`] for the page before this one (OneTable's `prev`):
-    /// `None` on the first page.
-    pub prev: Option<Cursor>,
-}
-
+/// A sort key condition given on a find.
 #[derive(Debug, Clone)]
 enum SortRange {
     Between(String, String),
@@ -71,18 +56,6 @@ impl<E: Entity> Model<E> {
             consistent: false,
             next: None,
             prev: None,
-            projection: PhantomData,
-        }
-    }
-
-    /// Reads every item of `E` in the table.
-    pub fn scan(&self) -> Scan<E> {
-        Scan {
-            model: self.clone(),
-            filter: None,
-            segments: 1,
-            consistent: false,
-            limit: None,
             projection: PhantomData,
         }
     }
@@ -301,7 +274,7 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
     fn prepare_as(self, project: bool) -> Result<Query, Error> {
         let model = self.model.clone();
         model.check_registered()?;
-        let t = &model.table.inner;
+        let type_field = model.table.format().type_field;
         let entity = E::SCHEMA.name;
         let index = self.key.index();
         if project {
@@ -337,10 +310,10 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
         }
         // Only this entity's items, whatever else shares the partition (OneTable #419).
         let mut filter =
-            format!("{} = {}", p.name(t.format.type_field), p.value(AttributeValue::S(entity.to_owned())));
+            format!("{} = {}", p.name(type_field), p.value(AttributeValue::S(entity.to_owned())));
         let filtered = self.filter.is_some();
         if let Some(user) = &self.filter {
-            filter = format!("{filter} AND ({})", user.render(entity, &t.format, &mut p)?);
+            filter = format!("{filter} AND ({})", user.render(entity, model.table.format(), &mut p)?);
         }
         if let Some(unexpired) = model.table.unexpired_clause(E::SCHEMA, index, &mut p) {
             filter = format!("{filter} AND {unexpired}");
@@ -374,404 +347,3 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
     }
 }
 into_future!(projected Find, Page<P>);
-
-/// The index name to query (none for the table) and its hash and sort attributes.
-pub(crate) fn index_attributes(
-    table: &crate::Table,
-    index: &onetable_core::IndexSchema,
-) -> (Option<&'static str>, String, Option<String>) {
-    let t = &table.inner;
-    match index.kind {
-        IndexKind::Primary => (None, t.hash.clone(), t.sort.clone()),
-        IndexKind::Global => (
-            Some(index.name),
-            index.hash.as_ref().map_or_else(|| t.hash.clone(), |k| k.attribute.to_owned()),
-            index.sort.as_ref().map(|k| k.attribute.to_owned()),
-        ),
-        IndexKind::Local => {
-            (Some(index.name), t.hash.clone(), index.sort.as_ref().map(|k| k.attribute.to_owned()))
-        }
-    }
-}
-
-/// The attributes of an `ExclusiveStartKey` for a query: the table's key, and the
-/// index's when querying an index.
-pub(crate) fn cursor_attributes(
-    table: &crate::Table,
-    index: Option<&str>,
-    hash: String,
-    sort: Option<String>,
-) -> Vec<String> {
-    let t = &table.inner;
-    let mut attrs = vec![t.hash.clone()];
-    attrs.extend(t.sort.clone());
-    if index.is_some() {
-        attrs.push(hash);
-        attrs.extend(sort);
-    }
-    attrs.sort();
-    attrs.dedup();
-    attrs
-}
-
-/// A prepared query, reused for every page.
-pub(crate) struct Query {
-    /// The entity queried (empty for a collection's members), for metrics.
-    pub(crate) entity: &'static str,
-    /// The partition key queried, when metrics record partitions.
-    pub(crate) partition: Option<String>,
-    pub(crate) index: Option<&'static str>,
-    pub(crate) key_condition: String,
-    pub(crate) filter: Option<String>,
-    /// The `ProjectionExpression` (`None`: whole items).
-    pub(crate) projection: Option<String>,
-    pub(crate) names: Option<std::collections::HashMap<String, String>>,
-    pub(crate) values: Option<Item>,
-    pub(crate) filtered: bool,
-    pub(crate) page_size: Option<i32>,
-    pub(crate) reverse: bool,
-    pub(crate) consistent: bool,
-    pub(crate) limit: Option<usize>,
-    pub(crate) start: Option<Item>,
-    pub(crate) cursor_attrs: Vec<String>,
-    /// The key of the first item `collect` returned (the page's edge a backward
-    /// page hands on as its `next`).
-    pub(crate) first_read: Option<Item>,
-}
-
-impl Query {
-    /// One request: the page's items and its `LastEvaluatedKey`.
-    pub(crate) async fn fetch(
-        &self,
-        table: &crate::Table,
-        remaining: Option<usize>,
-    ) -> Result<(Vec<Item>, Option<Item>), Error> {
-        let t = &table.inner;
-        let request = self.builder(table, remaining).send();
-        let out = table.observe(self.labels("find"), request).await.map_err(|e| sdk("find", &t.name, e))?;
-        table.record_capacity(out.consumed_capacity());
-        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
-    }
-
-    /// The request for the page from `start`, `remaining` items still wanted.
-    fn builder(
-        &self,
-        table: &crate::Table,
-        remaining: Option<usize>,
-    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
-        let t = &table.inner;
-        // Without a caller's filter, asking for exactly the items still needed takes
-        // one request. With one, DynamoDB applies the limit before filtering, so a
-        // small limit would cost a request per few items (OneTable #554): read full
-        // pages instead and stop once enough items came back.
-        let limit = self.page_size.or_else(|| {
-            if self.filtered {
-                None
-            } else {
-                remaining.map(|r| i32::try_from(r).unwrap_or(i32::MAX))
-            }
-        });
-        t.client
-            .query()
-            .table_name(&t.name)
-            .set_return_consumed_capacity(table.capacity_request())
-            .set_index_name(self.index.map(str::to_owned))
-            .key_condition_expression(&self.key_condition)
-            .set_filter_expression(self.filter.clone())
-            .set_projection_expression(self.projection.clone())
-            .set_expression_attribute_names(self.names.clone())
-            .set_expression_attribute_values(self.values.clone())
-            .set_exclusive_start_key(self.start.clone())
-            .set_limit(limit)
-            .scan_index_forward(!self.reverse)
-            .consistent_read(self.consistent)
-    }
-
-    /// True when at least one more item matches from `start` on.
-    pub(crate) async fn has_more(&mut self, table: &crate::Table) -> Result<bool, Error> {
-        loop {
-            let (items, last) = self.fetch(table, Some(1)).await?;
-            if !items.is_empty() {
-                return Ok(true);
-            }
-            match last {
-                Some(last) => self.start = Some(last),
-                None => return Ok(false),
-            }
-        }
-    }
-
-    /// Counts the matching items, page after page (`Select: COUNT`).
-    pub(crate) async fn count(&mut self, table: &crate::Table) -> Result<u64, Error> {
-        let t = &table.inner;
-        let mut count = 0u64;
-        loop {
-            // The page size is the query's own: counting wants no item limit.
-            let request = self.builder(table, None).select(Select::Count).send();
-            let out =
-                table.observe(self.labels("count"), request).await.map_err(|e| sdk("count", &t.name, e))?;
-            table.record_capacity(out.consumed_capacity());
-            count += u64::try_from(out.count).unwrap_or(0);
-            match out.last_evaluated_key {
-                Some(last) => self.start = Some(last),
-                None => return Ok(count),
-            }
-        }
-    }
-
-    /// Fetches pages until the limit is reached or the results end; `convert` turns
-    /// each item into a result (or `None` to leave it out, which still counts as read).
-    /// Also returns the keys of the first and last items returned.
-    pub(crate) async fn collect<T>(
-        &mut self,
-        table: &crate::Table,
-        mut convert: impl FnMut(Item) -> Result<Option<T>, Error>,
-    ) -> Result<(Page<T>, Option<Item>, Option<Item>), Error> {
-        let limit = self.limit;
-        let mut items = Vec::new();
-        let (mut first, mut last_kept) = (None, None);
-        if limit == Some(0) {
-            return Ok((Page { items, next: None, prev: None }, None, None));
-        }
-        loop {
-            let remaining = limit.map(|l| l - items.len());
-            let (page, last) = self.fetch(table, remaining).await?;
-            let page_len = page.len();
-            let mut taken = 0;
-            let mut last_returned = None;
-            for item in page {
-                if Some(items.len()) == limit {
-                    break;
-                }
-                last_returned = Some(self.cursor_key(&item));
-                taken += 1;
-                let key = last_returned.clone();
-                if let Some(value) = convert(item)? {
-                    items.push(value);
-                    if first.is_none() {
-                        first = key.clone();
-                    }
-                    last_kept = key;
-                }
-            }
-            if Some(items.len()) == limit {
-                // Stopped inside a page: the next one starts after the last item
-                // returned, so nothing is skipped. At a page's end: where DynamoDB
-                // stopped reading.
-                let next = if taken < page_len { last_returned } else { last };
-                self.first_read = first.clone();
-                let page = Page { items, next: next.as_ref().map(Cursor::from_key), prev: None };
-                return Ok((page, first, last_kept));
-            }
-            match last {
-                Some(last) => self.start = Some(last),
-                None => {
-                    self.first_read = first.clone();
-                    return Ok((Page { items, next: None, prev: None }, first, last_kept));
-                }
-            }
-        }
-    }
-
-    /// The labels of this query's requests for `operation`.
-    fn labels(&self, operation: &'static str) -> Labels {
-        Labels::new(operation, self.entity).index(self.index).partition(self.partition.clone())
-    }
-
-    pub(crate) fn cursor_key(&self, item: &Item) -> Item {
-        self.cursor_attrs.iter().filter_map(|a| item.get(a).map(|v| (a.clone(), v.clone()))).collect()
-    }
-}
-
-/// A scan's filter, with its names and values, and its projection.
-type ScanExpression = (String, std::collections::HashMap<String, String>, Item, Option<String>);
-
-/// The request for one page of one segment of a scan: the same for its items and its
-/// count.
-fn scan_request<E>(
-    model: &Model<E>,
-    (filter, names, values, projection): &ScanExpression,
-    (segment, segments): (u32, u32),
-    consistent: bool,
-    start: Option<Item>,
-) -> aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder {
-    let t = &model.table.inner;
-    t.client
-        .scan()
-        .table_name(&t.name)
-        .set_return_consumed_capacity(model.table.capacity_request())
-        .filter_expression(filter)
-        .set_projection_expression(projection.clone())
-        .set_expression_attribute_names(Some(names.clone()))
-        .set_expression_attribute_values(Some(values.clone()))
-        .set_exclusive_start_key(start)
-        .segment(segment as i32)
-        .total_segments(segments as i32)
-        .consistent_read(consistent)
-}
-
-/// [`Model::scan`]: every item of the entity in the table.
-#[must_use = "await it, call .send().await or .stream()"]
-pub struct Scan<E, P = E> {
-    model: Model<E>,
-    filter: Option<Condition<E>>,
-    segments: u32,
-    consistent: bool,
-    limit: Option<usize>,
-    projection: PhantomData<fn() -> P>,
-}
-
-impl<E: Entity, P: Projection<Entity = E>> Scan<E, P> {
-    /// Returns only the fields of `Q` (a struct deriving [`Projection`] of `E`), as
-    /// [`Find::project`].
-    pub fn project<Q: Projection<Entity = E>>(self) -> Scan<E, Q> {
-        Scan {
-            model: self.model,
-            filter: self.filter,
-            segments: self.segments,
-            consistent: self.consistent,
-            limit: self.limit,
-            projection: PhantomData,
-        }
-    }
-
-    /// Reads `n` segments of the table in parallel (1 by default).
-    pub fn segments(mut self, n: u32) -> Self {
-        self.segments = n.max(1);
-        self
-    }
-
-    /// Only items for which `condition` holds.
-    pub fn filter(mut self, condition: Condition<E>) -> Self {
-        self.filter = Some(condition);
-        self
-    }
-
-    /// Strongly consistent reads.
-    pub fn consistent(mut self) -> Self {
-        self.consistent = true;
-        self
-    }
-
-    /// At most `n` items.
-    pub fn limit(mut self, n: usize) -> Self {
-        self.limit = Some(n);
-        self
-    }
-
-    /// All the items (collected from every segment).
-    pub async fn send(self) -> Result<Vec<P>, Error> {
-        self.stream().try_collect().await
-    }
-
-    /// How many items of the entity the scan matches (with its filter), counted by
-    /// DynamoDB (`Select: COUNT`) in every segment to the end of the table: no item is
-    /// returned or converted. [`Scan::limit`] is ignored.
-    pub async fn count(self) -> Result<u64, Error> {
-        // A count returns no attributes: no projection.
-        let prepared = self.prepare(false)?;
-        let model = self.model.clone();
-        let (segments, consistent) = (self.segments, self.consistent);
-        let one = |segment: u32| {
-            let prepared = prepared.clone();
-            let model = model.clone();
-            async move {
-                let t = &model.table.inner;
-                let (mut count, mut start) = (0u64, None);
-                loop {
-                    let request = scan_request(&model, &prepared, (segment, segments), consistent, start);
-                    let labels = Labels::new("scan_count", E::SCHEMA.name);
-                    let out = model
-                        .table
-                        .observe(labels, request.select(Select::Count).send())
-                        .await
-                        .map_err(|e| sdk("count", &t.name, e))?;
-                    model.table.record_capacity(out.consumed_capacity());
-                    count += u64::try_from(out.count).unwrap_or(0);
-                    start = out.last_evaluated_key;
-                    if start.is_none() {
-                        return Ok::<u64, Error>(count);
-                    }
-                }
-            }
-        };
-        let counts = futures_util::future::try_join_all((0..segments).map(one))
-            .instrument(model.span("count"))
-            .await?;
-        Ok(counts.into_iter().sum())
-    }
-
-    /// The items as they arrive from the segments, a page at a time per segment.
-    pub fn stream(self) -> impl Stream<Item = Result<P, Error>> + Send + 'static {
-        let model = self.model.clone();
-        let limit = self.limit.unwrap_or(usize::MAX);
-        // A request that cannot be prepared fails once, with its own kind.
-        let prepared = match self.prepare(true) {
-            Ok(prepared) => prepared,
-            Err(e) => return stream::once(std::future::ready(Err(e))).left_stream(),
-        };
-        let segments = self.segments;
-        let reader = model.clone();
-        let streams = (0..segments).map(move |segment| {
-            let prepared = Ok::<_, Error>(prepared.clone());
-            let consistent = self.consistent;
-            let model = model.clone();
-            stream::try_unfold((prepared, None::<Item>, false), move |(prepared, start, done)| {
-                let model = model.clone();
-                async move {
-                    if done {
-                        return Ok::<_, Error>(None);
-                    }
-                    let prepared = prepared?;
-                    let t = &model.table.inner;
-                    let request = scan_request(&model, &prepared, (segment, segments), consistent, start);
-                    let out = model
-                        .table
-                        .observe(Labels::new("scan", E::SCHEMA.name), request.send())
-                        .instrument(model.span("scan"))
-                        .await
-                        .map_err(|e| sdk("scan", &t.name, e))?;
-                    model.table.record_capacity(out.consumed_capacity());
-                    let last = out.last_evaluated_key;
-                    let done = last.is_none();
-                    Ok(Some((out.items.unwrap_or_default(), (Ok(prepared), last, done))))
-                }
-            })
-            .boxed()
-        });
-        stream::select_all(streams)
-            .map_ok(move |page| {
-                let model = reader.clone();
-                stream::iter(page.into_iter().map(move |item| model.read_as::<P>(item)))
-            })
-            .try_flatten()
-            .take(limit)
-            .right_stream()
-    }
-
-    /// The scan's expressions; with `project`, the projection of `P`.
-    fn prepare(&self, project: bool) -> Result<ScanExpression, Error> {
-        self.model.check_registered()?;
-        let t = &self.model.table.inner;
-        let mut p = Placeholders::new();
-        let mut filter = format!(
-            "{} = {}",
-            p.name(t.format.type_field),
-            p.value(AttributeValue::S(E::SCHEMA.name.to_owned()))
-        );
-        if let Some(user) = &self.filter {
-            filter = format!("{filter} AND ({})", user.render(E::SCHEMA.name, &t.format, &mut p)?);
-        }
-        if let Some(unexpired) = self.model.table.unexpired_clause(E::SCHEMA, E::SCHEMA.primary(), &mut p) {
-            filter = format!("{filter} AND {unexpired}");
-        }
-        let projection = if project {
-            crate::projection::expression::<P>(&self.model.table, &[], None, &mut p)
-        } else {
-            None
-        };
-        let (names, values) = p.into_maps();
-        Ok((filter, names.unwrap_or_default(), values.unwrap_or_default(), projection))
-    }
-}
-into_future!(projected Scan, Vec<P>);

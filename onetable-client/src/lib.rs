@@ -6,35 +6,42 @@
 #![warn(missing_docs)]
 
 mod batch;
+mod call;
 pub mod changes;
 mod collection;
 mod conditions;
 mod crypto;
 mod cursor;
-mod error;
+pub mod evolve;
 mod find;
+mod keys;
 mod manage;
 pub mod metrics;
-pub mod migrate;
 mod model;
 mod projection;
+mod query;
+pub mod raw;
 mod read_only;
 mod retry;
+mod scan;
+mod schema_item;
+mod send;
 mod table;
 mod transact;
 mod unique;
 mod update;
-mod version;
 mod write;
 
 pub use batch::{BatchSummary, BatchWrite, GetMany};
 pub use collection::{Collections, FindCollection, Unknown};
 pub use cursor::Cursor;
-pub use find::{Find, Page, Scan};
+pub use find::{Find, Page};
+pub use keys::{describe as describe_key, HISTORY_PARTITION, SCHEMA_PARTITION};
 pub use manage::CreateTable;
 pub use model::{Create, Get, Model, Put, Remove};
+pub use scan::Scan;
+pub use table::DESIGN_ATTRIBUTE;
 pub use table::{Table, TableBuilder};
 pub use transact::Transaction;
 pub use update::Update;
-pub use write::Request;
-pub use write::MAX_ACTIONS;
+pub use write::{Request, MAX_ACTIONS};

@@ -1,9 +1,10 @@
 //! Creating, describing and deleting the table from the registered schema.
 
-use crate::error::sdk;
+use crate::send::Call;
 use crate::table::Table;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, DeleteGlobalSecondaryIndexAction,
+    GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType,
     LocalSecondaryIndex, Projection, ProjectionType, ProvisionedThroughput, ScalarAttributeType,
     TableDescription, TableStatus,
 };
@@ -37,10 +38,8 @@ impl Table {
                 .find(|k| *k.key_type() == kind)
                 .map(|k| k.attribute_name().to_owned())
         };
-        let mut inner = (*table.inner).clone();
-        inner.hash = key(KeyType::Hash).unwrap_or(inner.hash);
-        inner.sort = key(KeyType::Range);
-        Ok(Table { inner: std::sync::Arc::new(inner) })
+        let hash = key(KeyType::Hash).unwrap_or_else(|| table.key_attributes().0.to_owned());
+        Ok(table.with_keys(hash, key(KeyType::Range)))
     }
 
     /// Creates the table from the schema; see [`CreateTable`].
@@ -50,13 +49,11 @@ impl Table {
 
     /// The table's description from DynamoDB.
     pub async fn describe(&self) -> Result<TableDescription, Error> {
+        let request = self.client().describe_table().table_name(self.name());
         let out = self
-            .client()
-            .describe_table()
-            .table_name(self.name())
-            .send()
+            .send(&Call::new("describe_table", ""), request)
             .await
-            .map_err(|e| sdk("describe_table", self.name(), e))?;
+            .map_err(manage_error("describe_table"))?;
         out.table.ok_or_else(|| ErrorKind::TableNotFound { table: self.name().to_owned() }.into())
     }
 
@@ -72,8 +69,7 @@ impl Table {
     /// Turns on DynamoDB's TTL on the entities' `#[attr(ttl)]` attribute, so expired
     /// items are deleted (`create_table` does this itself).
     pub async fn enable_ttl(&self) -> Result<(), Error> {
-        self.check_writable("enable_ttl")?;
-        let Some(attribute) = &self.inner.ttl else {
+        let Some(attribute) = self.ttl_attribute() else {
             return Err(ErrorKind::Schema(format!(
                 "no entity of table {} has an #[attr(ttl)] field",
                 self.name()
@@ -85,25 +81,16 @@ impl Table {
             .enabled(true)
             .build()
             .map_err(|e| invalid_request(self.name(), e))?;
-        self.client()
-            .update_time_to_live()
-            .table_name(self.name())
-            .time_to_live_specification(spec)
-            .send()
-            .await
-            .map_err(|e| sdk("enable_ttl", self.name(), e))?;
+        let request =
+            self.client().update_time_to_live().table_name(self.name()).time_to_live_specification(spec);
+        self.send(&Call::new("enable_ttl", ""), request).await.map_err(manage_error("enable_ttl"))?;
         Ok(())
     }
 
     /// Deletes the table and everything in it.
     pub async fn delete_table(&self) -> Result<(), Error> {
-        self.check_writable("delete_table")?;
-        self.client()
-            .delete_table()
-            .table_name(self.name())
-            .send()
-            .await
-            .map_err(|e| sdk("delete_table", self.name(), e))?;
+        let request = self.client().delete_table().table_name(self.name());
+        self.send(&Call::new("delete_table", ""), request).await.map_err(manage_error("delete_table"))?;
         Ok(())
     }
 }
@@ -151,8 +138,9 @@ impl CreateTable {
 
     /// Creates the table and waits until it and its indexes are ACTIVE.
     pub async fn send(self) -> Result<TableDescription, Error> {
-        self.table.check_writable("create_table")?;
-        let t = &self.table.inner;
+        let table = &self.table;
+        let name = table.name();
+        let (hash, sort) = table.key_attributes();
         let throughput = self.throughput.map(|(r, w)| {
             ProvisionedThroughput::builder()
                 .read_capacity_units(r)
@@ -160,14 +148,13 @@ impl CreateTable {
                 .build()
                 .expect("set")
         });
-        let mut attributes: Vec<&str> = vec![&t.hash];
-        attributes.extend(t.sort.as_deref());
-        let mut request = self
-            .table
+        let mut attributes: Vec<&str> = vec![hash];
+        attributes.extend(sort);
+        let mut request = table
             .client()
             .create_table()
-            .table_name(&t.name)
-            .set_key_schema(Some(keys(&t.hash, t.sort.as_deref())))
+            .table_name(name)
+            .set_key_schema(Some(keys(hash, sort)))
             .billing_mode(if throughput.is_some() {
                 BillingMode::Provisioned
             } else {
@@ -179,10 +166,10 @@ impl CreateTable {
                 .stream_enabled(true)
                 .stream_view_type(view)
                 .build()
-                .map_err(|e| invalid_request(&t.name, e))?;
+                .map_err(|e| invalid_request(name, e))?;
             request = request.stream_specification(stream);
         }
-        for index in &t.indexes {
+        for index in table.indexes() {
             attributes.push(&index.hash);
             attributes.extend(index.sort.as_deref());
             let key_schema = keys(&index.hash, index.sort.as_deref());
@@ -193,7 +180,7 @@ impl CreateTable {
                         .set_key_schema(Some(key_schema))
                         .projection(projection(index.include.as_deref()))
                         .build()
-                        .map_err(|e| invalid_request(&t.name, e))?,
+                        .map_err(|e| invalid_request(name, e))?,
                 ),
                 _ => request.global_secondary_indexes(
                     GlobalSecondaryIndex::builder()
@@ -202,7 +189,7 @@ impl CreateTable {
                         .projection(projection(index.include.as_deref()))
                         .set_provisioned_throughput(throughput.clone())
                         .build()
-                        .map_err(|e| invalid_request(&t.name, e))?,
+                        .map_err(|e| invalid_request(name, e))?,
                 ),
             };
         }
@@ -214,16 +201,21 @@ impl CreateTable {
                     .attribute_name(name)
                     .attribute_type(ScalarAttributeType::S)
                     .build()
-                    .map_err(|e| invalid_request(&t.name, e))?,
+                    .map_err(|e| invalid_request(name, e))?,
             );
         }
-        request.send().await.map_err(|e| sdk("create_table", &t.name, e))?;
-        let description = self.table.wait_active(self.timeout).await?;
-        if t.ttl.is_some() {
-            self.table.enable_ttl().await?;
+        table.send(&Call::new("create_table", ""), request).await.map_err(manage_error("create_table"))?;
+        let description = table.wait_active(self.timeout).await?;
+        if table.ttl_attribute().is_some() {
+            table.enable_ttl().await?;
         }
         Ok(description)
     }
+}
+
+/// A table management request's failure (none of them has a condition).
+fn manage_error(operation: &'static str) -> impl FnOnce(crate::send::Failure) -> Error {
+    move |failure| failure.into_error("", operation)
 }
 
 fn invalid_request(table: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
@@ -253,5 +245,74 @@ impl Table {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+    }
+}
+
+impl Table {
+    /// Adds global index `name`, as the registered entities declare it, to the
+    /// existing table and waits until it is ACTIVE (DynamoDB backfills it from the
+    /// items that already carry its key attributes). Returns `false`, doing nothing,
+    /// when the table has the index already.
+    pub async fn create_global_index(&self, name: &str, timeout: Duration) -> Result<bool, Error> {
+        let index =
+            self.indexes().iter().find(|i| i.name == name && i.kind == IndexKind::Global).ok_or_else(
+                || ErrorKind::Schema(format!("no registered entity declares a global index {name}")),
+            )?;
+        let exists =
+            self.describe().await?.global_secondary_indexes().iter().any(|i| i.index_name() == Some(name));
+        if exists {
+            return Ok(false);
+        }
+        let table = self.name();
+        let create = CreateGlobalSecondaryIndexAction::builder()
+            .index_name(name)
+            .set_key_schema(Some(keys(&index.hash, index.sort.as_deref())))
+            .projection(projection(index.include.as_deref()))
+            .build()
+            .map_err(|e| invalid_request(table, e))?;
+        let mut request = self
+            .client()
+            .update_table()
+            .table_name(table)
+            .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(create).build());
+        for attribute in std::iter::once(&index.hash).chain(&index.sort) {
+            request = request.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(attribute)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(|e| invalid_request(table, e))?,
+            );
+        }
+        self.send(&Call::new("create_global_index", ""), request)
+            .await
+            .map_err(manage_error("update_table"))?;
+        self.wait_active(timeout).await?;
+        Ok(true)
+    }
+
+    /// Removes global index `name` and waits until the table is ACTIVE again. Returns
+    /// `false`, doing nothing, when the table has no such index. Its key attributes
+    /// stay on the items until they are rewritten; they are harmless.
+    pub async fn delete_global_index(&self, name: &str, timeout: Duration) -> Result<bool, Error> {
+        let exists =
+            self.describe().await?.global_secondary_indexes().iter().any(|i| i.index_name() == Some(name));
+        if !exists {
+            return Ok(false);
+        }
+        let delete = DeleteGlobalSecondaryIndexAction::builder()
+            .index_name(name)
+            .build()
+            .map_err(|e| invalid_request(self.name(), e))?;
+        let request = self
+            .client()
+            .update_table()
+            .table_name(self.name())
+            .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().delete(delete).build());
+        self.send(&Call::new("delete_global_index", ""), request)
+            .await
+            .map_err(manage_error("update_table"))?;
+        self.wait_active(timeout).await?;
+        Ok(true)
     }
 }

@@ -17,37 +17,7 @@
 //! | `onetable_partition_units_total` | counter, with [`Metrics::partitions`] | `table`, `index`, `partition` |
 
 #[cfg(feature = "metrics")]
-use aws_sdk_dynamodb::types::ConsumedCapacity;
-#[cfg(feature = "metrics")]
-use std::future::Future;
-
-/// What a request is, for its metrics: the onetable operation that sent it (`get`,
-/// `find`, `batch_write`, …), the entity (empty for requests of several), the index
-/// (`primary` for the table) and, for requests of one partition, its key.
-/// The partition is only filled in when partitions are recorded (the table's
-/// `partition_label`).
-#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-pub(crate) struct Labels {
-    pub operation: &'static str,
-    pub entity: &'static str,
-    pub index: &'static str,
-    pub partition: Option<String>,
-}
-
-impl Labels {
-    pub(crate) fn new(operation: &'static str, entity: &'static str) -> Self {
-        Labels { operation, entity, index: "primary", partition: None }
-    }
-
-    /// On index `index` (`None`: the table).
-    pub(crate) fn index(self, index: Option<&'static str>) -> Self {
-        Labels { index: index.unwrap_or("primary"), ..self }
-    }
-
-    pub(crate) fn partition(self, partition: Option<String>) -> Self {
-        Labels { partition, ..self }
-    }
-}
+use crate::call::Call;
 
 /// What metrics are recorded (see the [module](self) for the names).
 #[cfg(feature = "metrics")]
@@ -73,114 +43,6 @@ impl Metrics {
     }
 }
 
-/// The parts of a response metrics read.
-#[cfg(feature = "metrics")]
-pub(crate) trait Outcome {
-    /// Whether the request reads (its capacity is read units).
-    const READS: bool;
-    /// The capacity units consumed (when DynamoDB was asked for them).
-    fn units(&self) -> f64;
-    /// The items a read returned.
-    fn items(&self) -> usize {
-        0
-    }
-}
-
-#[cfg(feature = "metrics")]
-fn total(consumed: Option<&ConsumedCapacity>) -> f64 {
-    consumed.and_then(ConsumedCapacity::capacity_units).unwrap_or_default()
-}
-
-#[cfg(feature = "metrics")]
-mod outcomes {
-    use super::{total, Outcome};
-    use aws_sdk_dynamodb::operation as op;
-
-    impl Outcome for op::get_item::GetItemOutput {
-        const READS: bool = true;
-        fn units(&self) -> f64 {
-            total(self.consumed_capacity())
-        }
-        fn items(&self) -> usize {
-            usize::from(self.item.is_some())
-        }
-    }
-    impl Outcome for op::query::QueryOutput {
-        const READS: bool = true;
-        fn units(&self) -> f64 {
-            total(self.consumed_capacity())
-        }
-        fn items(&self) -> usize {
-            // A count returns no items but `count`.
-            self.items.as_ref().map_or(0, Vec::len)
-        }
-    }
-    impl Outcome for op::scan::ScanOutput {
-        const READS: bool = true;
-        fn units(&self) -> f64 {
-            total(self.consumed_capacity())
-        }
-        fn items(&self) -> usize {
-            self.items.as_ref().map_or(0, Vec::len)
-        }
-    }
-    impl Outcome for op::batch_get_item::BatchGetItemOutput {
-        const READS: bool = true;
-        fn units(&self) -> f64 {
-            self.consumed_capacity().iter().map(|c| total(Some(c))).sum()
-        }
-        fn items(&self) -> usize {
-            self.responses.as_ref().map_or(0, |r| r.values().map(Vec::len).sum())
-        }
-    }
-    impl Outcome for op::batch_write_item::BatchWriteItemOutput {
-        const READS: bool = false;
-        fn units(&self) -> f64 {
-            self.consumed_capacity().iter().map(|c| total(Some(c))).sum()
-        }
-    }
-    impl Outcome for op::transact_write_items::TransactWriteItemsOutput {
-        const READS: bool = false;
-        fn units(&self) -> f64 {
-            self.consumed_capacity().iter().map(|c| total(Some(c))).sum()
-        }
-    }
-    impl Outcome for op::put_item::PutItemOutput {
-        const READS: bool = false;
-        fn units(&self) -> f64 {
-            total(self.consumed_capacity())
-        }
-    }
-    impl Outcome for op::update_item::UpdateItemOutput {
-        const READS: bool = false;
-        fn units(&self) -> f64 {
-            total(self.consumed_capacity())
-        }
-    }
-    impl Outcome for op::delete_item::DeleteItemOutput {
-        const READS: bool = false;
-        fn units(&self) -> f64 {
-            total(self.consumed_capacity())
-        }
-    }
-}
-
-/// The bound the table's `observe` puts on a response: none without the feature.
-#[cfg(feature = "metrics")]
-pub(crate) use Outcome as Observed;
-#[cfg(not(feature = "metrics"))]
-pub(crate) trait Observed {}
-#[cfg(not(feature = "metrics"))]
-impl<T> Observed for T {}
-
-/// The error's code for the `outcome` label.
-#[cfg(feature = "metrics")]
-pub(crate) use aws_sdk_dynamodb::error::ProvideErrorMetadata as ObservedError;
-#[cfg(not(feature = "metrics"))]
-pub(crate) trait ObservedError {}
-#[cfg(not(feature = "metrics"))]
-impl<T> ObservedError for T {}
-
 /// What a table records, and its name as a label: kept by a table built with
 /// [`TableBuilder::metrics`](crate::TableBuilder::metrics).
 #[cfg(feature = "metrics")]
@@ -197,49 +59,48 @@ impl Recorder {
         self.metrics.partitions
     }
 
-    /// Sends `request` (a request builder's `send()`), recording its metrics.
-    pub(crate) async fn observe<T: Observed, E: ObservedError>(
+    /// Records a request's metrics: its outcome (`Ok` with the capacity units it
+    /// consumed and the items it returned, or the error's code) and its latency.
+    pub(crate) fn record(
         &self,
-        op: Labels,
-        request: impl Future<Output = Result<T, E>>,
-    ) -> Result<T, E> {
-        let started = std::time::Instant::now();
-        let result = request.await;
-        let seconds = started.elapsed().as_secs_f64();
+        call: &Call,
+        reads: bool,
+        outcome: Result<(f64, usize), &str>,
+        elapsed: std::time::Duration,
+    ) {
         let labels = [
             ("table", self.table.clone()),
-            ("operation", op.operation.into()),
-            ("entity", op.entity.into()),
-            ("index", op.index.into()),
+            ("operation", call.operation.into()),
+            ("entity", call.entity.into()),
+            ("index", call.index.unwrap_or("primary").into()),
+            ("migration", call.migration.as_deref().unwrap_or_default().to_owned().into()),
         ];
-        let outcome = match &result {
+        let code = match outcome {
             Ok(_) => "ok".to_owned(),
-            Err(e) => e.code().unwrap_or("error").to_owned(),
+            Err(code) => code.to_owned(),
         };
         let mut with_outcome = labels.to_vec();
-        with_outcome.push(("outcome", outcome.into()));
+        with_outcome.push(("outcome", code.into()));
         metrics::counter!("onetable_requests_total", &with_outcome).increment(1);
-        metrics::histogram!("onetable_request_seconds", &labels).record(seconds);
-        if let Ok(out) = &result {
-            let units = out.units();
-            let name = if T::READS { "onetable_read_units_total" } else { "onetable_write_units_total" };
+        metrics::histogram!("onetable_request_seconds", &labels).record(elapsed.as_secs_f64());
+        if let Ok((units, items)) = outcome {
+            let name = if reads { "onetable_read_units_total" } else { "onetable_write_units_total" };
             // Counters are integers: capacity is counted in tenths of a unit (reads
             // of eventually consistent items cost half units).
             let tenths = (units * 10.0).round() as u64;
             metrics::counter!(name, &labels).increment(tenths);
-            if T::READS {
-                metrics::counter!("onetable_items_total", &labels).increment(out.items() as u64);
+            if reads {
+                metrics::counter!("onetable_items_total", &labels).increment(items as u64);
             }
-            if let (true, Some(partition)) = (self.metrics.partitions, op.partition) {
+            if let (true, Some(partition)) = (self.metrics.partitions, &call.partition) {
                 let labels = [
                     ("table", self.table.clone()),
-                    ("index", op.index.into()),
-                    ("partition", partition.into()),
+                    ("index", call.index.unwrap_or("primary").into()),
+                    ("partition", partition.clone().into()),
                 ];
                 metrics::counter!("onetable_partition_units_total", &labels).increment(tenths);
             }
         }
-        result
     }
 }
 

@@ -2,11 +2,11 @@
 //! helpers every operation shares.
 
 use crate::conditions::{version_field, Conditions};
-use crate::error::sdk;
-use crate::metrics::Labels;
+use crate::keys::{check_size, describe, KeyValues};
+use crate::send::Call;
 use crate::table::Table;
 use crate::unique::{has_unique, sentinel_changes, unique_values};
-use crate::write::{check_size, execute, key_of, key_text, KeyValues, Op, Prepared, Request, Role, Write};
+use crate::write::{execute, Op, Prepared, Request, Role, Write};
 use futures_util::future::BoxFuture;
 use onetable_core::expr::Condition;
 use onetable_core::expr::Placeholders;
@@ -62,30 +62,30 @@ impl<E: Entity> Model<E> {
     /// `create` stamps `created` anew; a put keeps the `created` the entity carries
     /// (read back into a field of that name) and stamps it only when absent.
     pub(crate) fn item_for_write(&self, entity: &E, create: bool) -> Result<Item, Error> {
-        Self::stamped(&self.table, entity.to_item(&self.table.inner.format)?, create)
+        Self::stamped(&self.table, entity.to_item(self.table.format())?, create)
     }
 
     /// [`Model::item_for_write`] moving the entity's values into the item, for writes
     /// that do not hand the entity back (batches, migrations); no model needed.
     pub(crate) fn item_from(table: &Table, entity: E, create: bool) -> Result<Item, Error> {
-        Self::stamped(table, entity.into_item(&table.inner.format)?, create)
+        Self::stamped(table, entity.into_item(table.format())?, create)
     }
 
     fn stamped(table: &Table, mut item: Item, create: bool) -> Result<Item, Error> {
-        let t = &table.inner;
         table.encrypt_fields(E::SCHEMA, &mut item)?;
-        let timestamps = table.timestamps(E::SCHEMA);
+        let timestamps = table.timestamps_of(E::SCHEMA);
         if timestamps != Timestamps::Off {
-            let now = t.format.date(std::time::SystemTime::now());
-            if timestamps.created() && (create || !item.contains_key(&t.created)) {
-                item.insert(t.created.clone(), now.clone());
+            let now = table.format().date(std::time::SystemTime::now());
+            let (created, updated) = table.timestamp_attributes();
+            if timestamps.created() && (create || !item.contains_key(created)) {
+                item.insert(created.to_owned(), now.clone());
             }
             if timestamps.updated() {
-                item.insert(t.updated.clone(), now);
+                item.insert(updated.to_owned(), now);
             }
         }
-        if let Some(design) = &t.design {
-            item.insert(crate::table::DESIGN_ATTRIBUTE.to_owned(), AttributeValue::S(design.clone()));
+        if let Some(design) = table.design_version() {
+            item.insert(crate::table::DESIGN_ATTRIBUTE.to_owned(), AttributeValue::S(design.to_owned()));
         }
         check_size(E::SCHEMA.name, &item)?;
         Ok(item)
@@ -119,6 +119,12 @@ impl<E: Entity> Model<E> {
     /// with the SDK where onetable has no operation, or to compare with a stored item.
     pub fn to_item(&self, entity: &E) -> Result<Item, Error> {
         self.item_for_write(entity, false)
+    }
+
+    /// The item this table writes for a new `entity` (as `create` writes it: its
+    /// `created` timestamp is now), taking the entity's values.
+    pub fn to_new_item(&self, entity: E) -> Result<Item, Error> {
+        Self::item_from(&self.table, entity, true)
     }
 
     /// An item as DynamoDB holds it (from the SDK, a stream record, another tool) read
@@ -210,7 +216,7 @@ impl<E: Entity> Create<E> {
         // fields).
         let entity = if bumped.is_some() || computed::<E>() { model.read(item.clone())? } else { entity };
         let role =
-            Role::Item { entity: E::SCHEMA.name, operation: "create", key, version: None, create: true };
+            Role::Item { entity: E::SCHEMA.name, operation: "create", key, expected: None, create: true };
         let mut writes = vec![conditions.into_write(Op::Put(item), role)];
         writes.extend(claims);
         Ok((entity, writes))
@@ -302,11 +308,12 @@ impl<E: Entity> Model<E> {
         key: Item,
         consistent: bool,
     ) -> Result<Option<Item>, Error> {
-        let t = &self.table.inner;
-        let op = Labels::new("get", E::SCHEMA.name).partition(self.table.partition_label(&key));
-        let request = self.get_builder::<P>(key, consistent).send();
-        let out = self.table.observe(op, request).await.map_err(|e| sdk("get", &t.name, e))?;
-        self.table.record_capacity(out.consumed_capacity());
+        let call = Call::new("get", E::SCHEMA.name).partition(self.table.partition_label(&key));
+        let out = self
+            .table
+            .send(&call, self.get_builder::<P>(key, consistent))
+            .await
+            .map_err(|f| f.into_error(E::SCHEMA.name, "get"))?;
         Ok(out.item)
     }
 
@@ -316,13 +323,12 @@ impl<E: Entity> Model<E> {
         key: Item,
         consistent: bool,
     ) -> aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder {
-        let t = &self.table.inner;
         let mut p = Placeholders::new();
         let projection = crate::projection::expression::<P>(&self.table, &[], None, &mut p);
-        t.client
+        self.table
+            .client()
             .get_item()
-            .table_name(&t.name)
-            .set_return_consumed_capacity(self.table.capacity_request())
+            .table_name(self.table.name())
             .set_key(Some(key))
             .consistent_read(consistent)
             .set_projection_expression(projection)
@@ -352,7 +358,7 @@ impl<E: Entity> Put<E> {
         entity.generate_ids();
         let mut item = model.item_for_write(&entity, false)?;
         let expected = bump_version::<E>(&mut item);
-        let key = key_of(&model.table, &item);
+        let key = model.table.key_of(&item);
         let mut conditions = Conditions::new(&model.table);
         if let Some((attribute, expected)) = &expected {
             conditions.version(attribute, expected);
@@ -374,7 +380,7 @@ impl<E: Entity> Put<E> {
             entity: E::SCHEMA.name,
             operation: "put",
             key: KeyValues::of(&model.table, &key),
-            version: expected,
+            expected,
             create: false,
         };
         let mut writes = vec![conditions.into_write(Op::Put(item), role)];
@@ -452,7 +458,7 @@ impl<E: Entity> Remove<E> {
             prior = model.get_raw(key.clone(), true).await?;
             let Some(old) = &prior else {
                 if self.must_exist {
-                    return Err(ErrorKind::NotFound { entity: E::SCHEMA.name, key: key_text(&key) }.into());
+                    return Err(ErrorKind::NotFound { entity: E::SCHEMA.name, key: describe(&key) }.into());
                 }
                 return Ok((Vec::new(), None));
             };
@@ -464,7 +470,7 @@ impl<E: Entity> Remove<E> {
             entity: E::SCHEMA.name,
             operation: "remove",
             key: KeyValues::of(&model.table, &key),
-            version,
+            expected: version,
             create: false,
         };
         let mut writes = vec![conditions.into_write(Op::Delete(key), role)];

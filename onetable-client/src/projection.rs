@@ -35,7 +35,7 @@ pub(crate) fn expression_of(
     if members.iter().any(|(_, fields)| fields.is_none()) {
         return None;
     }
-    let t = &table.inner;
+    let (hash, sort) = table.key_attributes();
     let mut paths: Vec<String> = Vec::new();
     let mut add = |path: std::borrow::Cow<'static, str>| {
         if !paths.iter().any(|x| *x == path) {
@@ -48,16 +48,16 @@ pub(crate) fn expression_of(
             add(p.path(f.map, f.attribute));
         }
     }
-    add(p.name(t.format.type_field));
-    add(p.name(&t.hash));
-    if let Some(sort) = &t.sort {
+    add(p.name(table.format().type_field));
+    add(p.name(hash));
+    if let Some(sort) = sort {
         add(p.name(sort));
     }
     for key in keys {
         add(p.name(key));
     }
     for (schema, _) in members {
-        if let Some(ttl) = schema.fields.iter().find(|f| f.ttl).filter(|_| t.hide_expired) {
+        if let Some(ttl) = schema.fields.iter().find(|f| f.ttl).filter(|_| table.hides_expired()) {
             // A global index cannot return what it does not hold.
             if index.is_none_or(|i| holds(i, schema, ttl.top_attribute())) {
                 add(p.name(ttl.attribute));

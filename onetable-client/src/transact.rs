@@ -3,9 +3,10 @@
 //! sentinels and version checks included.
 
 use crate::conditions::Conditions;
+use crate::keys::KeyValues;
 use crate::model::{Create, Remove};
 use crate::table::Table;
-use crate::write::{run, KeyValues, Op, Prepared, Request, Role, Write};
+use crate::write::{run, Op, Prepared, Request, Role, Write};
 use futures_util::future::BoxFuture;
 use onetable_core::expr::Condition;
 use onetable_core::{Entity, Error, Key};
@@ -67,7 +68,7 @@ impl Transaction {
                 entity: E::SCHEMA.name,
                 operation: "check",
                 key: KeyValues::of(&table, &key),
-                version: None,
+                expected: None,
                 create: false,
             };
             Ok(vec![conditions.into_write(Op::Check(key), role)])

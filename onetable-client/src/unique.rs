@@ -34,7 +34,7 @@ pub(crate) fn field_attr<'i>(item: &'i Item, f: &FieldSchema) -> Option<&'i Attr
 /// `_unique#[<scope>#]<Entity>#<attribute>#<value>` (`<map>,<attribute>` for a packed
 /// field).
 pub(crate) fn sentinel_key(table: &Table, entity: &str, unique: &UniqueValue) -> Item {
-    let t = &table.inner;
+    let (hash_attribute, sort_attribute) = table.key_attributes();
     let field = unique.field;
     let attribute = match field.map {
         Some(map) => format!("{map},{}", field.attribute),
@@ -43,25 +43,25 @@ pub(crate) fn sentinel_key(table: &Table, entity: &str, unique: &UniqueValue) ->
     let scope = unique.scope.as_deref().map_or(String::new(), |s| format!("{s}#"));
     let mut key = Item::new();
     let hash = format!("_unique#{scope}{entity}#{attribute}#{}", unique.value);
-    key.insert(t.hash.clone(), AttributeValue::S(hash));
-    if let Some(sort) = &t.sort {
-        key.insert(sort.clone(), AttributeValue::S("_unique#".into()));
+    key.insert(hash_attribute.to_owned(), AttributeValue::S(hash));
+    if let Some(sort) = sort_attribute {
+        key.insert(sort.to_owned(), AttributeValue::S("_unique#".into()));
     }
     key
 }
 
 /// Claims a sentinel: fails if another item holds the value.
 pub(crate) fn claim(table: &Table, entity: &'static str, unique: UniqueValue) -> Write {
-    let t = &table.inner;
     let mut item = sentinel_key(table, entity, &unique);
-    item.insert(t.format.type_field.to_owned(), AttributeValue::S("_Unique".into()));
-    let names = HashMap::from([("#h".to_owned(), t.hash.clone())]);
+    item.insert(table.format().type_field.to_owned(), AttributeValue::S("_Unique".into()));
+    let names = HashMap::from([("#h".to_owned(), table.key_attributes().0.to_owned())]);
     Write {
         op: Op::Put(item),
         condition: Some("attribute_not_exists(#h)".into()),
         names: Some(names),
         values: None,
         role: Role::Unique { entity, field: unique.field.name, value: unique.value },
+        returns: None,
     }
 }
 
@@ -73,6 +73,7 @@ pub(crate) fn release(table: &Table, entity: &str, unique: &UniqueValue) -> Writ
         names: None,
         values: None,
         role: Role::Release,
+        returns: None,
     }
 }
 

@@ -1,24 +1,29 @@
 //! Prepared writes: every write (put, update, delete, condition check) is first data
 //! ([`Write`]), then sent as a single request or as one action of a transaction. The
-//! model's operations, transactions, batches' checks and migrations all go through it.
+//! model's operations, transactions, batches' checks and the migration engine's
+//! rewrites and bookkeeping all go through it, and it sends through the table's one
+//! request layer (`send`).
 
-use crate::error::{is_condition_failed, old_item, sdk};
+use crate::keys::KeyValues;
+use crate::send::{Call, Failure, Reason, Refusal};
 use crate::table::Table;
 use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
 use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
-use aws_sdk_dynamodb::operation::transact_write_items::{TransactWriteItemsError, TransactWriteItemsInput};
+use aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     ConditionCheck, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
-use onetable_core::{item_size, AttributeValue, Error, ErrorKind, Item, MAX_ITEM_SIZE};
+use onetable_core::expr::Placeholders;
+use onetable_core::{Error, ErrorKind, Item};
 use std::collections::HashMap;
-use tracing::Instrument;
 
 /// The most actions DynamoDB takes in one transaction.
 pub const MAX_ACTIONS: usize = 100;
 
-#[derive(Clone)]
+/// What a write does to its item.
+#[derive(Debug, Clone)]
 pub(crate) enum Op {
     Put(Item),
     Update { key: Item, expression: String },
@@ -27,7 +32,7 @@ pub(crate) enum Op {
 }
 
 /// What a write is for, to turn a failed condition into the right typed error.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub(crate) enum Role {
     /// The entity's own item.
     Item {
@@ -36,7 +41,7 @@ pub(crate) enum Role {
         /// The item's key, formatted only for an error message.
         key: KeyValues,
         /// The attribute and expected value of an optimistic-locking version.
-        version: Option<(&'static str, String)>,
+        expected: Option<(&'static str, String)>,
         /// `create`: a failure on an existing item means the key is taken.
         create: bool,
     },
@@ -44,19 +49,83 @@ pub(crate) enum Role {
     Unique { entity: &'static str, field: &'static str, value: String },
     /// A sentinel being released: unconditional.
     Release,
+    /// A write whose caller reads its refusals itself (the migration engine's).
+    Raw { entity: &'static str },
 }
 
-/// One prepared write.
-#[derive(Clone)]
-pub(crate) struct Write {
-    pub op: Op,
-    pub condition: Option<String>,
-    pub names: Option<HashMap<String, String>>,
-    pub values: Option<Item>,
-    pub role: Role,
+impl Role {
+    /// The entity whose item it writes (empty for a sentinel release).
+    fn entity(&self) -> &'static str {
+        match self {
+            Role::Item { entity, .. } | Role::Unique { entity, .. } | Role::Raw { entity } => entity,
+            Role::Release => "",
+        }
+    }
+}
+
+/// One prepared write: what it does, the condition it needs (with the names and
+/// values of its expressions) and what it is for.
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub(crate) op: Op,
+    pub(crate) condition: Option<String>,
+    pub(crate) names: Option<HashMap<String, String>>,
+    pub(crate) values: Option<Item>,
+    pub(crate) role: Role,
+    /// What a single request returns (`None`: what the operation returns by default:
+    /// the new item of an update and the old item of a removal for the model's
+    /// writes, nothing for raw ones).
+    pub(crate) returns: Option<ReturnValue>,
 }
 
 impl Write {
+    fn new(op: Op, entity: &'static str) -> Write {
+        Write { op, condition: None, names: None, values: None, role: Role::Raw { entity }, returns: None }
+    }
+
+    /// Puts `item` (of `entity`, for metrics and errors), replacing any item with its key.
+    pub fn put(entity: &'static str, item: Item) -> Write {
+        Write::new(Op::Put(item), entity)
+    }
+
+    /// Updates the item with `key` by `expression` (`SET …`, `REMOVE …`, with the
+    /// placeholders given by [`Write::placeholders`]).
+    pub fn update(entity: &'static str, key: Item, expression: impl Into<String>) -> Write {
+        Write::new(Op::Update { key, expression: expression.into() }, entity)
+    }
+
+    /// Deletes the item with `key`.
+    pub fn delete(entity: &'static str, key: Item) -> Write {
+        Write::new(Op::Delete(key), entity)
+    }
+
+    /// Checks the condition on the item with `key`, writing nothing (in a transaction).
+    pub fn check(entity: &'static str, key: Item) -> Write {
+        Write::new(Op::Check(key), entity)
+    }
+
+    /// The condition the write needs (its names and values given by
+    /// [`Write::placeholders`]).
+    pub fn condition(mut self, condition: impl Into<String>) -> Write {
+        self.condition = Some(condition.into());
+        self
+    }
+
+    /// What the request returns when it is sent alone: the item as it was
+    /// ([`ReturnValue::AllOld`]) or as it is after the write ([`ReturnValue::AllNew`]).
+    pub fn returning(mut self, returns: ReturnValue) -> Write {
+        self.returns = Some(returns);
+        self
+    }
+
+    /// The names and values of the write's expressions.
+    pub fn placeholders(mut self, placeholders: Placeholders) -> Write {
+        let (names, values) = placeholders.into_maps();
+        self.names = names;
+        self.values = values;
+        self
+    }
+
     fn into_transact_item(self, table: &str) -> Result<TransactWriteItem, Error> {
         let build_error = |e: aws_sdk_dynamodb::error::BuildError| -> Error {
             ErrorKind::Dynamo { operation: "transaction", table: table.to_owned(), source: Box::new(e) }
@@ -109,9 +178,9 @@ pub(crate) fn condition_error(table: &Table, role: &Role, old: Option<&Item>) ->
         Role::Unique { entity, field, value } => {
             ErrorKind::UniqueViolation { entity, field, value: value.clone() }.into()
         }
-        Role::Item { entity, operation, key, version, create } => {
+        Role::Item { entity, operation, key, expected, create } => {
             let key = key.text(table);
-            match (old, version) {
+            match (old, expected) {
                 (Some(_), _) if *create => ErrorKind::AlreadyExists { entity, key }.into(),
                 (Some(old), Some((attribute, expected))) => {
                     let found = old.get(*attribute).and_then(|v| v.as_n().ok()).cloned();
@@ -128,6 +197,12 @@ pub(crate) fn condition_error(table: &Table, role: &Role, old: Option<&Item>) ->
                 _ => ErrorKind::ConditionFailed { entity, operation, key }.into(),
             }
         }
+        Role::Raw { entity } => ErrorKind::ConditionFailed {
+            entity,
+            operation: "write",
+            key: old.map(|o| crate::keys::describe(&table.key_of(o))).unwrap_or_default(),
+        }
+        .into(),
         Role::Release => ErrorKind::Unexpected {
             operation: "transaction",
             table: table.name().to_owned(),
@@ -145,100 +220,53 @@ fn transaction(
     table: &Table,
     writes: Vec<Write>,
     token: Option<String>,
-) -> Result<aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder, Error>
-{
-    let t = &table.inner;
-    let items = writes.into_iter().map(|w| w.into_transact_item(&t.name)).collect::<Result<Vec<_>, _>>()?;
-    Ok(t.client
-        .transact_write_items()
-        .set_transact_items(Some(items))
-        .set_client_request_token(token)
-        .set_return_consumed_capacity(table.capacity_request()))
+) -> Result<TransactWriteItemsFluentBuilder, Error> {
+    if writes.len() > MAX_ACTIONS {
+        return Err(ErrorKind::TooManyActions { actions: writes.len(), limit: MAX_ACTIONS }.into());
+    }
+    let items =
+        writes.into_iter().map(|w| w.into_transact_item(table.name())).collect::<Result<Vec<_>, _>>()?;
+    Ok(table.client().transact_write_items().set_transact_items(Some(items)).set_client_request_token(token))
+}
+
+/// What a transaction came to: written, or cancelled with a reason per action.
+pub(crate) enum Transacted {
+    /// Every action was applied; the write units they consumed.
+    Done(f64),
+    /// Nothing was applied.
+    Cancelled(Vec<Reason>),
+}
+
+/// Sends prepared writes as one transaction; a cancellation is returned as it is.
+pub(crate) async fn transact(
+    table: &Table,
+    call: &Call,
+    writes: Vec<Write>,
+    token: Option<String>,
+) -> Result<Transacted, Error> {
+    match table.send(call, transaction(table, writes, token)?).await {
+        Ok(out) => Ok(Transacted::Done(crate::send::Outcome::units(&out))),
+        Err(Failure::Refused(Refusal::Cancelled(reasons))) => Ok(Transacted::Cancelled(reasons)),
+        Err(failure) => Err(failure.into_error(call.entity(), call.operation())),
+    }
 }
 
 /// Runs prepared writes as one transaction, turning a cancellation into the typed
 /// error of the write that caused it.
 pub(crate) async fn run(table: &Table, writes: Vec<Write>, token: Option<String>) -> Result<(), Error> {
-    table.check_writable("a transaction")?;
-    let t = &table.inner;
-    if writes.len() > MAX_ACTIONS {
-        return Err(ErrorKind::TooManyActions { actions: writes.len(), limit: MAX_ACTIONS }.into());
-    }
     let roles: Vec<Role> = writes.iter().map(|w| w.role.clone()).collect();
-    let op = crate::metrics::Labels::new("transaction", entity_of(&roles));
-    let result = table
-        .observe(op, transaction(table, writes, token)?.send())
-        .instrument(tracing::debug_span!("onetable", table = %t.name, operation = "transaction", actions = roles.len()))
-        .await;
-    match result {
-        Ok(out) => {
-            for c in out.consumed_capacity() {
-                table.record_capacity(Some(c));
-            }
-            Ok(())
-        }
-        Err(e) => {
-            if let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = e.as_service_error()
-            {
-                let reasons = cancel.cancellation_reasons();
-                // The first failed condition names the cause precisely.
-                for (reason, role) in reasons.iter().zip(&roles) {
-                    if reason.code() == Some("ConditionalCheckFailed") {
-                        return Err(condition_error(table, role, reason.item.as_ref()));
-                    }
-                }
-                let reasons = reasons
-                    .iter()
-                    .map(|r| match r.code() {
-                        None | Some("None") => None,
-                        Some(code) => Some(format!("{code}: {}", r.message().unwrap_or_default())),
-                    })
-                    .collect();
-                return Err(ErrorKind::TransactionCanceled { reasons }.into());
-            }
-            Err(sdk("transaction", &t.name, e))
-        }
-    }
-}
-
-/// Runs writes as one transaction. When it is cancelled only because some conditions
-/// failed, returns the positions of those writes (`Ok(Err(..))`), so the caller can
-/// drop them and try again; any other failure is an error.
-pub(crate) async fn run_or_conflicts(
-    table: &Table,
-    writes: Vec<Write>,
-) -> Result<Result<(), Vec<usize>>, Error> {
-    table.check_writable("a transaction")?;
-    let t = &table.inner;
-    let op = crate::metrics::Labels::new("transaction", entity_of(writes.iter().map(|w| &w.role)));
-    let items = writes.into_iter().map(|w| w.into_transact_item(&t.name)).collect::<Result<Vec<_>, _>>()?;
-    let request = t
-        .client
-        .transact_write_items()
-        .set_transact_items(Some(items))
-        .set_return_consumed_capacity(table.capacity_request())
-        .send();
-    let result = table.observe(op, request).await;
-    match result {
-        Ok(_) => Ok(Ok(())),
-        Err(e) => {
-            if let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = e.as_service_error()
-            {
-                let reasons = cancel.cancellation_reasons();
-                let failed: Vec<usize> = reasons
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-                    .map(|(i, _)| i)
-                    .collect();
-                let only_conditions = reasons
-                    .iter()
-                    .all(|r| matches!(r.code(), None | Some("None" | "ConditionalCheckFailed")));
-                if !failed.is_empty() && only_conditions {
-                    return Ok(Err(failed));
+    let call = Call::new("transaction", entity_of(&roles));
+    match transact(table, &call, writes, token).await? {
+        Transacted::Done(_) => Ok(()),
+        Transacted::Cancelled(reasons) => {
+            // The first failed condition names the cause precisely.
+            for (reason, role) in reasons.iter().zip(&roles) {
+                if reason.is_condition_failed() {
+                    return Err(condition_error(table, role, reason.item.as_ref()));
                 }
             }
-            Err(sdk("transaction", &t.name, e))
+            Err(ErrorKind::TransactionCanceled { reasons: reasons.iter().map(Reason::describe).collect() }
+                .into())
         }
     }
 }
@@ -246,75 +274,13 @@ pub(crate) async fn run_or_conflicts(
 /// The entity whose item writes are: the entity label of their metrics (empty when
 /// they write several entities' items).
 fn entity_of<'r>(roles: impl IntoIterator<Item = &'r Role>) -> &'static str {
-    let mut entities = roles.into_iter().filter_map(|r| match r {
-        Role::Item { entity, .. } => Some(*entity),
-        _ => None,
-    });
-    let first = entities.next().unwrap_or_default();
-    if entities.all(|e| e == first) {
+    let mut entities = roles.into_iter().filter(|r| !matches!(r, Role::Release | Role::Unique { .. }));
+    let first = entities.next().map(Role::entity).unwrap_or_default();
+    if entities.all(|e| e.entity() == first) {
         first
     } else {
         ""
     }
-}
-
-/// DynamoDB refuses items over 400 KB; say so before sending, naming the entity.
-pub(crate) fn check_size(entity: &'static str, item: &Item) -> Result<(), Error> {
-    let size = item_size(item);
-    if size > MAX_ITEM_SIZE {
-        return Err(ErrorKind::ItemTooLarge { entity, size, limit: MAX_ITEM_SIZE }.into());
-    }
-    Ok(())
-}
-
-/// A key as text for messages: `pk=ACCOUNT#a, sk=USER#b`.
-pub(crate) fn key_text(key: &Item) -> String {
-    let mut parts: Vec<String> = key
-        .iter()
-        .map(|(k, v)| match v {
-            AttributeValue::S(s) | AttributeValue::N(s) => format!("{k}={s}"),
-            other => format!("{k}={other:?}"),
-        })
-        .collect();
-    parts.sort();
-    parts.join(", ")
-}
-
-/// The values of an item's key, kept to name the item in an error: two values are
-/// cheaper to keep than a key map, and most writes never fail.
-#[derive(Debug, Clone)]
-pub(crate) struct KeyValues(Option<AttributeValue>, Option<AttributeValue>);
-
-impl KeyValues {
-    pub(crate) fn of(table: &Table, item: &Item) -> KeyValues {
-        let t = &table.inner;
-        KeyValues(item.get(&t.hash).cloned(), t.sort.as_ref().and_then(|s| item.get(s)).cloned())
-    }
-
-    pub(crate) fn into_item(self, table: &Table) -> Item {
-        let t = &table.inner;
-        let mut key = Item::with_capacity(2);
-        if let Some(v) = self.0 {
-            key.insert(t.hash.clone(), v);
-        }
-        if let (Some(sort), Some(v)) = (&t.sort, self.1) {
-            key.insert(sort.clone(), v);
-        }
-        key
-    }
-
-    pub(crate) fn text(&self, table: &Table) -> String {
-        key_text(&self.clone().into_item(table))
-    }
-}
-
-/// The primary key attributes of a full item.
-pub(crate) fn key_of(table: &Table, item: &Item) -> Item {
-    let t = &table.inner;
-    std::iter::once(&t.hash)
-        .chain(t.sort.as_ref())
-        .filter_map(|k| item.get(k).map(|v| (k.clone(), v.clone())))
-        .collect()
 }
 
 /// A write's condition, its names and values, and the item as it was when the
@@ -352,9 +318,9 @@ conditioned!(
     aws_sdk_dynamodb::types::builders::UpdateBuilder,
     aws_sdk_dynamodb::types::builders::DeleteBuilder,
     aws_sdk_dynamodb::types::builders::ConditionCheckBuilder,
-    aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
-    aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
-    aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder
+    PutItemFluentBuilder,
+    UpdateItemFluentBuilder,
+    DeleteItemFluentBuilder
 );
 
 /// The request prepared writes make: one write alone is a single request (an
@@ -372,64 +338,80 @@ impl Prepared {
         if !single {
             return Prepared::Transaction(writes);
         }
-        let Write { op, condition, names, values, role } = writes.remove(0);
-        let t = &table.inner;
-        let capacity = table.capacity_request();
+        let Write { op, condition, names, values, role, returns } = writes.remove(0);
+        let raw = matches!(role, Role::Raw { .. });
+        let returns = |default: ReturnValue| returns.or((!raw).then_some(default));
+        let client = table.client();
         match op {
             Op::Put(item) => Prepared::Put(
-                t.client
+                client
                     .put_item()
-                    .table_name(&t.name)
-                    .set_return_consumed_capacity(capacity)
+                    .table_name(table.name())
                     .set_item(Some(item))
-                    .conditioned(condition, names, values),
+                    .conditioned(condition, names, values)
+                    .set_return_values(returns(ReturnValue::None)),
                 role,
             ),
             Op::Update { key, expression } => Prepared::Update(
-                t.client
+                client
                     .update_item()
-                    .table_name(&t.name)
-                    .set_return_consumed_capacity(capacity)
+                    .table_name(table.name())
                     .set_key(Some(key))
                     .update_expression(expression)
                     .conditioned(condition, names, values)
-                    .return_values(ReturnValue::AllNew),
+                    .set_return_values(returns(ReturnValue::AllNew)),
                 role,
             ),
             Op::Delete(key) => Prepared::Delete(
-                t.client
+                client
                     .delete_item()
-                    .table_name(&t.name)
-                    .set_return_consumed_capacity(capacity)
+                    .table_name(table.name())
                     .set_key(Some(key))
                     .conditioned(condition, names, values)
-                    .return_values(ReturnValue::AllOld),
+                    .set_return_values(returns(ReturnValue::AllOld)),
                 role,
             ),
-            Op::Check(key) => {
-                Prepared::Transaction(vec![Write { op: Op::Check(key), condition, names, values, role }])
-            }
+            Op::Check(key) => Prepared::Transaction(vec![Write {
+                op: Op::Check(key),
+                condition,
+                names,
+                values,
+                role,
+                returns: None,
+            }]),
         }
     }
 
     /// The request as the SDK's input, unsent.
     pub(crate) fn request(self, table: &Table, token: Option<String>) -> Result<Request, Error> {
-        let t = &table.inner;
         let built = |operation: &'static str| {
             move |e: aws_sdk_dynamodb::error::BuildError| -> Error {
-                ErrorKind::Dynamo { operation, table: t.name.clone(), source: Box::new(e) }.into()
+                ErrorKind::Dynamo { operation, table: table.name().to_owned(), source: Box::new(e) }.into()
             }
         };
+        let capacity =
+            table.wants_capacity().then_some(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total);
         Ok(match self {
-            Prepared::Put(b, _) => Request::PutItem(b.as_input().clone().build().map_err(built("put"))?),
-            Prepared::Update(b, _) => {
-                Request::UpdateItem(b.as_input().clone().build().map_err(built("update"))?)
-            }
-            Prepared::Delete(b, _) => {
-                Request::DeleteItem(b.as_input().clone().build().map_err(built("remove"))?)
-            }
+            Prepared::Put(b, _) => Request::PutItem(
+                b.set_return_consumed_capacity(capacity).as_input().clone().build().map_err(built("put"))?,
+            ),
+            Prepared::Update(b, _) => Request::UpdateItem(
+                b.set_return_consumed_capacity(capacity)
+                    .as_input()
+                    .clone()
+                    .build()
+                    .map_err(built("update"))?,
+            ),
+            Prepared::Delete(b, _) => Request::DeleteItem(
+                b.set_return_consumed_capacity(capacity)
+                    .as_input()
+                    .clone()
+                    .build()
+                    .map_err(built("remove"))?,
+            ),
             Prepared::Transaction(writes) => Request::TransactWriteItems(
                 transaction(table, writes, token)?
+                    .set_return_consumed_capacity(capacity)
                     .as_input()
                     .clone()
                     .build()
@@ -460,43 +442,36 @@ pub enum Request {
     TransactWriteItems(TransactWriteItemsInput),
 }
 
+/// The metrics of a single write: its operation, entity and partition.
+fn single_call(table: &Table, role: &Role, operation: &'static str) -> Call {
+    match role {
+        Role::Item { entity, operation, key, .. } => {
+            Call::new(operation, entity).partition(table.partition_text(|| key.partition().cloned()))
+        }
+        other => Call::new(operation, other.entity()),
+    }
+}
+
 /// Sends prepared writes: one write as a single request, several as a transaction.
 /// Returns the attributes DynamoDB sent back (the new item of an update, the old item
 /// of a removal) for a single request.
 pub(crate) async fn execute(table: &Table, writes: Vec<Write>) -> Result<Option<Item>, Error> {
-    table.check_writable("a write")?;
-    let t = &table.inner;
-    macro_rules! finish {
-        ($result:expr, $role:expr, $operation:literal) => {
-            match $result {
-                Ok(out) => {
-                    table.record_capacity(out.consumed_capacity());
-                    Ok(out.attributes)
-                }
-                Err(e) if is_condition_failed(&e) => {
-                    Err(condition_error(table, &$role, old_item(&e).as_ref()))
-                }
-                Err(e) => Err(sdk($operation, &t.name, e)),
-            }
-        };
-    }
-    // The metrics of a single write: its operation, entity and partition.
-    let op = |role: &Role, operation: &'static str| {
-        let (operation, entity, partition) = match role {
-            Role::Item { entity, operation, key, .. } => {
-                (*operation, *entity, key.0.as_ref().and_then(|v| v.as_s().ok()))
-            }
-            _ => (operation, "", None),
-        };
-        crate::metrics::Labels::new(operation, entity).partition(table.partition_text(|| partition.cloned()))
+    let refused = |role: &Role, failure: Failure, call: &Call| match failure {
+        Failure::Refused(Refusal::Condition(old)) => condition_error(table, role, old.as_ref()),
+        other => other.into_error(call.entity(), call.operation()),
     };
     match Prepared::of(table, writes) {
-        Prepared::Put(b, role) => finish!(table.observe(op(&role, "put"), b.send()).await, role, "put"),
+        Prepared::Put(b, role) => {
+            let call = single_call(table, &role, "put");
+            table.send(&call, b).await.map(|_| None).map_err(|f| refused(&role, f, &call))
+        }
         Prepared::Update(b, role) => {
-            finish!(table.observe(op(&role, "update"), b.send()).await, role, "update")
+            let call = single_call(table, &role, "update");
+            table.send(&call, b).await.map(|out| out.attributes).map_err(|f| refused(&role, f, &call))
         }
         Prepared::Delete(b, role) => {
-            finish!(table.observe(op(&role, "remove"), b.send()).await, role, "remove")
+            let call = single_call(table, &role, "remove");
+            table.send(&call, b).await.map(|out| out.attributes).map_err(|f| refused(&role, f, &call))
         }
         Prepared::Transaction(writes) => run(table, writes, None).await.map(|()| None),
     }

@@ -38,7 +38,7 @@ impl ValueError {
 
     /// A type mismatch between `expected` and the attribute found.
     pub fn type_of(expected: &'static str, found: &aws_sdk_dynamodb::types::AttributeValue) -> ValueError {
-        ValueError::Type { expected, found: crate::value::type_name(found) }
+        ValueError::Type { expected, found: type_name(found) }
     }
 
     /// The innermost error and the path leading to it.
@@ -312,26 +312,6 @@ pub enum ErrorKind {
         /// The version stored, if the item exists.
         found: Option<String>,
     },
-    /// Another migrator holds the migration lock.
-    #[error("another migrator ({owner}) holds the migration lock until {expires}; wait, or take it over once the lease expires")]
-    Locked {
-        /// The holder's name.
-        owner: String,
-        /// When its lease runs out (ISO-8601).
-        expires: String,
-    },
-    /// This migrator's lease (on the migration lock, or on a segment of a data
-    /// migration shared by several workers) ran out and another process took it (a
-    /// newer epoch): it stopped, wrote nothing more and recorded nothing.
-    #[error("{lease} was lost (held as {owner} under epoch {epoch}): another process took it over, so this one stopped and recorded nothing")]
-    LockLost {
-        /// Which lease: the migration lock, or a data migration's segment.
-        lease: String,
-        /// The name this migrator held the lock under.
-        owner: String,
-        /// The epoch it held; the lock is now under a newer one.
-        epoch: u64,
-    },
     /// A write through a read-only table or client: the table and client a dry-run
     /// migration step is given refuse every write before it is sent.
     #[error("{operation} on table {table} refused: this is a dry run, which writes nothing (check ctx.is_dry_run() in the step)")]
@@ -341,53 +321,49 @@ pub enum ErrorKind {
         /// The table.
         table: String,
     },
-    /// Applied migrations whose code changed since they ran (their checksum no longer
-    /// matches the history): nothing runs until they are restored or the history is
-    /// repaired.
-    #[error("migration {} edited after it was applied (its checksum changed): restore it, or record the new checksum with `repair`", versions.join(", "))]
-    Edited {
-        /// The edited migrations' versions.
-        versions: Vec<String>,
+    /// A migration failed or cannot run as asked: the migration engine's own error
+    /// (`onetable::migrate::MigrateError`), whose variants `MigrateErrorExt` reads.
+    #[error(transparent)]
+    Migrate(Box<dyn std::error::Error + Send + Sync>),
+    /// An error of the application's own, carried as it is (a migration step that
+    /// fails for a reason of its own returns one: [`Error::other`]).
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+    /// DynamoDB could not serve the request now (an internal error, a 5xx, a timeout,
+    /// a broken connection) and the SDK's retries ran out: worth trying again later.
+    #[error(
+        "{operation} on table {table}: DynamoDB could not serve it now, and the retries ran out: {source}"
+    )]
+    Unavailable {
+        /// The operation.
+        operation: &'static str,
+        /// The table.
+        table: String,
+        /// The last error.
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// A migration step failed: it is recorded as failed, and `up` waits for `retry`
-    /// or `repair`. The step's own error is the source, with its kind.
-    #[error("migration {version} {direction} failed: {source}")]
-    Failed {
-        /// The migration's version.
-        version: String,
-        /// `up` or `down`.
-        direction: &'static str,
-        /// What the step returned.
-        source: Error,
+    /// An expression over DynamoDB's limits (4 KB of text, 300 operators or
+    /// functions), refused before it was sent.
+    #[error("{entity}: the {expression} of {operation} on table {table} has {size} bytes and {operators} operators; DynamoDB takes at most 4096 bytes and 300 operators")]
+    ExpressionTooLarge {
+        /// The entity's name.
+        entity: &'static str,
+        /// The operation.
+        operation: &'static str,
+        /// The table.
+        table: String,
+        /// Which expression (`ConditionExpression`, `UpdateExpression`, ...).
+        expression: &'static str,
+        /// Its length in bytes.
+        size: usize,
+        /// Its operators and functions.
+        operators: usize,
     },
-    /// A migration recorded as failed: nothing runs until it is retried or repaired.
-    #[error("migration {version} failed ({error}); fix it, then retry it (`retry`) or mark it repaired (`repair`)")]
-    Blocked {
-        /// The failed migration's version.
-        version: String,
-        /// The error recorded with it.
-        error: String,
-    },
-    /// Undoing a migration that has no down step.
-    #[error("migration {version} is irreversible: it has no down step")]
-    Irreversible {
-        /// The migration's version.
-        version: String,
-    },
-    /// A migration in the table's history that the migrator does not know (its code is
-    /// older than the table's design).
-    #[error("migration {version} is in the history but not in this migrator")]
-    UnknownVersion {
-        /// The migration's version.
-        version: String,
-    },
-    /// A migration cannot run or be undone as asked.
-    #[error("migration {version}: {message}")]
-    Migration {
-        /// The migration's version.
-        version: String,
-        /// What stops it, and what to do.
-        message: String,
+    /// A design version that is not `MAJOR.MINOR.PATCH`.
+    #[error("{text:?} is not a version: a version is MAJOR.MINOR.PATCH, such as 0.1.0")]
+    InvalidVersion {
+        /// The text given.
+        text: String,
     },
     /// Any other failure reported by DynamoDB or the SDK.
     #[error("{operation} on table {table} failed: {source}")]
@@ -477,6 +453,23 @@ impl Error {
         matches!(*self.kind, ErrorKind::Throttled { .. })
     }
 
+    /// True when DynamoDB could not serve the request now (see
+    /// [`ErrorKind::Unavailable`]).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Unavailable { .. })
+    }
+
+    /// True for a failure that may pass if the request is sent again later:
+    /// throttling, or DynamoDB unable to serve it now.
+    pub fn is_transient(&self) -> bool {
+        self.is_throttled() || self.is_unavailable()
+    }
+
+    /// True for an expression over DynamoDB's limits, refused before sending.
+    pub fn is_expression_too_large(&self) -> bool {
+        matches!(*self.kind, ErrorKind::ExpressionTooLarge { .. })
+    }
+
     /// True when a unique field's value is taken.
     pub fn is_unique_violation(&self) -> bool {
         matches!(*self.kind, ErrorKind::UniqueViolation { .. })
@@ -485,51 +478,6 @@ impl Error {
     /// True when an optimistic-locking version did not match.
     pub fn is_version_conflict(&self) -> bool {
         matches!(*self.kind, ErrorKind::VersionConflict { .. })
-    }
-
-    /// True when another migrator holds the migration lock.
-    pub fn is_locked(&self) -> bool {
-        matches!(*self.kind, ErrorKind::Locked { .. })
-    }
-
-    /// True when a migrator lost its lease on the migration lock to another migrator
-    /// and stopped (see [`ErrorKind::LockLost`]).
-    pub fn is_lock_lost(&self) -> bool {
-        matches!(*self.kind, ErrorKind::LockLost { .. })
-    }
-
-    /// True for any migration error: one that failed, is blocked by a failure, is
-    /// irreversible, unknown, edited, or cannot be run or undone as asked.
-    pub fn is_migration(&self) -> bool {
-        matches!(
-            *self.kind,
-            ErrorKind::Migration { .. }
-                | ErrorKind::Failed { .. }
-                | ErrorKind::Blocked { .. }
-                | ErrorKind::Irreversible { .. }
-                | ErrorKind::UnknownVersion { .. }
-                | ErrorKind::Edited { .. }
-        )
-    }
-
-    /// True for a migration step that failed just now (see [`ErrorKind::Failed`]).
-    pub fn is_failed(&self) -> bool {
-        matches!(*self.kind, ErrorKind::Failed { .. })
-    }
-
-    /// True when a migration recorded as failed keeps `up` from running.
-    pub fn is_blocked(&self) -> bool {
-        matches!(*self.kind, ErrorKind::Blocked { .. })
-    }
-
-    /// True for undoing a migration that has no down step.
-    pub fn is_irreversible(&self) -> bool {
-        matches!(*self.kind, ErrorKind::Irreversible { .. })
-    }
-
-    /// True for a migration in the history that the migrator does not know.
-    pub fn is_unknown_version(&self) -> bool {
-        matches!(*self.kind, ErrorKind::UnknownVersion { .. })
     }
 
     /// True for an entity used with a table it was not registered with.
@@ -547,15 +495,23 @@ impl Error {
         matches!(*self.kind, ErrorKind::DuplicateKey { .. })
     }
 
-    /// True when applied migrations were edited after they ran (see
-    /// [`ErrorKind::Edited`]).
-    pub fn is_edited(&self) -> bool {
-        matches!(*self.kind, ErrorKind::Edited { .. })
-    }
-
     /// True for a write refused by a read-only table or client (a dry run).
     pub fn is_read_only(&self) -> bool {
         matches!(*self.kind, ErrorKind::ReadOnly { .. })
+    }
+
+    /// An error of the application's own: `Error::other("no account for this user")`,
+    /// or any error type (its message and source chain are kept).
+    pub fn other(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
+        ErrorKind::Other(error.into()).into()
+    }
+
+    /// The migration engine's error this is, as `T` (`onetable::migrate::MigrateError`).
+    pub fn migrate_error<T: std::error::Error + 'static>(&self) -> Option<&T> {
+        match &*self.kind {
+            ErrorKind::Migrate(e) => e.downcast_ref::<T>(),
+            _ => None,
+        }
     }
 
     /// The requests a batch could not process, if this is a batch error.
@@ -595,5 +551,23 @@ impl From<ErrorKind> for Error {
 impl From<std::convert::Infallible> for Error {
     fn from(never: std::convert::Infallible) -> Self {
         match never {}
+    }
+}
+
+/// The DynamoDB type letter(s) of an attribute value, for error messages.
+pub fn type_name(av: &aws_sdk_dynamodb::types::AttributeValue) -> &'static str {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    match av {
+        AttributeValue::B(_) => "B",
+        AttributeValue::Bool(_) => "BOOL",
+        AttributeValue::Bs(_) => "BS",
+        AttributeValue::L(_) => "L",
+        AttributeValue::M(_) => "M",
+        AttributeValue::N(_) => "N",
+        AttributeValue::Ns(_) => "NS",
+        AttributeValue::Null(_) => "NULL",
+        AttributeValue::S(_) => "S",
+        AttributeValue::Ss(_) => "SS",
+        _ => "an unknown type",
     }
 }

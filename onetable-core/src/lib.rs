@@ -20,10 +20,11 @@ mod schema;
 mod size;
 mod template;
 mod value;
+mod version;
 
 pub use collection::Collection;
 pub use entity::Entity;
-pub use error::{Error, ErrorKind, KeyProblem, Unprocessed, ValueError};
+pub use error::{type_name, Error, ErrorKind, KeyProblem, Unprocessed, ValueError};
 pub use field::{Field, Nested};
 pub use ids::GeneratedId;
 pub use key::{
@@ -37,7 +38,8 @@ pub use schema::{
 };
 pub use size::{item_size, MAX_ITEM_SIZE};
 pub use template::{Pad, Part, Template};
-pub use value::{type_name, Format, ListElement, TtlValue, Value};
+pub use value::{Format, ListElement, TtlValue, Value};
+pub use version::Version;
 
 /// A DynamoDB item: attribute names to values, as the SDK takes and returns it.
 pub type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;

@@ -133,23 +133,6 @@ pub trait Value: Sized {
 /// hand-written [`Value`].
 pub trait ListElement: Value {}
 
-/// The DynamoDB type letter(s) of an attribute value, for error messages.
-pub fn type_name(av: &AttributeValue) -> &'static str {
-    match av {
-        AttributeValue::B(_) => "B",
-        AttributeValue::Bool(_) => "BOOL",
-        AttributeValue::Bs(_) => "BS",
-        AttributeValue::L(_) => "L",
-        AttributeValue::M(_) => "M",
-        AttributeValue::N(_) => "N",
-        AttributeValue::Ns(_) => "NS",
-        AttributeValue::Null(_) => "NULL",
-        AttributeValue::S(_) => "S",
-        AttributeValue::Ss(_) => "SS",
-        _ => "an unknown type",
-    }
-}
-
 /// Writes an optional attribute: `None` becomes `NULL` when the format keeps nulls.
 pub(crate) fn absent(format: &Format) -> Option<AttributeValue> {
     format.nulls.then_some(AttributeValue::Null(true))

@@ -168,10 +168,10 @@ impl<T> Changes<T> {
 
     /// Sentinels and migration bookkeeping, told by their partition key.
     fn bookkeeping(&self, keys: &Item) -> Option<OtherKind> {
-        let hash = keys.get(&self.table.inner.hash)?.as_s().ok()?;
+        let hash = keys.get(self.table.key_attributes().0)?.as_s().ok()?;
         if hash.starts_with("_unique#") {
             Some(OtherKind::Unique)
-        } else if hash == crate::migrate::HISTORY_PARTITION || hash == "_schema" {
+        } else if hash == crate::keys::HISTORY_PARTITION || hash == crate::keys::SCHEMA_PARTITION {
             Some(OtherKind::Bookkeeping)
         } else {
             None
@@ -200,7 +200,7 @@ impl<T> Changes<T> {
 fn missing_image(entity: &'static str, event: Event, keys: &Item, what: &str) -> Error {
     let message = format!(
         "a stream record ({event:?} of {}) {what}: the stream's view type must carry images (NEW_AND_OLD_IMAGES)",
-        crate::write::key_text(keys)
+        crate::keys::describe(keys)
     );
     ErrorKind::Invalid { entity, message }.into()
 }

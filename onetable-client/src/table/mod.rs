@@ -1,0 +1,275 @@
+//! The table: a DynamoDB client, a table name, the registered entities and how
+//! values are written. What it holds is private to this module; the rest of the
+//! library reads it through methods.
+
+mod builder;
+
+pub use builder::TableBuilder;
+
+use aws_sdk_dynamodb::Client;
+use onetable_core::{
+    AttributeValue, EntitySchema, Error, ErrorKind, FieldSchema, Format, IndexKind, IndexProjection, Item,
+    Timestamps,
+};
+use std::sync::Arc;
+
+/// The attribute in which every item a migration writes records the design version
+/// it conforms to (OneTable JS ignores it; a JS `put` drops it, which marks the item
+/// as written by code that does not stamp it — see [`crate::TableBuilder::design_version`]).
+pub const DESIGN_ATTRIBUTE: &str = "_design";
+
+/// A single table holding several entity types.
+///
+/// Cheap to clone: clones share the client and the schema. The `onetable` crate's
+/// documentation walks through building one and using its models.
+#[derive(Clone)]
+pub struct Table {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+struct Inner {
+    /// Refuses every write: the table a dry-run migration step is given.
+    read_only: bool,
+    client: Client,
+    name: String,
+    format: Format,
+    created: String,
+    updated: String,
+    /// The timestamps of entities that do not choose their own.
+    timestamps: Timestamps,
+    entities: Vec<&'static EntitySchema>,
+    hash: String,
+    sort: Option<String>,
+    indexes: Vec<SecondaryIndex>,
+    capacity: bool,
+    /// The table's TTL attribute, from the entities' `#[attr(ttl)]` fields.
+    ttl: Option<String>,
+    hide_expired: bool,
+    /// The design version this code writes: stamped on every whole item it writes.
+    design: Option<String>,
+    /// The keys of encrypted fields.
+    keys: crate::crypto::Keys,
+    /// What metrics are recorded (`None`: none).
+    #[cfg(feature = "metrics")]
+    recorder: Option<crate::metrics::Recorder>,
+}
+
+/// A secondary index of the table, as the registered entities declare it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SecondaryIndex {
+    pub name: String,
+    pub kind: IndexKind,
+    pub hash: String,
+    pub sort: Option<String>,
+    /// `None`: all attributes; else the attributes besides the keys (empty: keys
+    /// only). The union of what the entities sharing the index include.
+    pub include: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self.inner.entities.iter().map(|e| e.name).collect();
+        f.debug_struct("Table").field("name", &self.inner.name).field("entities", &names).finish()
+    }
+}
+
+impl Table {
+    /// Starts describing table `name`, reached through `client` (built from
+    /// aws-config, or `onetable_local` in tests).
+    pub fn builder(client: Client, name: impl Into<String>) -> TableBuilder {
+        TableBuilder::new(client, name.into())
+    }
+
+    /// The table name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The DynamoDB client.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// How values are written (dates, nulls, the type attribute).
+    pub fn format(&self) -> &Format {
+        &self.inner.format
+    }
+
+    /// The registered entities' schemas.
+    pub fn entities(&self) -> &[&'static EntitySchema] {
+        &self.inner.entities
+    }
+
+    /// The registered entity named `name`.
+    pub fn entity_named(&self, name: &str) -> Option<&'static EntitySchema> {
+        self.inner.entities.iter().find(|e| e.name == name).copied()
+    }
+
+    /// The attributes of the table's primary key: partition, and sort if it has one.
+    pub fn key_attributes(&self) -> (&str, Option<&str>) {
+        (&self.inner.hash, self.inner.sort.as_deref())
+    }
+
+    /// The timestamps `schema`'s items carry: its own choice, else the table's.
+    pub fn timestamps_of(&self, schema: &EntitySchema) -> Timestamps {
+        schema.timestamps.unwrap_or(self.inner.timestamps)
+    }
+
+    /// The timestamps of entities that do not choose their own (and of the table's
+    /// own items, such as OneTable's migration records).
+    pub fn default_timestamps(&self) -> Timestamps {
+        self.inner.timestamps
+    }
+
+    /// The attributes of the `created` and `updated` timestamps.
+    pub fn timestamp_attributes(&self) -> (&str, &str) {
+        (&self.inner.created, &self.inner.updated)
+    }
+
+    /// The design version this code writes (see
+    /// [`TableBuilder::design_version`]).
+    pub fn design_version(&self) -> Option<&str> {
+        self.inner.design.as_deref()
+    }
+
+    /// True for a table that refuses every write (see [`Table::read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.inner.read_only
+    }
+
+    /// The same table, refusing every write (what a dry-run migration step gets). Its
+    /// [`client`](Self::client) refuses writes too, before they are sent, so a table
+    /// built from it is read-only as well.
+    pub fn read_only(&self) -> Table {
+        let client = crate::read_only::read_only(&self.inner.client);
+        Table { inner: Arc::new(Inner { read_only: true, client, ..(*self.inner).clone() }) }
+    }
+
+    /// The same table with its key attributes named as DynamoDB describes them.
+    pub(crate) fn with_keys(&self, hash: String, sort: Option<String>) -> Table {
+        Table { inner: Arc::new(Inner { hash, sort, ..(*self.inner).clone() }) }
+    }
+
+    /// Fails for a write through a read-only table.
+    pub(crate) fn check_writable(&self, operation: &str) -> Result<(), Error> {
+        if !self.inner.read_only {
+            return Ok(());
+        }
+        Err(ErrorKind::ReadOnly { operation: operation.to_owned(), table: self.name().to_owned() }.into())
+    }
+
+    /// The secondary indexes, as the registered entities declare them.
+    pub(crate) fn indexes(&self) -> &[SecondaryIndex] {
+        &self.inner.indexes
+    }
+
+    /// The TTL attribute, when an entity has an `#[attr(ttl)]` field.
+    pub(crate) fn ttl_attribute(&self) -> Option<&str> {
+        self.inner.ttl.as_deref()
+    }
+
+    /// Whether reads leave out expired items (see [`TableBuilder::hide_expired`]).
+    pub(crate) fn hides_expired(&self) -> bool {
+        self.inner.hide_expired
+    }
+
+    /// Whether every request asks for the capacity it consumes.
+    pub(crate) fn wants_capacity(&self) -> bool {
+        #[cfg(feature = "metrics")]
+        if self.inner.recorder.is_some() {
+            return true;
+        }
+        self.inner.capacity
+    }
+
+    /// What metrics the table records (`None`: none).
+    #[cfg(feature = "metrics")]
+    pub(crate) fn recorder(&self) -> Option<&crate::metrics::Recorder> {
+        self.inner.recorder.as_ref()
+    }
+
+    /// The partition key of `key` as a metric label, when partitions are recorded.
+    #[inline(always)]
+    pub(crate) fn partition_label(&self, key: &Item) -> Option<String> {
+        self.partition_text(|| key.get(&self.inner.hash).and_then(|v| v.as_s().ok()).cloned())
+    }
+
+    /// `partition()` when partitions are recorded (it is not called otherwise).
+    #[inline(always)]
+    pub(crate) fn partition_text(&self, partition: impl FnOnce() -> Option<String>) -> Option<String> {
+        #[cfg(feature = "metrics")]
+        if self.inner.recorder.as_ref().is_some_and(crate::metrics::Recorder::partitions) {
+            return partition();
+        }
+        let _ = partition;
+        None
+    }
+
+    /// The filter clause that leaves out expired items of an entity with a TTL field,
+    /// when the table hides them.
+    /// A keys-only index holds no TTL to filter on (an `INCLUDE` index holds it:
+    /// `create_table` adds it).
+    pub(crate) fn unexpired_clause(
+        &self,
+        schema: &EntitySchema,
+        index: &onetable_core::IndexSchema,
+        p: &mut onetable_core::expr::Placeholders,
+    ) -> Option<String> {
+        if index.projection == IndexProjection::KeysOnly {
+            return None;
+        }
+        let field = schema.fields.iter().find(|f| f.ttl).filter(|_| self.inner.hide_expired)?;
+        let name = p.name(field.attribute);
+        let now = p.value(AttributeValue::N(now_seconds().to_string()));
+        Some(format!("(attribute_not_exists({name}) OR {name} > {now})"))
+    }
+
+    /// True when the table hides expired items and this one has expired.
+    pub(crate) fn is_expired(&self, schema: &EntitySchema, item: &Item) -> bool {
+        let Some(field) = schema.fields.iter().find(|f| f.ttl).filter(|_| self.inner.hide_expired) else {
+            return false;
+        };
+        let seconds =
+            item.get(field.attribute).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<f64>().ok());
+        seconds.is_some_and(|s| s <= now_seconds() as f64)
+    }
+
+    /// Encrypts the entity's `#[attr(crypt)]` fields of an item about to be written.
+    pub(crate) fn encrypt_fields(&self, schema: &'static EntitySchema, item: &mut Item) -> Result<(), Error> {
+        self.inner.keys.encrypt_fields(schema, item)
+    }
+
+    /// Decrypts the entity's `#[attr(crypt)]` fields of an item read.
+    pub(crate) fn decrypt_fields(&self, schema: &'static EntitySchema, item: &mut Item) -> Result<(), Error> {
+        self.inner.keys.decrypt_fields(schema, item)
+    }
+
+    /// [`Table::decrypt_fields`] for an item of the registered entity named `name`.
+    pub(crate) fn decrypt_named(&self, name: &str, item: &mut Item) -> Result<(), Error> {
+        match self.entity_named(name) {
+            Some(schema) => self.decrypt_fields(schema, item),
+            None => Ok(()),
+        }
+    }
+
+    /// A value of an encrypted field, as it is stored.
+    pub(crate) fn encrypt(
+        &self,
+        entity: &'static str,
+        field: &FieldSchema,
+        text: &str,
+    ) -> Result<String, Error> {
+        self.inner.keys.encrypt(entity, field, text)
+    }
+
+    pub(crate) fn is_registered(&self, schema: &'static EntitySchema) -> bool {
+        // Names are unique in a table (checked by the builder); a `const` schema has
+        // no stable address to compare.
+        self.inner.entities.iter().any(|e| e.name == schema.name)
+    }
+}
+
+fn now_seconds() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
