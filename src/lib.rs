@@ -63,7 +63,7 @@ pub mod guide {}
 
 // The everyday API, by name.
 pub use onetable_client::{
-    changes, evolve, metrics, raw, BatchSummary, Cursor, Model, Page, Table, TableBuilder, Unknown,
+    changes, evolve, metrics, raw, rewrite, BatchSummary, Cursor, Model, Page, Table, TableBuilder, Unknown,
     DESIGN_ATTRIBUTE, MAX_ACTIONS,
 };
 

@@ -17,8 +17,19 @@ use std::time::Duration;
 const ITEMS: u32 = 10_000;
 const WORKERS: u32 = 8;
 
+/// The counter as the old code writes it (its first design, unmarked).
 #[derive(Entity, Debug, Clone, PartialEq)]
 #[entity(name = "Counter")]
+#[key(pk = "COUNTER#${id}", sk = "COUNTER")]
+struct CounterV1 {
+    id: u32,
+    passes: u32,
+    hits: u32,
+}
+
+/// The counter in design 0.2.0, which the new code writes.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Counter", design = "0.2.0")]
 #[key(pk = "COUNTER#${id}", sk = "COUNTER")]
 struct Counter {
     id: u32,
@@ -26,6 +37,11 @@ struct Counter {
     passes: u32,
     /// What the application counts: from 1000 on in the new design.
     hits: u32,
+}
+
+/// The migration's conversion: one pass, hits from 1000.
+fn one_pass(c: CounterV1) -> Counter {
+    Counter { id: c.id, passes: c.passes + 1, hits: c.hits + 1000 }
 }
 
 /// A small deterministic generator: each worker its own sequence.
@@ -214,27 +230,25 @@ async fn counter_worker(
 
 fn count_a_pass(table: &Table) -> Migrator {
     Migrator::new(table.clone()).migration(Migration::new("0.2.0", "count a pass").up(|ctx| async move {
-        ctx.transform("passes", |c: Counter| Some(Counter { passes: c.passes + 1, hits: c.hits + 1000, ..c }))
-            .segments(4)
-            .run()
-            .await
-            .map(|_| ())
+        ctx.transform("passes", |c: CounterV1| Some(one_pass(c))).segments(4).run().await.map(|_| ())
     }))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_in_place_transform_under_every_write_api_loses_no_write_and_migrates_each_item_once() {
     // Written by the old code: no design marker.
-    let old = common::table(|t| t.entity::<Counter>()).await;
+    let old = common::table(|t| t.entity::<CounterV1>()).await;
     let mut batch = old.batch_write().concurrency(8);
     for id in 0..ITEMS {
-        batch = batch.put(Counter { id, passes: 0, hits: 0 });
+        batch = batch.put(CounterV1 { id, passes: 0, hits: 0 });
     }
     batch.await.unwrap();
-    // The application runs the code for the new design while the migration runs.
+    // The application runs the code for the new design while the migration runs: it
+    // knows the migration's conversion, so a write of an item the migration has not
+    // reached upgrades it first.
     let table = Table::builder(old.client().clone(), old.name())
         .entity::<Counter>()
-        .design_version("0.2.0")
+        .upgrade(one_pass)
         .build()
         .unwrap();
 
@@ -290,7 +304,7 @@ struct MemberV1 {
 
 /// Members after: in their team's partition.
 #[derive(Entity, Debug, Clone, PartialEq)]
-#[entity(name = "Member")]
+#[entity(name = "Member", design = "0.2.0")]
 #[key(pk = "TEAM#${team}", sk = "MEMBER#${id}")]
 struct Member {
     id: u32,
@@ -451,11 +465,7 @@ async fn a_rekey_under_every_write_api_loses_no_write_and_moves_each_item_once()
         batch = batch.put(MemberV1 { id, team: team(id), visits: 0, passes: 0 });
     }
     batch.await.unwrap();
-    let table = Table::builder(old.client().clone(), old.name())
-        .entity::<Member>()
-        .design_version("0.2.0")
-        .build()
-        .unwrap();
+    let table = Table::builder(old.client().clone(), old.name()).entity::<Member>().build().unwrap();
 
     let traffic = Traffic::start(|w, stop, failures, acknowledged| {
         member_worker(table.clone(), w, stop, failures, acknowledged)
@@ -504,9 +514,11 @@ async fn a_rekey_under_every_write_api_loses_no_write_and_moves_each_item_once()
 async fn items_written_in_the_old_form_behind_the_scan_are_migrated_by_the_final_pass() {
     const N: u32 = 2_000;
     let table = common::table(|t| t.entity::<Counter>()).await;
-    let mut batch = table.batch_write().concurrency(8);
+    // The old deployment's code: the first design, which checks no form.
+    let old = common::table_named(table.name(), |t| t.entity::<CounterV1>());
+    let mut batch = old.batch_write().concurrency(8);
     for id in 0..N {
-        batch = batch.put(Counter { id, passes: 0, hits: 0 });
+        batch = batch.put(CounterV1 { id, passes: 0, hits: 0 });
     }
     batch.await.unwrap();
     // When the scan has handed the transform its last item, an old deployment
@@ -514,22 +526,22 @@ async fn items_written_in_the_old_form_behind_the_scan_are_migrated_by_the_final
     let behind: Vec<u32> = (0..20).map(|i| i * 97).collect();
     let calls = Arc::new(AtomicUsize::new(0));
     let migrator = Migrator::new(table.clone()).migration(Migration::new("0.2.0", "count a pass").up({
-        let (old_code, behind, calls) = (table.clone(), behind.clone(), calls.clone());
+        let (old_code, behind, calls) = (old.clone(), behind.clone(), calls.clone());
         move |ctx| {
             let (old_code, behind, calls) = (old_code.clone(), behind.clone(), calls.clone());
             async move {
-                ctx.transform("passes", move |c: Counter| {
+                ctx.transform("passes", move |c: CounterV1| {
                     if calls.fetch_add(1, Ordering::SeqCst) + 1 == N as usize {
                         tokio::task::block_in_place(|| {
                             tokio::runtime::Handle::current().block_on(async {
                                 for id in &behind {
-                                    let counters = old_code.model::<Counter>();
-                                    counters.put(Counter { id: *id, passes: 0, hits: 7 }).await.unwrap();
+                                    let counters = old_code.model::<CounterV1>();
+                                    counters.put(CounterV1 { id: *id, passes: 0, hits: 7 }).await.unwrap();
                                 }
                             })
                         });
                     }
-                    Some(Counter { passes: c.passes + 1, hits: c.hits + 1000, ..c })
+                    Some(one_pass(c))
                 })
                 .segments(2)
                 .run()
@@ -645,7 +657,7 @@ struct PersonV1 {
 
 /// After: first and last name, in place (same keys).
 #[derive(Entity, Debug, Clone, PartialEq)]
-#[entity(name = "Person")]
+#[entity(name = "Person", design = "0.2.0")]
 #[key(pk = "TEAM#${team}", sk = "PERSON#${id}")]
 struct Person {
     team: String,
@@ -670,18 +682,14 @@ async fn new_code_reads_every_item_in_the_new_form_while_the_migration_runs() {
         batch = batch.put(PersonV1 { team: format!("t{}", id % 4), id, name: format!("First{id} Last{id}") });
     }
     batch.await.unwrap();
-    let table = Table::builder(old.client().clone(), old.name())
-        .entity::<Person>()
-        .design_version("0.2.0")
-        .build()
-        .unwrap();
+    let table =
+        Table::builder(old.client().clone(), old.name()).entity::<Person>().upgrade(split).build().unwrap();
     let migrator =
         Migrator::new(table.clone()).migration(Migration::new("0.2.0", "split names").up(|ctx| async move {
             ctx.transform("split", |p: PersonV1| Some(split(p))).rate_limit(1_000.0).run().await.map(|_| ())
         }));
     let running = tokio::spawn(async move { migrator.up(None).await });
 
-    let people = onetable::migrate::Upgrade::new(&table, "0.2.0", split).unwrap();
     let model = table.model::<Person>();
     let mut rounds = 0;
     while !running.is_finished() || rounds == 0 {
@@ -693,7 +701,7 @@ async fn new_code_reads_every_item_in_the_new_form_while_the_migration_runs() {
             .put(Person { team: team.clone(), id, first: format!("New{id}"), last: "Name".into() })
             .await
             .unwrap();
-        let page = people.find(model.find(Person::partition(&team)).consistent()).await.unwrap();
+        let page = model.find(Person::partition(&team)).consistent().await.unwrap();
         assert_eq!(page.items.len(), 500, "every item of the partition, in either form");
         for p in &page.items {
             let expected = if p.first.starts_with("New") {
@@ -703,7 +711,7 @@ async fn new_code_reads_every_item_in_the_new_form_while_the_migration_runs() {
             };
             assert_eq!((p.last.clone(), p.first.clone()), expected, "{p:?}");
         }
-        let got = people.get(Person::key(&team, id)).await.unwrap().unwrap();
+        let got = model.get(Person::key(&team, id)).consistent().await.unwrap().unwrap();
         assert_eq!(got.first, format!("New{id}"));
     }
     running.await.unwrap().unwrap();

@@ -759,6 +759,9 @@ async fn an_async_transform_reads_other_items_splits_an_entity_and_retires_items
                         .also(&table, note)
                     })
                     .rate_limit(1_500.0)
+                    // DynamoDB Local runs one request at a time: 64 transactions in
+                    // flight would queue the lock's renewal past the 2 s lease.
+                    .concurrency(4)
                     .run()
                     .await
                     .map(|_| ())

@@ -472,33 +472,17 @@ impl<E: Entity, P: Projection<Entity = E>> GetMany<E, P> {
         model.check_registered()?;
         let keys: Vec<Item> = self.keys.into_iter().map(Key::into_attrs).collect::<Result<_, _>>()?;
         let texts: Vec<String> = keys.iter().map(key_text).collect();
-        // One request may not name a key twice: read each distinct key once.
-        let mut distinct: Vec<Item> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for (key, text) in keys.iter().zip(&texts) {
-            if seen.insert(text.as_str()) {
-                distinct.push(key.clone());
-            }
-        }
-        let (backoff, consistent) = (self.backoff, self.consistent);
         let mut p = Placeholders::new();
         let projection = crate::projection::expression::<P>(&model.table, &[], None, &mut p);
-        let read = Read { entity: E::SCHEMA.name, consistent, projection, names: p.into_maps().0 };
-        let chunks: Vec<Vec<Item>> = distinct.chunks(GET_CHUNK).map(<[Item]>::to_vec).collect();
-        let results: Vec<(Vec<Item>, ChunkResult)> = stream::iter(chunks)
-            .map(|chunk| get_chunk(&model.table, chunk, &read, backoff))
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
-        let mut found: HashMap<String, Item> = HashMap::new();
-        let mut chunk_results = Vec::new();
-        for (items, result) in results {
-            for item in items {
-                found.insert(key_text(&model.table.key_of(&item)), item);
-            }
-            chunk_results.push(result);
-        }
-        summarize("batch_get", chunk_results, backoff)?;
+        let read = Read {
+            call: Call::new("get_many", E::SCHEMA.name),
+            consistent: self.consistent,
+            projection,
+            names: p.into_maps().0,
+            concurrency: self.concurrency,
+            backoff: self.backoff,
+        };
+        let found = get_items(&model.table, keys, &read).await?;
         let mut out = Vec::with_capacity(texts.len());
         for text in &texts {
             // A key asked for twice gets the item twice.
@@ -511,21 +495,52 @@ impl<E: Entity, P: Projection<Entity = E>> GetMany<E, P> {
 into_future!(projected GetMany, Vec<Option<P>>);
 
 /// How each key of a `get_many` is read.
-struct Read {
-    entity: &'static str,
-    consistent: bool,
-    projection: Option<String>,
-    names: Option<HashMap<String, String>>,
+pub(crate) struct Read {
+    pub(crate) call: Call,
+    pub(crate) consistent: bool,
+    pub(crate) projection: Option<String>,
+    pub(crate) names: Option<HashMap<String, String>>,
+    pub(crate) concurrency: usize,
+    pub(crate) backoff: Backoff,
 }
 
-async fn get_chunk(
+/// Reads `keys` with `BatchGetItem`, 100 keys a request and `read.concurrency` in
+/// flight, each distinct key once (one request may not name a key twice), retrying
+/// unprocessed keys; the items found by their key's text. Keys still unprocessed
+/// after the retries are an error that lists them: a missing item is never a read
+/// that did not happen.
+pub(crate) async fn get_items(
     table: &Table,
-    chunk: Vec<Item>,
+    keys: Vec<Item>,
     read: &Read,
-    backoff: Backoff,
-) -> (Vec<Item>, ChunkResult) {
-    let name = table.name();
-    let call = Call::new("get_many", read.entity);
+) -> Result<HashMap<String, Item>, Error> {
+    let mut distinct: Vec<Item> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for key in keys {
+        if seen.insert(key_text(&key)) {
+            distinct.push(key);
+        }
+    }
+    let chunks: Vec<Vec<Item>> = distinct.chunks(GET_CHUNK).map(<[Item]>::to_vec).collect();
+    let results: Vec<(Vec<Item>, ChunkResult)> = stream::iter(chunks)
+        .map(|chunk| get_chunk(table, chunk, read))
+        .buffer_unordered(read.concurrency)
+        .collect()
+        .await;
+    let mut found: HashMap<String, Item> = HashMap::new();
+    let mut chunk_results = Vec::new();
+    for (items, result) in results {
+        for item in items {
+            found.insert(key_text(&table.key_of(&item)), item);
+        }
+        chunk_results.push(result);
+    }
+    summarize("batch_get", chunk_results, read.backoff)?;
+    Ok(found)
+}
+
+async fn get_chunk(table: &Table, chunk: Vec<Item>, read: &Read) -> (Vec<Item>, ChunkResult) {
+    let (name, call, backoff) = (table.name(), &read.call, read.backoff);
     let total = chunk.len();
     let mut pending = chunk;
     let mut items = Vec::new();
@@ -553,7 +568,7 @@ async fn get_chunk(
         };
         let request = table.client().batch_get_item().request_items(name, request);
         let result = table
-            .send(&call, request)
+            .send(call, request)
             .instrument(tracing::debug_span!("onetable", table = %name, operation = "batch_get", keys = pending.len()))
             .await;
         match result {
@@ -570,7 +585,7 @@ async fn get_chunk(
                 pending = left;
             }
             Err(failure) => {
-                let error = failure.into_error(read.entity, "batch_get");
+                let error = failure.into_error(call.entity(), "batch_get");
                 if !error.is_throttled() || attempt + 1 == backoff.max_attempts {
                     let unprocessed: Vec<_> = pending.into_iter().map(Unprocessed::Get).collect();
                     let processed = total - unprocessed.len();

@@ -156,14 +156,8 @@ impl<C: Collection> FindCollection<C> {
             };
             let unknown = self.unknown;
             query
-                .collect(table, |mut item| {
-                    let name = match item.remove(type_field) {
-                        Some(AttributeValue::S(name)) => Some(name),
-                        _ => None,
-                    };
-                    if let Some(name) = &name {
-                        table.decrypt_named(name, &mut item)?;
-                    }
+                .collect(table, |item| {
+                    let (name, item) = table.current_form_named(item)?;
                     match name.as_deref().and_then(|n| C::from_item(n, item)) {
                         Some(variant) => variant.map(Some),
                         None if unknown == Unknown::Skip => Ok(None),

@@ -59,7 +59,7 @@ impl<'t> Conditions<'t> {
     /// does not exist: the sentinels swapped beside it were chosen from those values.
     pub(crate) fn unique_values_unchanged<E: Entity>(&mut self, prior: Option<&Item>) {
         let Some(prior) = prior else { return self.item_exists(false) };
-        for f in E::SCHEMA.fields.iter().filter(|f| f.unique) {
+        for f in self.table.form_schema(E::SCHEMA, prior).fields.iter().filter(|f| f.unique) {
             let path = self.p.path(f.map, f.attribute).into_owned();
             let value = crate::unique::field_attr(prior, f);
             let clause = match value {
@@ -69,6 +69,77 @@ impl<'t> Conditions<'t> {
             self.clauses.push(clause);
         }
         self.item_exists(true);
+    }
+
+    /// When `E` declares its design: the item is in that form — or absent, for a
+    /// write that `creates` the item — or, with `accept`, in that older form too (a
+    /// put, which replaces the whole item, may replace an older form). Returns what
+    /// the write's role records to tell a newer or older form from another failure.
+    /// An entity that declares no design writes whatever form an item is in.
+    pub(crate) fn form<E: Entity>(
+        &mut self,
+        creates: bool,
+        accept: Option<&Option<String>>,
+    ) -> Option<Option<&'static str>> {
+        let design = E::SCHEMA.design?;
+        let marker = self.p.name(crate::DESIGN_ATTRIBUTE).into_owned();
+        let mut options = vec![format!("{marker} = {}", self.p.value(AttributeValue::S(design.to_owned())))];
+        match accept {
+            Some(Some(older)) => {
+                options.push(format!("{marker} = {}", self.p.value(AttributeValue::S(older.clone()))));
+            }
+            Some(None) => options.push(format!("attribute_not_exists({marker})")),
+            None => {}
+        }
+        if creates {
+            options.push(format!("attribute_not_exists({})", self.p.name(self.table.key_attributes().0)));
+        }
+        self.clauses.push(match &options[..] {
+            [one] => one.clone(),
+            many => format!("({})", many.join(" OR ")),
+        });
+        Some(Some(design))
+    }
+
+    /// When `E` declares its design: the item is not in a newer one — absent,
+    /// unmarked, in `E`'s design or an earlier one the table knows, or in `older` (met
+    /// on an earlier try). A remove writes no form, so it removes an older one alike;
+    /// an item of a newer design is the newer code's, and old code must not remove
+    /// what it cannot read (nor release unique values it does not know of).
+    pub(crate) fn not_newer<E: Entity>(
+        &mut self,
+        older: Option<&Option<String>>,
+    ) -> Option<Option<&'static str>> {
+        let design = E::SCHEMA.design?;
+        let marker = self.p.name(crate::DESIGN_ATTRIBUTE).into_owned();
+        let hash = self.p.name(self.table.key_attributes().0).into_owned();
+        let mut options =
+            vec![format!("attribute_not_exists({hash})"), format!("attribute_not_exists({marker})")];
+        let earlier = self.table.earlier_forms(E::SCHEMA.name).filter_map(|e| e.design());
+        let known: Vec<String> = std::iter::once(design)
+            .chain(earlier)
+            .map(str::to_owned)
+            .chain(older.cloned().flatten())
+            .collect();
+        for known in known {
+            options.push(format!("{marker} = {}", self.p.value(AttributeValue::S(known))));
+        }
+        self.clauses.push(format!("({})", options.join(" OR ")));
+        Some(Some(design))
+    }
+
+    /// Each map attribute in `attributes` is as `image` holds it (absent, without an
+    /// image): a write that replaces such a map was computed from it, keeping the keys
+    /// it does not own.
+    pub(crate) fn maps_as(&mut self, attributes: &[String], image: Option<&Item>) {
+        for attribute in attributes {
+            let name = self.p.name(attribute).into_owned();
+            let clause = match image.and_then(|i| i.get(attribute)) {
+                Some(value) => format!("{name} = {}", self.p.value(value.clone())),
+                None => format!("attribute_not_exists({name})"),
+            };
+            self.clauses.push(clause);
+        }
     }
 
     /// The caller's own condition.

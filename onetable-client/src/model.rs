@@ -5,7 +5,7 @@ use crate::conditions::{version_field, Conditions};
 use crate::keys::{check_size, describe, KeyValues};
 use crate::send::Call;
 use crate::table::Table;
-use crate::unique::{has_unique, sentinel_changes, unique_values};
+use crate::unique::{has_unique, sentinel_changes, stored_unique_values, unique_values};
 use crate::write::{execute, Op, Prepared, Request, Role, Write};
 use futures_util::future::BoxFuture;
 use onetable_core::expr::Condition;
@@ -84,7 +84,7 @@ impl<E: Entity> Model<E> {
                 item.insert(updated.to_owned(), now);
             }
         }
-        if let Some(design) = table.design_version() {
+        if let Some(design) = E::SCHEMA.design {
             item.insert(crate::table::DESIGN_ATTRIBUTE.to_owned(), AttributeValue::S(design.to_owned()));
         }
         check_size(E::SCHEMA.name, &item)?;
@@ -97,7 +97,9 @@ impl<E: Entity> Model<E> {
     }
 
     /// [`Model::read`] into a projection of the entity (or the entity itself).
-    pub(crate) fn read_as<P: Projection<Entity = E>>(&self, mut item: Item) -> Result<P, Error> {
+    pub(crate) fn read_as<P: Projection<Entity = E>>(&self, item: Item) -> Result<P, Error> {
+        // An item of an earlier form the table knows reads in the current one.
+        let mut item = self.table.current_form(E::SCHEMA, item)?;
         let type_field = self.table.format().type_field;
         match item.remove(type_field) {
             Some(AttributeValue::S(name)) if name == E::SCHEMA.name => {}
@@ -142,12 +144,6 @@ impl<E: Entity> Model<E> {
     /// Reads one item by its full key; `None` when there is none.
     pub fn get(&self, key: Key<E>) -> Get<E> {
         Get { model: self.clone(), key, consistent: false, projection: PhantomData }
-    }
-
-    /// Writes an item whether or not one exists with its key (an upsert that replaces
-    /// the whole item).
-    pub fn put(&self, entity: E) -> Put<E> {
-        Put { model: self.clone(), entity, condition: None }
     }
 
     /// Removes an item by its full key, returning the removed item (`None` when there
@@ -215,8 +211,14 @@ impl<E: Entity> Create<E> {
         // The entity as stored, when the write changed it (its version, its computed
         // fields).
         let entity = if bumped.is_some() || computed::<E>() { model.read(item.clone())? } else { entity };
-        let role =
-            Role::Item { entity: E::SCHEMA.name, operation: "create", key, expected: None, create: true };
+        let role = Role::Item {
+            entity: E::SCHEMA.name,
+            operation: "create",
+            key,
+            expected: None,
+            create: true,
+            form: None,
+        };
         let mut writes = vec![conditions.into_write(Op::Put(item), role)];
         writes.extend(claims);
         Ok((entity, writes))
@@ -336,81 +338,6 @@ impl<E: Entity> Model<E> {
     }
 }
 
-/// [`Model::put`]: `.await` it, or add a condition first.
-#[must_use = "await it or call .send().await"]
-pub struct Put<E> {
-    model: Model<E>,
-    entity: E,
-    condition: Option<Condition<E>>,
-}
-
-impl<E: Entity> Put<E> {
-    /// A condition the write needs; fails with [`Error::is_condition_failed`].
-    pub fn condition(mut self, condition: Condition<E>) -> Self {
-        self.condition = Some(condition);
-        self
-    }
-
-    pub(crate) async fn prepare(self) -> Result<(E, Vec<Write>), Error> {
-        let model = self.model.clone();
-        model.check_registered()?;
-        let mut entity = self.entity;
-        entity.generate_ids();
-        let mut item = model.item_for_write(&entity, false)?;
-        let expected = bump_version::<E>(&mut item);
-        let key = model.table.key_of(&item);
-        let mut conditions = Conditions::new(&model.table);
-        if let Some((attribute, expected)) = &expected {
-            conditions.version(attribute, expected);
-        }
-        // Unique values that change release the old sentinel and claim the new one;
-        // the item's write is conditional on the values read, so a concurrent change
-        // cannot slip in between.
-        let mut sentinels = Vec::new();
-        if has_unique::<E>() {
-            let prior = model.get_raw(key.clone(), true).await?;
-            let before = prior.as_ref().map(unique_values::<E>).transpose()?.unwrap_or_default();
-            let after = unique_values::<E>(&item)?;
-            conditions.unique_values_unchanged::<E>(prior.as_ref());
-            sentinels = sentinel_changes::<E>(&model.table, &before, &after);
-        }
-        conditions.user(self.condition.as_ref())?;
-        let entity = if expected.is_some() || computed::<E>() { model.read(item.clone())? } else { entity };
-        let role = Role::Item {
-            entity: E::SCHEMA.name,
-            operation: "put",
-            key: KeyValues::of(&model.table, &key),
-            expected,
-            create: false,
-        };
-        let mut writes = vec![conditions.into_write(Op::Put(item), role)];
-        writes.extend(sentinels);
-        Ok((entity, writes))
-    }
-
-    /// The request [`Put::send`] would send, unsent (see [`Request`]). With unique
-    /// fields, the item is read first, as `send` reads it.
-    pub async fn request(self) -> Result<Request, Error> {
-        let table = self.model.table.clone();
-        let (_, writes) = self.prepare().await?;
-        Prepared::of(&table, writes).request(&table, None)
-    }
-
-    /// Sends the request (a transaction when a unique value changes).
-    pub async fn send(self) -> Result<E, Error> {
-        let model = self.model.clone();
-        let span = model.span("put");
-        async move {
-            let (entity, writes) = self.prepare().await?;
-            execute(&model.table, writes).await?;
-            Ok(entity)
-        }
-        .instrument(span)
-        .await
-    }
-}
-into_future!(Put, E);
-
 /// [`Model::remove`]: `.await` it, or add a condition first.
 #[must_use = "await it or call .send().await"]
 pub struct Remove<E> {
@@ -443,10 +370,26 @@ impl<E: Entity> Remove<E> {
     }
 
     /// The writes, and the item as it was when it had to be read first.
-    pub(crate) async fn prepare(self) -> Result<(Vec<Write>, Option<Item>), Error> {
+    pub(crate) async fn prepare(mut self) -> Result<(Vec<Write>, Option<Item>), Error> {
+        let key = self.take_key()?;
+        self.writes(&key, None).await
+    }
+
+    /// The key's attributes (once: a key that failed to build is its error).
+    fn take_key(&mut self) -> Result<Item, Error> {
+        std::mem::replace(&mut self.key, Key::new(Ok(Item::new()))).into_attrs()
+    }
+
+    /// The writes, accepting an item in the `older` form too (see
+    /// [`Conditions::not_newer`]).
+    async fn writes(
+        &self,
+        key: &Item,
+        older: Option<&Option<String>>,
+    ) -> Result<(Vec<Write>, Option<Item>), Error> {
         let model = self.model.clone();
         model.check_registered()?;
-        let key = self.key.into_attrs()?;
+        let key = key.clone();
         let mut conditions = Conditions::new(&model.table);
         if self.must_exist {
             conditions.item_exists(true);
@@ -463,8 +406,10 @@ impl<E: Entity> Remove<E> {
                 return Ok((Vec::new(), None));
             };
             conditions.unique_values_unchanged::<E>(Some(old));
-            sentinels = sentinel_changes::<E>(&model.table, &unique_values::<E>(old)?, &[]);
+            sentinels =
+                sentinel_changes::<E>(&model.table, &stored_unique_values::<E>(&model.table, old)?, &[]);
         }
+        let form = conditions.not_newer::<E>(older);
         conditions.user(self.condition.as_ref())?;
         let role = Role::Item {
             entity: E::SCHEMA.name,
@@ -472,6 +417,7 @@ impl<E: Entity> Remove<E> {
             key: KeyValues::of(&model.table, &key),
             expected: version,
             create: false,
+            form,
         };
         let mut writes = vec![conditions.into_write(Op::Delete(key), role)];
         writes.extend(sentinels);
@@ -489,32 +435,65 @@ impl<E: Entity> Remove<E> {
         Prepared::of(&table, writes).request(&table, None).map(Some)
     }
 
-    /// Sends the request; returns the removed item.
-    pub async fn send(self) -> Result<Option<E>, Error> {
+    /// Sends the request; returns the removed item, when it reads as `E` (an item of
+    /// an earlier form the table does not know is removed all the same).
+    ///
+    /// When `E` declares its design, an item of a newer one is not removed: the error
+    /// is [`Error::is_newer_design`] (old code still running after a migration).
+    pub async fn send(mut self) -> Result<Option<E>, Error> {
         let model = self.model.clone();
         let span = model.span("remove");
         async move {
-            let (writes, prior) = self.prepare().await?;
-            if writes.is_empty() {
-                return Ok(None);
+            let key = self.take_key()?;
+            let mut older = None;
+            for _ in 0..REMOVE_TRIES {
+                let (writes, prior) = self.writes(&key, older.as_ref()).await?;
+                if writes.is_empty() {
+                    return Ok(None);
+                }
+                match execute(&model.table, writes).await {
+                    // The write landed: what it removed is returned if it reads.
+                    Ok(old) => return Ok(old.or(prior).and_then(|item| model.read(item).ok())),
+                    // An older form than this code knows: removed all the same.
+                    Err(e) if e.is_older_design() => {
+                        older =
+                            Some(e.current_item().and_then(crate::table::forms::marker).map(str::to_owned));
+                    }
+                    // The item read for its unique values changed before the removal
+                    // (a migration rewrote or moved it): read it again.
+                    Err(e)
+                        if prior.is_some()
+                            && e.current_item() != prior.as_ref()
+                            && (e.is_condition_failed() || e.is_not_found()) => {}
+                    Err(e) => return Err(e),
+                }
             }
-            let old = execute(&model.table, writes).await?.or(prior);
-            old.map(|item| model.read(item)).transpose()
+            Err(ErrorKind::Unexpected {
+                operation: "remove",
+                table: model.table.name().to_owned(),
+                message: format!("{}: the item kept changing while it was removed", E::SCHEMA.name),
+            }
+            .into())
         }
         .instrument(span)
         .await
     }
 }
+
+/// How many times a remove meets an item that changed, or of a form it did not
+/// expect, before giving up (each try reads it again, and accepts the form met last).
+const REMOVE_TRIES: u32 = 4;
+
 into_future!(Remove, Option<E>);
 
 /// True when the entity has fields computed from templates.
-fn computed<E: Entity>() -> bool {
+pub(crate) fn computed<E: Entity>() -> bool {
     E::SCHEMA.fields.iter().any(|f| f.value.is_some())
 }
 
 /// Increments the item's version for the write; returns the attribute and the
 /// version the write is based on.
-fn bump_version<E: Entity>(item: &mut Item) -> Option<(&'static str, String)> {
+pub(crate) fn bump_version<E: Entity>(item: &mut Item) -> Option<(&'static str, String)> {
     let field = version_field::<E>()?;
     let current = match item.get(field.attribute) {
         Some(AttributeValue::N(n)) => n.clone(),

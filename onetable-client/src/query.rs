@@ -10,11 +10,11 @@ use onetable_core::{Error, IndexKind, Item};
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Page<E> {
-    /// The items, in sort-key order (reversed with [`Find::reverse`]).
+    /// The items, in sort-key order (reversed with [`Find::reverse`](crate::Find::reverse)).
     pub items: Vec<E>,
-    /// Pass it to [`Find::next`] for the following page.
+    /// Pass it to [`Find::next`](crate::Find::next) for the following page.
     pub next: Option<Cursor>,
-    /// Pass it to [`Find::prev`] for the page before this one (OneTable's `prev`):
+    /// Pass it to [`Find::prev`](crate::Find::prev) for the page before this one (OneTable's `prev`):
     /// `None` on the first page.
     pub prev: Option<Cursor>,
 }

@@ -4,7 +4,7 @@
 //! migration engine's history, lock and checkpoints, written by `onetable-migrate`),
 //! and for code that needs a conditional write or a scan that onetable's typed
 //! operations do not offer. Expressions are built with
-//! [`Placeholders`](onetable_core::expr::Placeholders), so values are never spliced
+//! [`Placeholders`], so values are never spliced
 //! into expression text.
 //!
 //! ```no_run
@@ -134,6 +134,26 @@ impl Raw<'_> {
             .await
             .map_err(|f| f.into_error(call.entity(), call.operation()))?;
         Ok(out.item)
+    }
+
+    /// The items under `keys` as DynamoDB holds them, read strongly consistently with
+    /// `BatchGetItem` (100 keys a request, 4 in flight, unprocessed keys retried), by
+    /// their key's text ([`describe_key`](crate::describe_key)); a key with no item is
+    /// absent. Keys still unprocessed after the retries are an error, never a miss.
+    pub async fn get_many(
+        &self,
+        call: &Call,
+        keys: Vec<Item>,
+    ) -> Result<std::collections::HashMap<String, Item>, Error> {
+        let read = crate::batch::Read {
+            call: call.clone(),
+            consistent: true,
+            projection: None,
+            names: None,
+            concurrency: 4,
+            backoff: crate::retry::Backoff::default(),
+        };
+        crate::batch::get_items(self.table, keys, &read).await
     }
 
     /// Sends one write, alone: its condition's failure is an outcome, not an error.

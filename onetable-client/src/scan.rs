@@ -65,7 +65,7 @@ pub struct Scan<E, P = E> {
 
 impl<E: Entity, P: Projection<Entity = E>> Scan<E, P> {
     /// Returns only the fields of `Q` (a struct deriving [`Projection`] of `E`), as
-    /// [`Find::project`].
+    /// [`Find::project`](crate::Find::project).
     pub fn project<Q: Projection<Entity = E>>(self) -> Scan<E, Q> {
         Scan {
             model: self.model,

@@ -9,8 +9,11 @@ use crate::table::Table;
 use crate::write::{run, Op, Prepared, Request, Role, Write};
 use futures_util::future::BoxFuture;
 use onetable_core::expr::Condition;
-use onetable_core::{Entity, Error, Key};
+use onetable_core::{Entity, Error, ErrorKind, Key};
 use std::future::IntoFuture;
+
+/// How many times a transaction upgrades an item of an earlier form and is sent again.
+const TRIES: u32 = 8;
 
 /// Writes of several entities that succeed or fail together, made by
 /// [`Table::transaction`]. Unique-field sentinels and version checks of the entities
@@ -70,6 +73,7 @@ impl Transaction {
                 key: KeyValues::of(&table, &key),
                 expected: None,
                 create: false,
+                form: None,
             };
             Ok(vec![conditions.into_write(Op::Check(key), role)])
         }))
@@ -95,12 +99,37 @@ impl Transaction {
     /// Sends the transaction. A failed condition reports the write that caused it
     /// (already exists, unique violation, version conflict, ...); other cancellations
     /// list a reason per action.
+    ///
+    /// An item a write finds in an earlier form the table knows (see
+    /// [`TableBuilder::upgrade`](crate::TableBuilder::upgrade)) is upgraded, and the
+    /// transaction sent again.
     pub async fn send(self) -> Result<(), Error> {
         let mut writes = Vec::new();
         for step in self.steps {
             writes.extend(step.await?);
         }
-        run(&self.table, writes, self.token).await
+        // Removals of items with unique fields that are not there write nothing.
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let table = &self.table;
+        for _ in 0..TRIES {
+            let Err(e) = run(table, writes.clone(), self.token.clone()).await else { return Ok(()) };
+            let older = match (e.is_older_design(), e.current_item()) {
+                (true, Some(item)) => item,
+                _ => return Err(e),
+            };
+            let key = table.key_of(older);
+            let schema = match e.kind() {
+                ErrorKind::OlderDesign { entity, .. } => table.entity_named(entity),
+                _ => None,
+            };
+            match schema {
+                Some(schema) if crate::rewrite::upgrade(table, schema, key).await? => {}
+                _ => return Err(e),
+            }
+        }
+        run(table, writes, self.token.clone()).await
     }
 }
 

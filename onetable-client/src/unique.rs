@@ -4,7 +4,9 @@
 
 use crate::table::Table;
 use crate::write::{Op, Role, Write};
-use onetable_core::{key_text, AttributeValue, Entity, Error, ErrorKind, FieldSchema, Input, Item, Rendered};
+use onetable_core::{
+    key_text, AttributeValue, Entity, EntitySchema, Error, ErrorKind, FieldSchema, Input, Item, Rendered,
+};
 use std::collections::HashMap;
 
 /// A unique field's value in an item, and the scope it is unique in.
@@ -16,9 +18,14 @@ pub(crate) struct UniqueValue {
     pub value: String,
 }
 
+/// Two values are the same when they have the same sentinel: the same stored
+/// attribute (and map), scope and value — whatever the field is called in each form
+/// of the entity, so that a rename of the stored attribute moves the sentinel and a
+/// rename of the field alone does not.
 impl PartialEq for UniqueValue {
     fn eq(&self, other: &Self) -> bool {
-        (self.field.name, &self.scope, &self.value) == (other.field.name, &other.scope, &other.value)
+        (self.field.attribute, self.field.map, &self.scope, &self.value)
+            == (other.field.attribute, other.field.map, &other.scope, &other.value)
     }
 }
 
@@ -90,9 +97,23 @@ pub(crate) fn is_scope_input<E: Entity>(field: &str) -> bool {
 /// scopes rendered from the item. A scope whose variable the item lacks cannot name a
 /// sentinel: an error, rather than a sentinel in the wrong scope.
 pub(crate) fn unique_values<E: Entity>(item: &Item) -> Result<Vec<UniqueValue>, Error> {
-    let entity = E::SCHEMA.name;
+    unique_values_of(E::SCHEMA, item)
+}
+
+/// The unique values `item` stores, read by the form of `E` it is in (an earlier
+/// form the table knows may keep them under other attributes).
+pub(crate) fn stored_unique_values<E: Entity>(table: &Table, item: &Item) -> Result<Vec<UniqueValue>, Error> {
+    unique_values_of(table.form_schema(E::SCHEMA, item), item)
+}
+
+/// [`unique_values`] of an entity known by its schema.
+pub(crate) fn unique_values_of(
+    schema: &'static EntitySchema,
+    item: &Item,
+) -> Result<Vec<UniqueValue>, Error> {
+    let entity = schema.name;
     let mut values = Vec::new();
-    for field in E::SCHEMA.fields.iter().filter(|f| f.unique) {
+    for field in schema.fields.iter().filter(|f| f.unique) {
         let Some(value) = field_attr(item, field).and_then(|v| key_text(v, field.onetable_type)) else {
             continue;
         };
@@ -100,7 +121,7 @@ pub(crate) fn unique_values<E: Entity>(item: &Item) -> Result<Vec<UniqueValue>, 
             None => None,
             Some(template) => {
                 let input = |name: &'static str| {
-                    let text = E::SCHEMA
+                    let text = schema
                         .field(name)
                         .and_then(|f| field_attr(item, f).and_then(|v| key_text(v, f.onetable_type)));
                     text.map_or(Input::Absent, |t| Input::Text(t.into()))
@@ -128,18 +149,28 @@ pub(crate) fn sentinel_changes<E: Entity>(
     before: &[UniqueValue],
     after: &[UniqueValue],
 ) -> Vec<Write> {
+    sentinel_changes_of(table, E::SCHEMA, before, after)
+}
+
+/// [`sentinel_changes`] of an entity known by its schema.
+pub(crate) fn sentinel_changes_of(
+    table: &Table,
+    schema: &'static EntitySchema,
+    before: &[UniqueValue],
+    after: &[UniqueValue],
+) -> Vec<Write> {
     let mut writes = Vec::new();
-    for field in E::SCHEMA.fields.iter().filter(|f| f.unique) {
+    for field in schema.fields.iter().filter(|f| f.unique) {
         let old = before.iter().find(|u| u.field.name == field.name);
         let new = after.iter().find(|u| u.field.name == field.name);
         if old == new {
             continue;
         }
         if let Some(old) = old {
-            writes.push(release(table, E::SCHEMA.name, old));
+            writes.push(release(table, schema.name, old));
         }
         if let Some(new) = new {
-            writes.push(claim(table, E::SCHEMA.name, new.clone()));
+            writes.push(claim(table, schema.name, new.clone()));
         }
     }
     writes

@@ -6,6 +6,7 @@
 
 use crate::keys::KeyValues;
 use crate::send::{Call, Failure, Reason, Refusal};
+use crate::table::forms::Form;
 use crate::table::Table;
 use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
 use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
@@ -44,6 +45,9 @@ pub(crate) enum Role {
         expected: Option<(&'static str, String)>,
         /// `create`: a failure on an existing item means the key is taken.
         create: bool,
+        /// When the write's condition checks the item's form: the design this code
+        /// writes for the entity (`Some(None)`: its first, unmarked design).
+        form: Option<Option<&'static str>>,
     },
     /// A unique-field sentinel being claimed.
     Unique { entity: &'static str, field: &'static str, value: String },
@@ -172,14 +176,37 @@ impl Write {
 }
 
 /// The typed error for a write whose condition failed; `old` is the item DynamoDB
-/// found, if any.
+/// found, if any (kept with the error: [`Error::current_item`]).
+/// True when DynamoDB refused an item's write on its condition (nothing written), as
+/// opposed to a failure after which the write may have landed.
+pub(crate) fn refused_on_condition(e: &Error) -> bool {
+    e.is_condition_failed() || e.is_not_found() || e.is_version_conflict()
+}
+
 pub(crate) fn condition_error(table: &Table, role: &Role, old: Option<&Item>) -> Error {
+    typed_condition_error(table, role, old).with_current_item(old.cloned())
+}
+
+fn typed_condition_error(table: &Table, role: &Role, old: Option<&Item>) -> Error {
     match role {
         Role::Unique { entity, field, value } => {
             ErrorKind::UniqueViolation { entity, field, value: value.clone() }.into()
         }
-        Role::Item { entity, operation, key, expected, create } => {
+        Role::Item { entity, operation, key, expected, create, form } => {
             let key = key.text(table);
+            if let (Some(old), Some(design)) = (old, form) {
+                match crate::table::forms::compare(*design, crate::table::forms::marker(old)) {
+                    Form::Newer(item_design) => {
+                        let code_design = design.map(str::to_owned);
+                        return ErrorKind::NewerDesign { entity, key, item_design, code_design }.into();
+                    }
+                    Form::Older(item_design) => {
+                        let code_design = design.unwrap_or_default().to_owned();
+                        return ErrorKind::OlderDesign { entity, key, item_design, code_design }.into();
+                    }
+                    Form::Current => {}
+                }
+            }
             match (old, expected) {
                 (Some(_), _) if *create => ErrorKind::AlreadyExists { entity, key }.into(),
                 (Some(old), Some((attribute, expected))) => {

@@ -1,73 +1,7 @@
 //! The error type shared by every onetable operation.
 
+use crate::value_error::ValueError;
 use std::fmt;
-
-/// What went wrong converting one value, before the entity, field and attribute it
-/// belongs to are known. The derive wraps it into an [`Error`] that names them.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum ValueError {
-    /// The attribute is absent but the field is required.
-    Missing,
-    /// The attribute holds another DynamoDB type than the field needs.
-    Type {
-        /// The DynamoDB type the field needs (`S`, `N`, `M`, ...).
-        expected: &'static str,
-        /// The DynamoDB type found.
-        found: &'static str,
-    },
-    /// The attribute has the right type but a value the field cannot hold.
-    Invalid(String),
-    /// An error inside a list element, map entry or nested field.
-    At {
-        /// Where, such as `[3]` or `.city`.
-        path: String,
-        /// The error there.
-        source: Box<ValueError>,
-    },
-}
-
-impl ValueError {
-    /// Places this error under a list index, map key or nested field.
-    pub fn at(self, segment: impl fmt::Display) -> ValueError {
-        match self {
-            ValueError::At { path, source } => ValueError::At { path: format!("{segment}{path}"), source },
-            other => ValueError::At { path: segment.to_string(), source: Box::new(other) },
-        }
-    }
-
-    /// A type mismatch between `expected` and the attribute found.
-    pub fn type_of(expected: &'static str, found: &aws_sdk_dynamodb::types::AttributeValue) -> ValueError {
-        ValueError::Type { expected, found: type_name(found) }
-    }
-
-    /// The innermost error and the path leading to it.
-    fn innermost(&self) -> (&ValueError, &str) {
-        match self {
-            ValueError::At { path, source } => (source.innermost().0, path),
-            other => (other, ""),
-        }
-    }
-}
-
-impl fmt::Display for ValueError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (inner, path) = self.innermost();
-        if !path.is_empty() {
-            write!(f, "at {path}: ")?;
-        }
-        match inner {
-            ValueError::Missing => f.write_str("the attribute is missing"),
-            ValueError::Type { expected, found } => {
-                write!(f, "expected a DynamoDB {expected} value, found {found}")
-            }
-            ValueError::Invalid(message) => f.write_str(message),
-            ValueError::At { .. } => Ok(()),
-        }
-    }
-}
-
-impl std::error::Error for ValueError {}
 
 /// Why a value cannot go into a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,10 +33,23 @@ impl fmt::Display for KeyProblem {
 ///
 /// Messages name the entity, field and value at fault. Branch on the kind with
 /// [`Error::kind`] or the `is_*` methods.
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
+#[derive(Debug)]
 pub struct Error {
     kind: Box<ErrorKind>,
+    /// The item a failed condition was evaluated on, as DynamoDB returned it.
+    current: Option<Box<crate::Item>>,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.kind, f)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&*self.kind)
+    }
 }
 
 /// The kinds of [`Error`].
@@ -325,6 +272,34 @@ pub enum ErrorKind {
     /// (`onetable::migrate::MigrateError`), whose variants `MigrateErrorExt` reads.
     #[error(transparent)]
     Migrate(Box<dyn std::error::Error + Send + Sync>),
+    /// The item is in a newer design than this code's entity (a migration moved it
+    /// into a form this code does not know): the write is refused rather than
+    /// acknowledged and lost in the new form. Deploy the code for the newer design.
+    #[error("{entity}: the item {key} is in design {item_design}, newer than this code's ({}): the write is refused; deploy the code for design {item_design}", code_design.as_deref().unwrap_or("the first design"))]
+    NewerDesign {
+        /// The entity's name.
+        entity: &'static str,
+        /// The item's key, as text.
+        key: String,
+        /// The design the item is in.
+        item_design: String,
+        /// The design this code's entity declares (`None`: the first, unmarked).
+        code_design: Option<String>,
+    },
+    /// The item is in an older design than this code's entity and the table knows no
+    /// way to upgrade it: register the migration's conversion with
+    /// `TableBuilder::upgrade` (then the item is upgraded before the write).
+    #[error("{entity}: the item {key} is in {}, older than this code's design {code_design}, and the table has no upgrade from it: register the migration's conversion with TableBuilder::upgrade", item_design.as_deref().map_or_else(|| "the first design".to_owned(), |d| format!("design {d}")))]
+    OlderDesign {
+        /// The entity's name.
+        entity: &'static str,
+        /// The item's key, as text.
+        key: String,
+        /// The design the item is in (`None`: the first, unmarked).
+        item_design: Option<String>,
+        /// The design this code's entity declares.
+        code_design: String,
+    },
     /// An error of the application's own, carried as it is (a migration step that
     /// fails for a reason of its own returns one: [`Error::other`]).
     #[error(transparent)]
@@ -402,6 +377,21 @@ fn describe_reasons(reasons: &[Option<String>]) -> String {
 }
 
 impl Error {
+    /// The item that made the write's condition fail, as DynamoDB returned it
+    /// (`ReturnValuesOnConditionCheckFailure: ALL_OLD`): for a refused create, put,
+    /// update or removal, and the failed action of a transaction. `None` when there
+    /// was no item under the key, or for any other error. `Model::from_item` reads
+    /// it as the entity.
+    pub fn current_item(&self) -> Option<&crate::Item> {
+        self.current.as_deref()
+    }
+
+    /// This error, with the item its condition was evaluated on.
+    pub fn with_current_item(mut self, item: Option<crate::Item>) -> Error {
+        self.current = item.map(Box::new);
+        self
+    }
+
     /// The kind of failure.
     pub fn kind(&self) -> &ErrorKind {
         &self.kind
@@ -463,6 +453,18 @@ impl Error {
     /// throttling, or DynamoDB unable to serve it now.
     pub fn is_transient(&self) -> bool {
         self.is_throttled() || self.is_unavailable()
+    }
+
+    /// True for a write refused because the item is in a newer design than this
+    /// code's (see [`ErrorKind::NewerDesign`]).
+    pub fn is_newer_design(&self) -> bool {
+        matches!(*self.kind, ErrorKind::NewerDesign { .. })
+    }
+
+    /// True for a write refused because the item is in an older design and the table
+    /// cannot upgrade it (see [`ErrorKind::OlderDesign`]).
+    pub fn is_older_design(&self) -> bool {
+        matches!(*self.kind, ErrorKind::OlderDesign { .. })
     }
 
     /// True for an expression over DynamoDB's limits, refused before sending.
@@ -543,7 +545,7 @@ impl Error {
 
 impl From<ErrorKind> for Error {
     fn from(kind: ErrorKind) -> Self {
-        Error { kind: Box::new(kind) }
+        Error { kind: Box::new(kind), current: None }
     }
 }
 
@@ -551,23 +553,5 @@ impl From<ErrorKind> for Error {
 impl From<std::convert::Infallible> for Error {
     fn from(never: std::convert::Infallible) -> Self {
         match never {}
-    }
-}
-
-/// The DynamoDB type letter(s) of an attribute value, for error messages.
-pub fn type_name(av: &aws_sdk_dynamodb::types::AttributeValue) -> &'static str {
-    use aws_sdk_dynamodb::types::AttributeValue;
-    match av {
-        AttributeValue::B(_) => "B",
-        AttributeValue::Bool(_) => "BOOL",
-        AttributeValue::Bs(_) => "BS",
-        AttributeValue::L(_) => "L",
-        AttributeValue::M(_) => "M",
-        AttributeValue::N(_) => "N",
-        AttributeValue::Ns(_) => "NS",
-        AttributeValue::Null(_) => "NULL",
-        AttributeValue::S(_) => "S",
-        AttributeValue::Ss(_) => "SS",
-        _ => "an unknown type",
     }
 }

@@ -9,4 +9,4 @@ mod placeholders;
 
 pub use condition::{Condition, Size};
 pub use operand::{Contains, IntoOperand, Operand};
-pub use placeholders::Placeholders;
+pub use placeholders::{Mark, Placeholders};

@@ -20,11 +20,12 @@ mod schema;
 mod size;
 mod template;
 mod value;
+mod value_error;
 mod version;
 
 pub use collection::Collection;
 pub use entity::Entity;
-pub use error::{type_name, Error, ErrorKind, KeyProblem, Unprocessed, ValueError};
+pub use error::{Error, ErrorKind, KeyProblem, Unprocessed};
 pub use field::{Field, Nested};
 pub use ids::GeneratedId;
 pub use key::{
@@ -39,6 +40,7 @@ pub use schema::{
 pub use size::{item_size, MAX_ITEM_SIZE};
 pub use template::{Pad, Part, Template};
 pub use value::{Format, ListElement, TtlValue, Value};
+pub use value_error::{type_name, ValueError};
 pub use version::Version;
 
 /// A DynamoDB item: attribute names to values, as the SDK takes and returns it.

@@ -11,8 +11,8 @@ mod time;
 
 pub use time::TtlValue;
 
-use crate::error::ValueError;
 use crate::map_schema::MapSchema;
+use crate::value_error::ValueError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 /// How values are written where OneTable leaves a choice. Reading accepts every form.

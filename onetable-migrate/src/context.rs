@@ -38,6 +38,10 @@ pub(crate) struct Tally {
     pub skipped: Mutex<Vec<String>>,
     /// The entities transformed so far (one transform per entity per migration).
     pub transformed: Mutex<Vec<&'static str>>,
+    /// Collisions and conflicts left as they are, said in full.
+    pub conflicts: Mutex<Vec<String>>,
+    /// The plans of a dry run's data migrations.
+    pub plans: Mutex<Vec<crate::Plan>>,
 }
 
 impl Tally {
@@ -59,13 +63,15 @@ pub struct Context {
     /// The table data migrations write through: writable in a worker too.
     engine: Table,
     version: Version,
-    /// Going down: the applied version below this one, the design items return to.
+    /// Going down: the applied version below this one, the design items return to
+    /// when their entity declares none.
     below: Option<Version>,
     role: Role,
     direction: Direction,
     fence: Option<Arc<Fence>>,
     owner: String,
     lease: Duration,
+    checksum: String,
     tally: Arc<Tally>,
 }
 
@@ -79,11 +85,13 @@ pub(crate) struct Setup {
     pub fence: Option<Arc<Fence>>,
     pub owner: String,
     pub lease: Duration,
+    /// The checksum of the migration running.
+    pub checksum: String,
 }
 
 impl Context {
     pub(crate) fn new(setup: Setup) -> Context {
-        let Setup { table, version, below, role, direction, fence, owner, lease } = setup;
+        let Setup { table, version, below, role, direction, fence, owner, lease, checksum } = setup;
         // A read-only table has a client of its own: built only when needed.
         let (table, engine) = match role {
             Role::Leader => (table.clone(), table),
@@ -93,7 +101,19 @@ impl Context {
                 (read_only.clone(), read_only)
             }
         };
-        Context { table, engine, version, below, role, direction, fence, owner, lease, tally: Arc::default() }
+        Context {
+            table,
+            engine,
+            version,
+            below,
+            role,
+            direction,
+            fence,
+            owner,
+            lease,
+            checksum,
+            tally: Arc::default(),
+        }
     }
 
     /// The table being migrated (in a dry run, a read-only view: any write fails).
@@ -163,6 +183,12 @@ impl Context {
         self.lease
     }
 
+    /// The checksum of the migration running: a resumed run checks its segments
+    /// were begun by the same code.
+    pub(crate) fn checksum(&self) -> String {
+        self.checksum.clone()
+    }
+
     pub(crate) fn tally(&self) -> &Tally {
         &self.tally
     }
@@ -179,6 +205,8 @@ impl Context {
             skipped: t.skipped.lock().map(|s| s.clone()).unwrap_or_default(),
             write_units: t.milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
             worker: self.role == Role::Worker,
+            conflicts: t.conflicts.lock().map(|c| c.clone()).unwrap_or_default(),
+            plans: t.plans.lock().map(|p| p.clone()).unwrap_or_default(),
         }
     }
 

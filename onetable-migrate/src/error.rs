@@ -123,6 +123,85 @@ pub enum MigrateError {
         /// The attempts made.
         tries: u32,
     },
+    /// A transform's designs cannot tell a converted item from one to convert: the
+    /// entity it writes declares a design newer than the migration, or one no newer
+    /// than the entity it reads.
+    #[error("migration {version} reads {entity} items of design {} and writes design {}: the design written must be newer than the one read, and not newer than the migration; declare #[entity(design = \"{version}\")] on the entity the migration writes", from.as_deref().unwrap_or("(none)"), to.as_deref().unwrap_or("(none)"))]
+    DesignMismatch {
+        /// The migration's version.
+        version: String,
+        /// The entity.
+        entity: &'static str,
+        /// The design of the entity the transform reads.
+        from: Option<String>,
+        /// The design of the entity it writes.
+        to: Option<String>,
+    },
+    /// The plan of a data migration found re-key collisions or unique conflicts, and
+    /// the migration was not told what to do with them: nothing was written.
+    #[error("migration {version}: {} of {entity}'s items would collide or conflict ({}); nothing was written: fix them, or choose with .on_conflict(..) to leave those items as they are or stop at the first", conflicts.len(), conflicts.iter().take(5).cloned().collect::<Vec<_>>().join("; "))]
+    Conflicts {
+        /// The migration's version.
+        version: String,
+        /// The entity.
+        entity: &'static str,
+        /// Each collision or conflict, naming the keys and values at fault.
+        conflicts: Vec<String>,
+    },
+    /// A re-key found the new key of an item taken by another item: nothing was
+    /// written, nothing deleted.
+    #[error("migration {version}: the {entity} item {key} cannot move to {new_key}, which another item holds; nothing was written")]
+    Collision {
+        /// The migration's version.
+        version: String,
+        /// The entity.
+        entity: &'static str,
+        /// The item's key, as text.
+        key: String,
+        /// The key it would move to, as text.
+        new_key: String,
+    },
+    /// The new form of an item holds a unique value another item holds.
+    #[error("migration {version}: the {entity} item {key} would take {field} = {value:?}, which another item holds; nothing was written")]
+    UniqueConflict {
+        /// The migration's version.
+        version: String,
+        /// The entity.
+        entity: &'static str,
+        /// The item's key, as text.
+        key: String,
+        /// The unique field.
+        field: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// A data migration ended with items still in the old form (written in that form
+    /// faster than the final passes took them, or in contention): recorded as
+    /// incomplete, not applied, and resumed by the next `up`.
+    #[error("migration {version}: {left} {entity} items are still in the old form after {passes} final passes (old-form writes continue, or the items are in contention): recorded as incomplete; `up` resumes it{}", if keys.is_empty() { String::new() } else { format!(" (first: {})", keys.join("; ")) })]
+    Incomplete {
+        /// The migration's version.
+        version: String,
+        /// The entity.
+        entity: &'static str,
+        /// How many items are still in the old form.
+        left: u64,
+        /// The final passes made.
+        passes: u32,
+        /// The keys of the first of them.
+        keys: Vec<String>,
+    },
+    /// A migration's code changed while a run of it was under way: resuming would mix
+    /// two transforms.
+    #[error("migration {version} changed since its run began (checksum {recorded}, now {running}): resuming would mix two transforms; restore it, or undo the run with `down`")]
+    ChecksumChanged {
+        /// The migration's version.
+        version: String,
+        /// The checksum the run began with.
+        recorded: String,
+        /// The checksum of the code now.
+        running: String,
+    },
     /// The migrations directory, needed to write a migration file, is not known.
     #[error("the migrations directory is not known here: give it (--dir src/migrations)")]
     NoDirectory,
@@ -182,6 +261,34 @@ pub trait MigrateErrorExt {
     /// True for a migration in the history that the migrator does not know.
     fn is_unknown_version(&self) -> bool {
         matches!(self.migrate(), Some(MigrateError::UnknownVersion { .. }))
+    }
+
+    /// True for a data migration that ended with items still in the old form (see
+    /// [`MigrateError::Incomplete`]): not failed, resumed by the next `up`.
+    fn is_incomplete(&self) -> bool {
+        matches!(self.migrate(), Some(MigrateError::Incomplete { .. }))
+    }
+
+    /// True for a re-key collision or a unique conflict, found by a plan or by the
+    /// migration (also as the cause of a failed migration).
+    fn is_conflict(&self) -> bool {
+        matches!(
+            self.cause(),
+            Some(
+                MigrateError::Conflicts { .. }
+                    | MigrateError::Collision { .. }
+                    | MigrateError::UniqueConflict { .. }
+            )
+        )
+    }
+
+    /// The migration error at the root of this one: the step's own error when a
+    /// migration failed ([`MigrateError::Failed`]).
+    fn cause(&self) -> Option<&MigrateError> {
+        match self.migrate() {
+            Some(MigrateError::Failed { source, .. }) => source.migrate().or(self.migrate()),
+            other => other,
+        }
     }
 
     /// True for any error of the migration engine.

@@ -227,6 +227,7 @@ impl Migrator {
                 _ if status.edited.contains(&version) => State::Edited,
                 Some(Outcome::Applied) => State::Applied,
                 Some(Outcome::Failed) => State::Failed,
+                Some(Outcome::Incomplete) => State::Incomplete,
                 None => State::Outstanding,
             };
             out.push(Listed {
@@ -299,7 +300,7 @@ impl Migrator {
                 continue;
             }
             let Some(step) = m.up.clone() else { continue };
-            let ctx = self.runner().context(&version, None, Direction::Up, Role::Worker, None);
+            let ctx = self.runner().context(m, &version, None, Direction::Up, Role::Worker, None);
             match step(ctx.clone()).await {
                 Ok(()) => {}
                 // The step writes outside its data migrations (a worker's table is

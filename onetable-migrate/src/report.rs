@@ -21,7 +21,7 @@ pub struct Status {
     pub edited: Vec<Version>,
 }
 
-/// One migration a migrator knows, as [`Migrator::list`] shows it.
+/// One migration a migrator knows, as [`Migrator::list`](crate::Migrator::list) shows it.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Listed {
@@ -49,16 +49,19 @@ pub enum State {
     Failed,
     /// Applied, and its code changed since (its checksum differs).
     Edited,
+    /// Its data migration ended with items still in the old form: `up` resumes it.
+    Incomplete,
 }
 
 impl State {
-    /// `applied`, `outstanding`, `failed` or `edited`.
+    /// `applied`, `outstanding`, `failed`, `edited` or `incomplete`.
     pub fn label(self) -> &'static str {
         match self {
             State::Applied => "applied",
             State::Outstanding => "outstanding",
             State::Failed => "failed",
             State::Edited => "edited",
+            State::Incomplete => "incomplete",
         }
     }
 }
@@ -85,4 +88,9 @@ pub struct Ran {
     /// True when this process took part in another migrator's run of it (as a
     /// worker of its data migrations): `items` are the ones this process migrated.
     pub worker: bool,
+    /// Items left as they are for a re-key collision or a unique conflict (with
+    /// [`Conflicts::Leave`](crate::Conflicts::Leave)), each naming its items.
+    pub conflicts: Vec<String>,
+    /// In a dry run: the plan of each data migration.
+    pub plans: Vec<crate::Plan>,
 }

@@ -30,6 +30,7 @@ impl Runner<'_> {
     /// The context of one step of `version`.
     pub(crate) fn context(
         &self,
+        migration: &Migration,
         version: &Version,
         below: Option<Version>,
         direction: Direction,
@@ -37,6 +38,7 @@ impl Runner<'_> {
         fence: Option<Arc<Fence>>,
     ) -> Context {
         Context::new(Setup {
+            checksum: migration.checksum(),
             table: self.table.clone(),
             version: version.clone(),
             below,
@@ -57,16 +59,15 @@ pub(crate) async fn run(
 ) -> Result<Vec<Ran>, Error> {
     let store = m.store();
     let mut lock = lock(m, &store, !plan.is_empty()).await?;
-    // Going down, items return to the design of the applied version below.
-    let mut applied = store.applied().await?;
     let mut done = Vec::new();
     let mut result = Ok(());
     for migration in plan {
         let version =
             migration.version.clone().map_err(|text| Error::from(ErrorKind::InvalidVersion { text }))?;
-        let below = applied.iter().filter(|v| **v < version).max().cloned();
+        // Going down, items return to the design of the applied version below.
+        let below = store.applied().await?.into_iter().filter(|v| *v < version).max();
         let stepped = step(m, &store, &mut lock, migration, &version, below, direction).await?;
-        match record(&store, stepped, migration, &version, direction, &mut applied).await? {
+        match record(&store, stepped, migration, &version, direction).await? {
             Ok(ran) => {
                 if let Some(report) = m.report {
                     report(&ran);
@@ -134,7 +135,8 @@ async fn step(
     };
     let started = Instant::now();
     tracing::info!(version = %version, %direction, dry_run = m.dry_run, description = %migration.description, "migration");
-    let mut ctx = m.context(version, below.clone(), direction, role, lock.as_ref().map(Lock::fence));
+    let mut ctx =
+        m.context(migration, version, below.clone(), direction, role, lock.as_ref().map(Lock::fence));
     let mut outcome = run(ctx.clone()).await;
     if role == Role::DryRun {
         outcome?;
@@ -169,7 +171,7 @@ async fn step(
         // its failure is recorded: the other migrator may have done it.
         if let Err(e) = &outcome {
             tracing::info!(version = %version, error = %e, "failed before the table had a lock: running it again under the lock");
-            ctx = m.context(version, below, direction, Role::Leader, Some(acquired.fence()));
+            ctx = m.context(migration, version, below, direction, Role::Leader, Some(acquired.fence()));
             outcome = run(ctx.clone()).await;
         }
         *lock = Some(acquired);
@@ -180,14 +182,16 @@ async fn step(
 
 /// Records a step's outcome in the history, under the lock: applied (or, going
 /// down, its records removed) and its checkpoints cleared; or failed, with its error,
-/// which is returned as `Ok(Err(..))`.
+/// which is returned as `Ok(Err(..))`. A data migration that ended with items still
+/// in the old form is recorded as incomplete (resumed by the next `up`, which it
+/// does not block); one stopped by a transient fault (throttling, DynamoDB
+/// unavailable) is not recorded at all, and resumes from its checkpoints.
 async fn record(
     store: &Store,
     stepped: Stepped,
     migration: &Migration,
     version: &Version,
     direction: Direction,
-    applied: &mut Vec<Version>,
 ) -> Result<Result<Ran, Error>, Error> {
     let Stepped { ran, total, outcome, started, fence } = stepped;
     let Some(fence) = fence else {
@@ -207,16 +211,22 @@ async fn record(
                 Direction::Up => {
                     record.outcome = Outcome::Applied;
                     store.record(&record, Some(&fence)).await?;
-                    applied.push(version.clone());
                 }
-                Direction::Down => {
-                    store.forget(version, &fence).await?;
-                    applied.retain(|v| v != version);
-                }
+                Direction::Down => store.forget(version, &fence).await?,
             }
             store.clear_checkpoints(version, &fence).await?;
             tracing::info!(version = %version, %direction, items = ran.items, verified = ran.verified, "migration done");
             Ok(Ok(ran))
+        }
+        Err(e) if e.is_transient() => {
+            tracing::warn!(version = %version, %direction, error = %e, "migration interrupted by a transient fault: nothing recorded, `up` resumes it");
+            Ok(Err(e))
+        }
+        Err(e) if e.is_incomplete() => {
+            record.outcome = Outcome::Incomplete;
+            record.error = Some(format!("{direction}: {e}"));
+            store.record(&record, Some(&fence)).await?;
+            Ok(Err(e))
         }
         Err(e) => {
             record.outcome = Outcome::Failed;

@@ -25,8 +25,9 @@ impl Context {
         if !self.is_dry_run() {
             self.table().create_global_index(name, INDEX_TIMEOUT).await?;
         }
-        // Rewriting each item through the new schema writes its index keys.
-        self.transform(&format!("backfill-{name}"), |e: E| Some(e)).run().await
+        // Rewriting each item through the new schema writes its index keys; the items
+        // whose keys are already right (written by the new code) are left alone.
+        self.refresh::<E>(&format!("backfill-{name}")).run().await
     }
 
     /// Removes global index `name`. Its key attributes stay on the items until they are

@@ -148,9 +148,8 @@ impl<T> Changes<T> {
             return self.other(OtherKind::Unknown(Some(name)), &record);
         }
         let read = |image: Option<Item>| -> Result<Option<T>, Error> {
-            let Some(mut item) = image else { return Ok(None) };
-            item.remove(type_field);
-            self.table.decrypt_named(&name, &mut item)?;
+            let Some(item) = image else { return Ok(None) };
+            let (_, item) = self.table.current_form_named(item)?;
             (self.read)(&name, item).transpose()
         };
         let StreamRecord { event, keys, old_image, new_image, expired } = record;

@@ -1,11 +1,8 @@
-//! Serving while the design evolves: reading and writing an entity whose items are
-//! moving from one form to another (a re-key, an in-place change), and the guarded
-//! rewrites of one item that the migration engine (`onetable-migrate`) and these
-//! serving paths share — each writes only if the item is still exactly what was read.
+//! Serving while the design evolves. An entity changed in place (same keys, another
+//! form) is served by the table itself once the earlier form is registered
+//! ([`TableBuilder::upgrade`](crate::TableBuilder::upgrade)): reads convert, writes
+//! upgrade first. A re-key moves items to other keys, so reading needs both: [`Rekey`].
 
 mod rekey;
-pub mod rewrite;
-mod upgrade;
 
 pub use rekey::Rekey;
-pub use upgrade::Upgrade;

@@ -17,7 +17,7 @@ pub struct TableBuilder {
     entities: Vec<&'static EntitySchema>,
     capacity: bool,
     hide_expired: bool,
-    design: Option<String>,
+    earlier: Vec<super::forms::EarlierForm>,
     keys: Vec<crate::crypto::Key>,
     #[cfg(feature = "metrics")]
     metrics: Option<crate::metrics::Metrics>,
@@ -35,7 +35,7 @@ impl TableBuilder {
             entities: Vec::new(),
             capacity: false,
             hide_expired: false,
-            design: None,
+            earlier: Vec::new(),
             keys: Vec::new(),
             #[cfg(feature = "metrics")]
             metrics: None,
@@ -119,18 +119,37 @@ impl TableBuilder {
         self
     }
 
-    /// The version of the design this code writes (`MAJOR.MINOR.PATCH`, the version of
-    /// the latest migration it is written for). Every whole item it writes (`create`,
-    /// `put`, batch puts, puts in transactions, `Rekey`) then carries it in the
-    /// [`DESIGN_ATTRIBUTE`](crate::migrate::DESIGN_ATTRIBUTE), so a data migration
-    /// leaves alone the items that are already in its form, and transforms those that
-    /// older code (or a writer that does not stamp it) wrote. Partial updates keep
-    /// the marker the item has: they do not change which form the item is in.
+    /// Registers an earlier form `Old` of entity `New` (same entity name, same keys,
+    /// an older `#[entity(design = ..)]`) and how an item of it reads in the current
+    /// form: the conversion of the migration that moves items from `Old` to `New`.
     ///
-    /// Set it when code for a new design ships before the migration to that design
-    /// runs (expand/contract), in both the old and the new deployment.
-    pub fn design_version(mut self, version: &str) -> Self {
-        self.design = Some(version.to_owned());
+    /// Code for the new design that ships before that migration (or runs beside it)
+    /// then reads every item in the new form — an item still in the old form is
+    /// converted — and never writes on top of the old form: an update of such an item
+    /// first upgrades it (rewritten in the new form, only if unchanged since read,
+    /// exactly as the migration would), so the migration leaves it alone and the
+    /// update lands on the new form. Without it, such a write is refused with
+    /// [`Error::is_older_design`].
+    ///
+    /// The conversion must be the whole of what the migration does to an item: a
+    /// migration that reads other items or makes items beside the one it converts
+    /// cannot be replayed by an upgrade, so register none for it (writes to items it
+    /// has not reached are then refused until it reaches them).
+    pub fn upgrade<Old: Entity, New: Entity>(
+        mut self,
+        convert: impl Fn(Old) -> New + Send + Sync + 'static,
+    ) -> Self {
+        let convert: super::forms::Convert = Arc::new(move |table: &Table, item| {
+            let old = table.model::<Old>().from_item(item)?;
+            let as_read = table.model::<Old>().to_item(&old)?;
+            Ok((as_read, table.model::<New>().to_item(&convert(old))?))
+        });
+        self.earlier.push(super::forms::EarlierForm {
+            entity: New::SCHEMA.name,
+            schema: Old::SCHEMA,
+            current: New::SCHEMA,
+            convert,
+        });
         self
     }
 
@@ -140,8 +159,8 @@ impl TableBuilder {
     /// primary keys could collide.
     pub fn build(self) -> Result<Table, Error> {
         let schema_error = |message: String| -> Error { ErrorKind::Schema(message).into() };
-        if let Some(v) = &self.design {
-            onetable_core::Version::parse(v)?;
+        for earlier in &self.earlier {
+            check_earlier(earlier, &self.entities)?;
         }
         let encrypted =
             self.entities.iter().find_map(|e| e.fields.iter().find(|f| f.crypt).map(|f| (e.name, f.name)));
@@ -288,7 +307,7 @@ impl TableBuilder {
                 capacity: self.capacity,
                 ttl: ttl.map(|(a, _)| a.to_owned()),
                 hide_expired: self.hide_expired,
-                design: self.design,
+                earlier: self.earlier,
                 keys: crate::crypto::Keys(self.keys),
                 #[cfg(feature = "metrics")]
                 recorder,
@@ -320,6 +339,44 @@ fn check_collision(a: &EntitySchema, b: &EntitySchema) -> Result<(), Error> {
             show(b)
         ))
         .into());
+    }
+    Ok(())
+}
+
+/// An earlier form is one of a registered entity, under the same name and keys, in an
+/// older design.
+fn check_earlier(
+    earlier: &super::forms::EarlierForm,
+    entities: &[&'static EntitySchema],
+) -> Result<(), Error> {
+    let (old, new) = (earlier.schema, earlier.current);
+    let refuse = |why: String| -> Result<(), Error> {
+        Err(ErrorKind::Schema(format!(
+            "the upgrade of {} from design {}: {why}",
+            new.name,
+            old.design.unwrap_or("(none)")
+        ))
+        .into())
+    };
+    if !entities.iter().any(|e| e.name == new.name && e.design == new.design) {
+        return refuse(format!("register {} (the current form) with .entity::<..>()", new.name));
+    }
+    if old.name != new.name {
+        return refuse(format!("both forms must be one entity, named alike ({} and {})", old.name, new.name));
+    }
+    let version = |d: Option<&str>| d.map(onetable_core::Version::parse).transpose();
+    match (version(old.design)?, version(new.design)?) {
+        (_, None) => {
+            return refuse("the current form declares no design (#[entity(design = \"..\")])".into())
+        }
+        (Some(o), Some(n)) if o >= n => return refuse(format!("design {o} is not older than {n}")),
+        _ => {}
+    }
+    let keys = |s: &EntitySchema| -> Vec<(&str, &str)> {
+        s.primary().key_attributes().map(|k| (k.attribute, k.template.source)).collect()
+    };
+    if keys(old) != keys(new) {
+        return refuse("the forms have other keys: that is a re-key, served with evolve::Rekey".into());
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! library reads it through methods.
 
 mod builder;
+pub(crate) mod forms;
 
 pub use builder::TableBuilder;
 
@@ -13,9 +14,11 @@ use onetable_core::{
 };
 use std::sync::Arc;
 
-/// The attribute in which every item a migration writes records the design version
-/// it conforms to (OneTable JS ignores it; a JS `put` drops it, which marks the item
-/// as written by code that does not stamp it — see [`crate::TableBuilder::design_version`]).
+/// The attribute in which an item records the design version it is in: written by
+/// every whole-item write of an entity that declares its design
+/// (`#[entity(design = "0.3.0")]`) and by the migration that moves items into it.
+/// OneTable JS ignores it (its `put` drops it, which marks the item as in the first
+/// design).
 pub const DESIGN_ATTRIBUTE: &str = "_design";
 
 /// A single table holding several entity types.
@@ -46,8 +49,8 @@ struct Inner {
     /// The table's TTL attribute, from the entities' `#[attr(ttl)]` fields.
     ttl: Option<String>,
     hide_expired: bool,
-    /// The design version this code writes: stamped on every whole item it writes.
-    design: Option<String>,
+    /// Earlier forms of registered entities that the table reads and upgrades.
+    earlier: Vec<forms::EarlierForm>,
     /// The keys of encrypted fields.
     keys: crate::crypto::Keys,
     /// What metrics are recorded (`None`: none).
@@ -127,12 +130,6 @@ impl Table {
         (&self.inner.created, &self.inner.updated)
     }
 
-    /// The design version this code writes (see
-    /// [`TableBuilder::design_version`]).
-    pub fn design_version(&self) -> Option<&str> {
-        self.inner.design.as_deref()
-    }
-
     /// True for a table that refuses every write (see [`Table::read_only`]).
     pub fn is_read_only(&self) -> bool {
         self.inner.read_only
@@ -157,6 +154,60 @@ impl Table {
             return Ok(());
         }
         Err(ErrorKind::ReadOnly { operation: operation.to_owned(), table: self.name().to_owned() }.into())
+    }
+
+    /// The earlier form of entity `entity` in design `design` that the table knows.
+    pub(crate) fn earlier_form(&self, entity: &str, design: Option<&str>) -> Option<&forms::EarlierForm> {
+        self.inner.earlier.iter().find(|e| e.entity == entity && e.design() == design)
+    }
+
+    /// The schema of the form `item` is in: an earlier form of `schema`'s entity the
+    /// table knows, or `schema` itself. What an item stores (its unique values'
+    /// attributes) is read by the form that wrote it.
+    pub(crate) fn form_schema(&self, schema: &'static EntitySchema, item: &Item) -> &'static EntitySchema {
+        match forms::form_of(schema, item) {
+            forms::Form::Older(marker) => {
+                self.earlier_form(schema.name, marker.as_deref()).map_or(schema, |e| e.schema)
+            }
+            _ => schema,
+        }
+    }
+
+    /// The earlier forms of entity `entity` that the table knows.
+    pub(crate) fn earlier_forms<'t>(
+        &'t self,
+        entity: &'t str,
+    ) -> impl Iterator<Item = &'t forms::EarlierForm> {
+        self.inner.earlier.iter().filter(move |e| e.entity == entity)
+    }
+
+    /// `item` in the form `schema` declares: converted when it is in an earlier form
+    /// the table knows, as it is otherwise.
+    pub(crate) fn current_form(&self, schema: &EntitySchema, item: Item) -> Result<Item, Error> {
+        match forms::form_of(schema, &item) {
+            forms::Form::Older(design) => match self.earlier_form(schema.name, design.as_deref()) {
+                Some(earlier) => (earlier.convert)(self, item).map(|(_, new)| new),
+                None => Ok(item),
+            },
+            _ => Ok(item),
+        }
+    }
+
+    /// An item read by its type: the entity name it holds (taken out of it), and the
+    /// item in the current form of that entity (converted from an earlier form the
+    /// table knows), its encrypted fields decrypted.
+    pub(crate) fn current_form_named(&self, mut item: Item) -> Result<(Option<String>, Item), Error> {
+        let type_field = self.inner.format.type_field;
+        let name = match item.get(type_field) {
+            Some(AttributeValue::S(name)) => Some(name.clone()),
+            _ => None,
+        };
+        if let Some(schema) = name.as_deref().and_then(|n| self.entity_named(n)) {
+            item = self.current_form(schema, item)?;
+            self.decrypt_fields(schema, &mut item)?;
+        }
+        item.remove(type_field);
+        Ok((name, item))
     }
 
     /// The secondary indexes, as the registered entities declare them.
@@ -243,14 +294,6 @@ impl Table {
     /// Decrypts the entity's `#[attr(crypt)]` fields of an item read.
     pub(crate) fn decrypt_fields(&self, schema: &'static EntitySchema, item: &mut Item) -> Result<(), Error> {
         self.inner.keys.decrypt_fields(schema, item)
-    }
-
-    /// [`Table::decrypt_fields`] for an item of the registered entity named `name`.
-    pub(crate) fn decrypt_named(&self, name: &str, item: &mut Item) -> Result<(), Error> {
-        match self.entity_named(name) {
-            Some(schema) => self.decrypt_fields(schema, item),
-            None => Ok(()),
-        }
     }
 
     /// A value of an encrypted field, as it is stored.

@@ -41,6 +41,17 @@ pub(super) struct Changes {
     adds: Vec<String>,
     deletes: Vec<String>,
     new_values: Vec<(&'static str, Option<AttributeValue>)>,
+    /// Struct fields set whole, their map merged with the item as stored.
+    merged: Vec<String>,
+}
+
+/// The keys of the struct field an action targets whole (not inside it, not packed):
+/// a map whose other keys a set keeps.
+pub(super) fn struct_map<E: Entity>(target: &Target) -> Option<&'static onetable_core::MapSchema> {
+    if target.inner.is_some() || target.map.is_some() {
+        return None;
+    }
+    E::SCHEMA.field(target.name).and_then(|f| f.map_keys)
 }
 
 impl Changes {
@@ -48,6 +59,7 @@ impl Changes {
     pub(super) fn of<E: Entity>(
         actions: &[Action],
         table: &Table,
+        image: Option<&Item>,
         p: &mut Placeholders,
     ) -> Result<Changes, Error> {
         let (entity, format) = (E::SCHEMA.name, table.format());
@@ -65,6 +77,7 @@ impl Changes {
                 return Err(refuse_computed::<E>(target.name));
             }
             let crypt = E::SCHEMA.field(target.name).filter(|f| f.crypt);
+            let merged = struct_map::<E>(target).filter(|_| matches!(action, Action::Set(..)));
             let mut value = |op: &Operand| -> Result<Option<(String, AttributeValue)>, Error> {
                 let mut av =
                     op.to_attr(format).map_err(|e| Error::value(entity, target.name, target.attribute, e))?;
@@ -72,12 +85,22 @@ impl Changes {
                 if let (Some(f), Some(AttributeValue::S(text))) = (crypt, av.as_mut()) {
                     *text = table.encrypt(entity, f, text)?;
                 }
+                // A struct set whole keeps the keys of the stored map it does not own.
+                if merged.is_some() {
+                    if let Some(new) = av.take() {
+                        let stored = image.and_then(|i| i.get(target.attribute));
+                        av = crate::rewrite::Maps::of(&[E::SCHEMA]).keep(target.attribute, stored, Some(new));
+                    }
+                }
                 Ok(av.map(|av| {
                     let kept = if keep { av.clone() } else { AttributeValue::Null(true) };
                     (p.value(av).into_owned(), kept)
                 }))
             };
             let refuse = |advice: &str| invalid(entity, format!("{entity}.{} {advice}", target.name));
+            if merged.is_some() {
+                c.merged.push(target.attribute.to_owned());
+            }
             match action {
                 Action::Set(_, op) => {
                     let value = value(op)?;
@@ -277,6 +300,11 @@ impl Changes {
 
     /// The entity's type name, its timestamps and its version, as every write sets them.
     pub(super) fn stamp<E: Entity>(&mut self, table: &Table, p: &mut Placeholders) {
+        if let Some(design) = E::SCHEMA.design {
+            let marker = p.name(crate::DESIGN_ATTRIBUTE);
+            let design = p.value(AttributeValue::S(design.to_owned()));
+            self.sets.push(format!("{marker} = {design}"));
+        }
         let type_name = p.name(table.format().type_field);
         let type_value = p.value(AttributeValue::S(E::SCHEMA.name.to_owned()));
         self.sets.push(format!("{type_name} = {type_value}"));
@@ -346,6 +374,11 @@ impl Changes {
         let before = prior.as_ref().map(unique_values::<E>).transpose()?.unwrap_or_default();
         let after = unique_values::<E>(&after)?;
         Ok((sentinel_changes::<E>(&model.table, &before, &after), Some(prior)))
+    }
+
+    /// The struct fields set whole, merged with the item as stored.
+    pub(super) fn merged_maps(&self) -> &[String] {
+        &self.merged
     }
 
     /// `SET … REMOVE … ADD … DELETE …`.

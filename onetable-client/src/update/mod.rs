@@ -10,7 +10,7 @@ use crate::write::{execute, Op, Prepared, Request, Role, Write};
 use changes::{invalid, primary_values, Changes};
 use futures_util::future::BoxFuture;
 use onetable_core::expr::{Condition, IntoOperand, Operand, Placeholders};
-use onetable_core::{Entity, Error, ErrorKind, Field, Key, ListElement, Nested};
+use onetable_core::{Entity, Error, ErrorKind, Field, Item, Key, ListElement, Nested};
 use std::future::IntoFuture;
 use tracing::Instrument;
 
@@ -184,16 +184,145 @@ impl<E: Entity> Update<E> {
         self
     }
 
-    /// The writes of this update: the item's, and the sentinels of unique values it
-    /// changes.
+    /// The writes of this update, as a transaction takes them (the item read first
+    /// when a map it sets keeps keys it does not own).
     pub(crate) async fn prepare(self) -> Result<Vec<Write>, Error> {
-        let model = self.model.clone();
-        model.check_registered()?;
+        let (model, parts) = self.parts()?;
+        let image = match parts.sets_struct_maps() {
+            true => model.get_raw(parts.key.clone(), true).await?,
+            false => None,
+        };
+        Ok(parts.writes(&model, image.as_ref()).await?.0)
+    }
+
+    /// The update's parts, its key resolved.
+    fn parts(self) -> Result<(Model<E>, Parts<E>), Error> {
+        self.model.check_registered()?;
         let key = self.key.into_attrs()?;
+        let parts = Parts {
+            key,
+            actions: self.actions,
+            condition: self.condition,
+            upsert: self.upsert,
+            version: self.version,
+        };
+        Ok((self.model, parts))
+    }
+
+    /// The request [`Update::send`] would send, unsent (see [`Request`]). When a
+    /// unique value changes, the item is read first, as `send` reads it.
+    pub async fn request(self) -> Result<Request, Error> {
+        let table = self.model.table.clone();
+        let writes = self.prepare().await?;
+        Prepared::of(&table, writes).request(&table, None)
+    }
+
+    /// Sends the request (a transaction when a unique value changes). An item still
+    /// in an earlier form the table knows is upgraded first (see
+    /// [`TableBuilder::upgrade`](crate::TableBuilder::upgrade)).
+    pub async fn send(self) -> Result<E, Error> {
+        let model = self.model.clone();
+        // The fields changed inside their map, to name in the error when a map is absent.
+        let inside: Vec<&'static str> =
+            self.actions.iter().map(Action::target).filter(|t| t.inner.is_some()).map(|t| t.name).collect();
+        let span = model.span("update");
+        async move {
+            let (model, parts) = self.parts()?;
+            let mut image = match parts.sets_struct_maps() {
+                true => model.get_raw(parts.key.clone(), true).await?,
+                false => None,
+            };
+            for _ in 0..UPDATE_TRIES {
+                let (writes, maps) = parts.writes(&model, image.as_ref()).await?;
+                // A transaction returns no item: it is read back by key.
+                let transaction = writes.len() > 1;
+                let written = match execute(&model.table, writes).await {
+                    Ok(written) => written,
+                    Err(e) => {
+                        let now = e.current_item().cloned();
+                        // A map it merges is not as read: merge with it as it is. (Only
+                        // when DynamoDB refused the write: after a timeout it may have
+                        // landed, and must not be sent twice.)
+                        if crate::write::refused_on_condition(&e)
+                            && maps.iter().any(|m| {
+                                now.as_ref().and_then(|n| n.get(m))
+                                    != image.as_ref().and_then(|i: &Item| i.get(m))
+                            })
+                        {
+                            image = now;
+                            continue;
+                        }
+                        // An item of an earlier form: upgraded first.
+                        if e.is_older_design()
+                            && crate::rewrite::upgrade(&model.table, E::SCHEMA, parts.key.clone()).await?
+                        {
+                            image = match image {
+                                Some(_) => model.get_raw(parts.key.clone(), true).await?,
+                                None => None,
+                            };
+                            continue;
+                        }
+                        return Err(missing_map::<E>(e, &inside));
+                    }
+                };
+                let item = match (written, transaction) {
+                    (Some(item), _) => item,
+                    (None, true) => model.get_raw(parts.key.clone(), true).await?.ok_or_else(|| {
+                        Error::from(ErrorKind::NotFound { entity: E::SCHEMA.name, key: describe(&parts.key) })
+                    })?,
+                    (None, false) => {
+                        let (operation, table) = ("update", model.table.name().to_owned());
+                        let message = "it returned no item".to_owned();
+                        return Err(ErrorKind::Unexpected { operation, table, message }.into());
+                    }
+                };
+                return model.read(item);
+            }
+            Err(ErrorKind::Unexpected {
+                operation: "update",
+                table: model.table.name().to_owned(),
+                message: format!("{}: the item kept changing while it was updated", E::SCHEMA.name),
+            }
+            .into())
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// How many times an update meets an item that changed under it before giving up.
+const UPDATE_TRIES: u32 = 8;
+
+/// An update, its key resolved: what each attempt is prepared from.
+struct Parts<E> {
+    key: Item,
+    actions: Vec<Action>,
+    condition: Option<Condition<E>>,
+    upsert: bool,
+    version: Option<String>,
+}
+
+impl<E: Entity> Parts<E> {
+    /// True when the update sets a whole struct field, whose map keeps the keys the
+    /// struct does not own: it is computed from the item as stored.
+    fn sets_struct_maps(&self) -> bool {
+        self.actions
+            .iter()
+            .any(|a| matches!(a, Action::Set(..)) && changes::struct_map::<E>(a.target()).is_some())
+    }
+
+    /// The writes of this update: the item's, and the sentinels of unique values it
+    /// changes; and the map attributes whose guard assumed `image`.
+    async fn writes(
+        &self,
+        model: &Model<E>,
+        image: Option<&Item>,
+    ) -> Result<(Vec<Write>, Vec<String>), Error> {
+        let key = self.key.clone();
         let table = &model.table;
         let mut conditions = Conditions::new(table);
         // What the caller changes.
-        let mut changes = Changes::of::<E>(&self.actions, table, &mut conditions.p)?;
+        let mut changes = Changes::of::<E>(&self.actions, table, image, &mut conditions.p)?;
         // What follows from it: a new item gets its primary key's fields, and index
         // keys and computed fields whose inputs change are recomputed.
         let needs_key_values = self.upsert || changes.touches_keys::<E>() || changes.touches_values::<E>();
@@ -207,15 +336,19 @@ impl<E: Entity> Update<E> {
         changes.stamp::<E>(table, &mut conditions.p);
         // Unique values that change swap their sentinels in the same transaction,
         // chosen from the item as read now.
-        let (sentinels, prior) = changes.sentinels::<E>(&model, &key, &known, self.upsert).await?;
-        // What must hold when it lands.
+        let (sentinels, prior) = changes.sentinels::<E>(model, &key, &known, self.upsert).await?;
+        // What must hold when it lands: the item exists (unless upserted), in the form
+        // this code writes.
         if !self.upsert {
             conditions.item_exists(true);
         }
+        let form = conditions.form::<E>(self.upsert, None);
         let version = conditions.if_version::<E>(self.version.as_deref())?;
         if let Some(prior) = prior {
             conditions.unique_values_unchanged::<E>(prior.as_ref());
         }
+        let maps = changes.merged_maps().to_vec();
+        conditions.maps_as(&maps, image);
         conditions.user(self.condition.as_ref())?;
         let role = Role::Item {
             entity: E::SCHEMA.name,
@@ -223,51 +356,12 @@ impl<E: Entity> Update<E> {
             key: KeyValues::of(table, &key),
             expected: version,
             create: false,
+            form,
         };
         let op = Op::Update { key, expression: changes.expression() };
         let mut writes = vec![conditions.into_write(op, role)];
         writes.extend(sentinels);
-        Ok(writes)
-    }
-
-    /// The request [`Update::send`] would send, unsent (see [`Request`]). When a
-    /// unique value changes, the item is read first, as `send` reads it.
-    pub async fn request(self) -> Result<Request, Error> {
-        let table = self.model.table.clone();
-        let writes = self.prepare().await?;
-        Prepared::of(&table, writes).request(&table, None)
-    }
-
-    /// Sends the request (a transaction when a unique value changes).
-    pub async fn send(self) -> Result<E, Error> {
-        let model = self.model.clone();
-        // The fields changed inside their map, to name in the error when a map is absent.
-        let inside: Vec<&'static str> =
-            self.actions.iter().map(Action::target).filter(|t| t.inner.is_some()).map(|t| t.name).collect();
-        let span = model.span("update");
-        async move {
-            let writes = self.prepare().await?;
-            // A transaction returns no item: it is read back by key.
-            let key = match &writes[..] {
-                [Write { op: Op::Update { key, .. }, .. }, _, ..] => Some(key.clone()),
-                _ => None,
-            };
-            let written = execute(&model.table, writes).await.map_err(|e| missing_map::<E>(e, &inside))?;
-            let item = match (written, key) {
-                (Some(item), _) => item,
-                (None, Some(key)) => model.get_raw(key.clone(), true).await?.ok_or_else(|| {
-                    Error::from(ErrorKind::NotFound { entity: E::SCHEMA.name, key: describe(&key) })
-                })?,
-                (None, None) => {
-                    let (operation, table) = ("update", model.table.name().to_owned());
-                    let message = "it returned no item".to_owned();
-                    return Err(ErrorKind::Unexpected { operation, table, message }.into());
-                }
-            };
-            model.read(item)
-        }
-        .instrument(span)
-        .await
+        Ok((writes, maps))
     }
 }
 into_future!(Update, E);

@@ -23,6 +23,13 @@ fn placeholder(table: &'static [&'static str; 16], prefix: &str, n: usize) -> Co
     }
 }
 
+/// A point in the names and values of a request (see [`Placeholders::mark`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    names: usize,
+    values: usize,
+}
+
 /// The attribute names and values of one request's expressions, each behind a
 /// placeholder. One instance is shared by the key condition, filter, condition and
 /// update expressions of a request, so an attribute named twice gets one name.
@@ -64,6 +71,19 @@ impl Placeholders {
     pub fn value(&mut self, value: AttributeValue) -> Cow<'static, str> {
         self.values.push(value);
         placeholder(&VALUES, ":v", self.values.len() - 1)
+    }
+
+    /// Where the names and values given so far end: [`Placeholders::rewind`] takes the
+    /// request back to it.
+    pub fn mark(&self) -> Mark {
+        Mark { names: self.names.len(), values: self.values.len() }
+    }
+
+    /// Forgets the names and values given since `mark`: for a part of an expression
+    /// that is dropped (DynamoDB refuses a name or value no expression uses).
+    pub fn rewind(&mut self, mark: Mark) {
+        self.names.truncate(mark.names);
+        self.values.truncate(mark.values);
     }
 
     /// The `ExpressionAttributeNames` and `ExpressionAttributeValues` of the request

@@ -230,6 +230,7 @@ fn print_status(status: &Status) {
         let outcome = match r.outcome {
             Outcome::Applied => "applied",
             Outcome::Failed => "failed",
+            Outcome::Incomplete => "incomplete",
         };
         println!(
             "  {} {outcome} {} ({} ms, {} items) {}",

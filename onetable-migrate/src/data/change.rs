@@ -4,15 +4,15 @@
 use onetable_client::Table;
 use onetable_core::{Entity, Error, Item};
 
-/// The outcome of [`Context::transform_with`](super::Context::transform_with) for one
+/// The outcome of [`Context::transform_with`](crate::Context::transform_with) for one
 /// item.
 ///
 /// Every write keeps the guarantees of a data migration: the item's own write (or
 /// removal) is conditional on the item as read, and the items made with
-/// [`Change::also`] are created only where nothing is stored yet, before the item's
-/// own write — so a replay after a crash, or a transform run again because the
-/// application changed the item meanwhile, does not write them twice. (The first
-/// version of such an item stands: compute it from what does not change.)
+/// [`Change::also`] are written in the same request (a transaction), created only
+/// where nothing is stored yet — so they are made from the version of the item that
+/// is migrated, not at all for an item that vanished, once even when a crash replays
+/// the page, and beside an item left as it is ([`Change::keep`]) too.
 #[must_use]
 pub struct Change<New> {
     pub(crate) kind: Kind<New>,
@@ -26,7 +26,8 @@ pub(crate) enum Kind<New> {
 }
 
 impl<New> Change<New> {
-    /// Leaves the item as it is (and unmarked: a later run looks at it again).
+    /// Leaves the item as it is (and unmarked: a later run looks at it again); the
+    /// items made with [`Change::also`] are created, while the item is unchanged.
     pub fn keep() -> Self {
         Change { kind: Kind::Keep, also: Vec::new() }
     }
@@ -44,7 +45,7 @@ impl<New> Change<New> {
 
     /// Creates an item of entity `E` too: a new item of an extended collection, the
     /// other half of a split entity. `table` is the migration's
-    /// ([`Context::table`](super::Context::table)).
+    /// ([`Context::table`](crate::Context::table)).
     pub fn also<E: Entity>(mut self, table: &Table, entity: E) -> Result<Self, Error> {
         let item = table.model::<E>().to_new_item(entity)?;
         self.also.push(item);

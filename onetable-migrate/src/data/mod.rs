@@ -3,9 +3,12 @@
 
 mod budget;
 mod change;
+mod item;
+mod plan;
 mod progress;
 mod run;
 mod transform;
 
 pub use change::Change;
-pub use transform::Transform;
+pub use plan::Plan;
+pub use transform::{Conflicts, Transform};

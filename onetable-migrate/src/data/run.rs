@@ -1,29 +1,34 @@
-//! The engine of a transform's run: the segments it takes, the pages it reads, the
-//! final passes, and each item's migration.
+//! The engine of a transform's run: the segments it takes, the pages it reads, and
+//! the final passes that find what was written in the old form behind the scan.
 
 use super::budget::Budget;
-use super::change::Kind;
-use super::transform::Transform;
-use crate::store::{Fence, Held, Segments};
-use crate::{Direction, MigrateError, MigrateErrorExt};
+use super::transform::{same_keys, Transform};
+use crate::retry::retrying;
+use crate::store::{Fence, Held, Segments, Store};
+use crate::{Direction, MigrateError, MigrateErrorExt, Role};
 use futures_util::{StreamExt, TryStreamExt};
-use onetable_client::evolve::rewrite::{self, Known, Written};
 use onetable_client::raw::{Call, ScanPage};
-use onetable_client::{describe_key, Cursor, Table};
-use onetable_core::{AttributeValue, Entity, EntitySchema, Error, Item, Version};
+use onetable_client::rewrite::Rewrite;
+use onetable_client::{describe_key, Cursor, DESIGN_ATTRIBUTE};
+use onetable_core::{AttributeValue, Entity, Error, Item, Version};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use onetable_client::DESIGN_ATTRIBUTE;
 
 /// Items read a scan page: enough to keep the writes in flight busy, few enough that
 /// a replay after a crash costs little.
 const PAGE: i32 = 200;
 
-/// How many final passes at most look for items written in the old form behind the
-/// scan.
-const FINAL_PASSES: u32 = 3;
+/// Which items a run migrates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Those whose design marker is not the target form's: a change of design.
+    Design,
+    /// Those whose derived attributes (index keys) are not what the schema derives: a
+    /// refresh, which leaves the marker as it is.
+    Refresh,
+}
 
 /// What a run saw, over every segment and pass.
 #[derive(Default)]
@@ -34,6 +39,11 @@ pub(super) struct Counts {
     pub(super) milli_units: AtomicU64,
     /// Items migrated by every worker (the migrator holding the lock counts them).
     pub(super) total: AtomicU64,
+    /// Keys of the items left as they are on purpose: kept by the transform, skipped
+    /// as unreadable, left by a collision or conflict. Not "still old".
+    pub(super) left: Mutex<BTreeSet<String>>,
+    /// What was left for a collision or conflict, said in full.
+    pub(super) conflicts: Mutex<Vec<String>>,
 }
 
 /// One item's fate.
@@ -41,99 +51,169 @@ pub(super) enum Fate {
     Migrated,
     /// Already in the form this migration writes.
     Current,
-    /// Gone, not this entity any more, or left as it is by the transform.
+    /// Gone, not this entity any more, or left as it is.
     Left,
-}
-
-pub(super) fn same_keys(a: &EntitySchema, b: &EntitySchema) -> bool {
-    let templates = |s: &EntitySchema| -> Vec<(&str, &str)> {
-        s.primary().key_attributes().map(|k| (k.attribute, k.template.source)).collect()
-    };
-    templates(a) == templates(b)
 }
 
 /// One run of a transform: the job and what it shares between segments.
 pub(super) struct Run<Old, New> {
     pub(super) job: Transform<Old, New>,
-    pub(super) known: Known,
-    /// The key templates change: an item is due while its key has the old form.
+    pub(super) rewrite: Rewrite,
+    /// The key templates change: a re-key.
     pub(super) rekey: bool,
     pub(super) counts: Counts,
     pub(super) segments: Segments,
-    /// What its writes are, for metrics: the migration's, of entity `Old`.
+    /// What its writes and reads are, for metrics: the migration's, of entity `Old`.
     pub(super) call: Call,
+    /// The design items go to going up (see `goal`).
+    goal: Version,
 }
 
 impl<Old: Entity, New: Entity> Run<Old, New> {
+    pub(super) fn new(job: Transform<Old, New>) -> Self {
+        let ctx = &job.ctx;
+        let call = Call::new("migration write", Old::SCHEMA.name).migration(ctx.version().to_string());
+        Run {
+            rewrite: Rewrite::new(ctx.engine(), call.clone(), Old::SCHEMA, New::SCHEMA),
+            rekey: !same_keys(Old::SCHEMA, New::SCHEMA),
+            counts: Counts::default(),
+            segments: Store::new(ctx.engine()).segments(
+                ctx.version(),
+                ctx.direction(),
+                &job.name,
+                job.segments,
+            ),
+            call,
+            goal: New::SCHEMA
+                .design
+                .and_then(|d| Version::parse(d).ok())
+                .unwrap_or_else(|| ctx.version().clone()),
+            job,
+        }
+    }
+
     /// The table the migration writes through (see `Context::engine`).
-    fn engine(&self) -> &Table {
+    pub(super) fn engine(&self) -> &onetable_client::Table {
         self.job.ctx.engine()
     }
 
-    fn fence(&self) -> Option<&Fence> {
+    pub(super) fn fence(&self) -> Option<&Fence> {
         self.job.ctx.fence()
     }
 
-    fn check_fence(&self) -> Result<(), Error> {
+    pub(super) fn check_fence(&self) -> Result<(), Error> {
         self.fence().map_or(Ok(()), Fence::check)
     }
 
     /// The migration lock's fence and, when a segment is held, the segment's.
-    fn check_leases(&self, segment: Option<&Fence>) -> Result<(), Error> {
+    pub(super) fn check_leases(&self, segment: Option<&Fence>) -> Result<(), Error> {
         self.check_fence()?;
         segment.map_or(Ok(()), Fence::check)
     }
 
-    /// A dry run of the migrator holding the lock: items are counted, not written.
-    fn counting(&self) -> bool {
-        self.job.ctx.role() == crate::Role::DryRun
+    /// True when a change of this transform can meet collisions or unique conflicts.
+    pub(super) fn can_conflict(&self) -> bool {
+        self.rekey || New::SCHEMA.fields.iter().any(|f| f.unique)
     }
 
-    /// The design marker this run writes: the migration's version going up, the
-    /// version below it going down (none: the marker is removed).
-    fn target(&self) -> Option<&Version> {
-        match self.job.ctx.direction() {
-            Direction::Up => Some(self.job.ctx.version()),
-            Direction::Down => self.job.ctx.below(),
+    /// True when this migration's segments exist already (a resumed run).
+    pub(super) async fn resumed(&self) -> Result<bool, Error> {
+        Ok(!self.segments.list().await?.is_empty())
+    }
+
+    /// The design items go to going up: the design the entity written declares (a
+    /// later migration with the same transform converts exactly the items still
+    /// older, such as those old replicas created after the first), or else the
+    /// migration's version.
+    pub(super) fn goal(&self) -> &Version {
+        &self.goal
+    }
+
+    /// The design marker this run writes: `goal()` going up; going
+    /// down, the design of the form items return to (`New`: a down step transforms
+    /// the current form back into the earlier one), or the version applied below this
+    /// one (none: the marker is removed). Never this migration's version going down:
+    /// items would stay due, and old code would find them newer than its own.
+    pub(super) fn target(&self) -> Option<String> {
+        let ctx = &self.job.ctx;
+        match ctx.direction() {
+            Direction::Up => Some(self.goal().to_string()),
+            Direction::Down => {
+                let below = |v: &onetable_core::Version| v < ctx.version();
+                let declared = New::SCHEMA.design.and_then(|d| onetable_core::Version::parse(d).ok());
+                declared.filter(below).or_else(|| ctx.below().cloned()).map(|v| v.to_string())
+            }
         }
     }
 
-    /// True when the item is still to be migrated by this run.
-    fn due(&self, item: &Item) -> bool {
-        if self.rekey {
-            return Old::SCHEMA.primary().key_attributes().all(
-                |k| matches!(item.get(k.attribute), Some(AttributeValue::S(v)) if k.template.matches(v)),
-            );
+    /// True when the item is still to be migrated by this run: by its form (its
+    /// marker), never by what its key looks like.
+    pub(super) fn due(&self, item: &Item) -> bool {
+        if self.job.mode == Mode::Refresh {
+            return self.stale(item);
         }
         let marker = match item.get(DESIGN_ATTRIBUTE) {
-            Some(AttributeValue::S(v)) => Version::parse(v).ok(),
+            Some(AttributeValue::S(v)) => Some(Version::parse(v).ok()),
             _ => None,
         };
         let version = self.job.ctx.version();
-        match self.job.ctx.direction() {
-            Direction::Up => marker.as_ref().is_none_or(|m| m < version),
-            Direction::Down => marker.as_ref().is_some_and(|m| m >= version),
-        }
+        let older = match (self.job.ctx.direction(), marker) {
+            (Direction::Up, None) => true,
+            (Direction::Up, Some(m)) => m.is_some_and(|m| &m < self.goal()),
+            (Direction::Down, Some(m)) => m.is_some_and(|m| &m >= version),
+            (Direction::Down, None) => false,
+        };
+        // A re-key's unmarked item under a key only the new form makes is in the new
+        // form (written by code that declares no design). The marker decides the
+        // others: a new key may fit the old template too, and a key that fits neither
+        // (another writer's spelling) is moved to the key its fields make.
+        older && (!self.rekey || has_key_of(Old::SCHEMA, item) || !has_key_of(New::SCHEMA, item))
     }
 
-    pub(super) async fn all(
+    /// For a refresh (an entity rewritten as itself): the item's derived key
+    /// attributes differ from what the schema derives from it.
+    fn stale(&self, item: &Item) -> bool {
+        let model = self.engine().model::<Old>();
+        let Ok(entity) = model.from_item(item.clone()) else { return false };
+        let Ok(derived) = model.to_item(&entity) else { return false };
+        Old::SCHEMA
+            .indexes
+            .iter()
+            .flat_map(|i| i.key_attributes())
+            .any(|k| item.get(k.attribute) != derived.get(k.attribute))
+    }
+
+    /// Every segment, then the final passes.
+    pub(super) async fn all(self: &Arc<Self>) -> Result<u64, Error> {
+        let ctx = &self.job.ctx;
+        let label = format!("migration {} {}", ctx.version(), self.job.name);
+        let progress = Arc::new(super::progress::Progress::start(ctx.table(), label, ctx.is_dry_run()).await);
+        let result = self.segments_and_passes(&progress).await;
+        progress.finish();
+        result?;
+        let migrated = self.counts.migrated.load(Ordering::Relaxed);
+        ctx.count(migrated);
+        let tally = ctx.tally();
+        tally.verified.fetch_add(self.counts.verified.load(Ordering::Relaxed), Ordering::Relaxed);
+        tally.milli_units.fetch_add(self.counts.milli_units.load(Ordering::Relaxed), Ordering::Relaxed);
+        tally.total.fetch_add(self.counts.total.load(Ordering::Relaxed), Ordering::Relaxed);
+        let conflicts = self.counts.conflicts.lock().map(|c| c.clone()).unwrap_or_default();
+        tally.conflicts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(conflicts);
+        Ok(migrated)
+    }
+
+    async fn segments_and_passes(
         self: &Arc<Self>,
         progress: &Arc<super::progress::Progress>,
     ) -> Result<(), Error> {
         let ctx = &self.job.ctx;
-        if self.counting() {
-            // Counting only: every segment read once, nothing written.
-            let segments = (0..self.job.segments).map(|segment| self.pass(segment, progress));
-            futures_util::future::try_join_all(segments).await?;
-            return Ok(());
-        }
-        if ctx.is_worker() {
+        if ctx.role() == Role::Worker {
             // Taking part in another migrator's run: only once it has started.
             if self.segments.list().await?.is_empty() {
                 return Ok(());
             }
         } else {
-            self.segments.create(self.fence()).await?;
+            self.segments.create(self.fence(), &ctx.checksum()).await?;
         }
         let parallel = self.job.parallel.unwrap_or(self.job.segments).min(self.job.segments);
         loop {
@@ -142,7 +222,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
                 async move { this.take_segments(&progress).await }
             });
             futures_util::future::try_join_all(workers).await?;
-            if ctx.is_worker() {
+            if ctx.role() == Role::Worker {
                 return Ok(());
             }
             // What other workers hold: wait for it, or take it over once their lease
@@ -155,25 +235,72 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
             self.check_fence()?;
             tokio::time::sleep((ctx.lease() / 4).min(Duration::from_secs(1))).await;
         }
-        if !self.job.verify {
+        self.final_passes(progress).await
+    }
+
+    /// Reads the entity again, migrating what is due, until a pass finds nothing due;
+    /// after the last pass, items still due (and not left on purpose) make the run
+    /// incomplete.
+    async fn final_passes(&self, progress: &super::progress::Progress) -> Result<(), Error> {
+        let passes = self.job.final_passes;
+        if passes == 0 {
             return Ok(());
         }
-        for pass in 1..=FINAL_PASSES {
+        let ctx = &self.job.ctx;
+        for pass in 1..=passes {
+            if pass > 1 {
+                // Old-form writes may still be under way: give them time to land.
+                tokio::time::sleep(Duration::from_secs(1 << (pass - 2).min(4))).await;
+            }
             let before = self.counts.migrated.load(Ordering::Relaxed);
             self.counts.verified.store(0, Ordering::Relaxed);
             let segments = (0..self.job.segments).map(|segment| self.pass(segment, progress));
-            futures_util::future::try_join_all(segments).await?;
+            let due: u64 = futures_util::future::try_join_all(segments).await?.into_iter().sum();
             let found = self.counts.migrated.load(Ordering::Relaxed) - before;
             self.counts.total.fetch_add(found, Ordering::Relaxed);
             tracing::info!(
-                migration = %ctx.version(), transform = %self.job.name, pass, migrated = found,
+                migration = %ctx.version(), transform = %self.job.name, pass, due, migrated = found,
                 verified = self.counts.verified.load(Ordering::Relaxed), "data migration final pass"
             );
-            if found == 0 {
-                break;
+            if due == found && self.still_old().await?.is_empty() {
+                return Ok(());
             }
         }
-        Ok(())
+        let left = self.still_old().await?;
+        if left.is_empty() {
+            return Ok(());
+        }
+        Err(MigrateError::Incomplete {
+            version: ctx.version().to_string(),
+            entity: Old::SCHEMA.name,
+            left: left.len() as u64,
+            passes,
+            keys: left.into_iter().take(10).collect(),
+        }
+        .into())
+    }
+
+    /// The keys of the items still due, besides those left on purpose.
+    async fn still_old(&self) -> Result<Vec<String>, Error> {
+        let left = self.counts.left.lock().map(|l| l.clone()).unwrap_or_default();
+        let mut old = Vec::new();
+        for segment in 0..self.job.segments {
+            let mut start = None;
+            loop {
+                let (items, last) = self.scan_as(segment, start, true).await?;
+                for item in items.iter().filter(|i| self.due(i)) {
+                    let key = describe_key(&self.engine().key_of(item));
+                    if !left.contains(&key) {
+                        old.push(key);
+                    }
+                }
+                match last {
+                    Some(key) => start = Some(key),
+                    None => break,
+                }
+            }
+        }
+        Ok(old)
     }
 
     /// Takes free segments one after the other and runs each to its end, until none
@@ -182,7 +309,9 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
         let ctx = &self.job.ctx;
         loop {
             self.check_fence()?;
-            let Some(held) = self.segments.take(ctx.owner(), ctx.lease()).await? else { return Ok(()) };
+            let Some(held) = self.segments.take(ctx.owner(), ctx.lease(), &ctx.checksum()).await? else {
+                return Ok(());
+            };
             tracing::debug!(migration = %ctx.version(), transform = %self.job.name, segment = held.index, epoch = held.fence.epoch(), "segment taken");
             match self.segment(&held, progress).await {
                 Ok(()) => {}
@@ -197,47 +326,47 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
         }
     }
 
-    async fn scan(&self, segment: u32, start: Option<Item>) -> Result<(Vec<Item>, Option<Item>), Error> {
-        self.scan_as(segment, start, false).await
-    }
-
     /// A page of the entity's items in one segment; `markers`: only what tells whether
     /// an item is due (key, type, design marker), in pages of up to 1 MB.
-    async fn scan_as(
+    pub(super) async fn scan_as(
         &self,
         segment: u32,
         start: Option<Item>,
         markers: bool,
     ) -> Result<(Vec<Item>, Option<Item>), Error> {
         let table = self.engine();
-        let mut page = ScanPage::new(segment, self.job.segments);
-        let p = &mut page.placeholders;
-        page.filter = Some(format!(
-            "{} = {}",
-            p.name(table.format().type_field),
-            p.value(AttributeValue::S(Old::SCHEMA.name.to_owned()))
-        ));
-        page.start = start;
-        page.consistent = true;
-        if markers {
-            let (hash, sort) = table.key_attributes();
-            let mut projection =
-                vec![p.name(table.format().type_field).into_owned(), p.name(hash).into_owned()];
-            projection.push(p.name(DESIGN_ATTRIBUTE).into_owned());
-            projection.extend(sort.map(|s| p.name(s).into_owned()));
-            page.projection = Some(projection.join(", "));
-        } else {
-            page.limit = Some(PAGE);
-        }
-        let call =
-            Call::new("migration scan", Old::SCHEMA.name).migration(self.job.ctx.version().to_string());
-        let scanned = table.raw().scan(&call, page).await?;
+        let markers = markers && self.job.mode == Mode::Design;
+        let scan = || {
+            let mut page = ScanPage::new(segment, self.job.segments);
+            let p = &mut page.placeholders;
+            page.filter = Some(format!(
+                "{} = {}",
+                p.name(table.format().type_field),
+                p.value(AttributeValue::S(Old::SCHEMA.name.to_owned()))
+            ));
+            page.start = start.clone();
+            page.consistent = true;
+            if markers {
+                let (hash, sort) = table.key_attributes();
+                let mut projection =
+                    vec![p.name(table.format().type_field).into_owned(), p.name(hash).into_owned()];
+                projection.push(p.name(DESIGN_ATTRIBUTE).into_owned());
+                projection.extend(sort.map(|s| p.name(s).into_owned()));
+                page.projection = Some(projection.join(", "));
+            } else {
+                page.limit = Some(PAGE);
+            }
+            let call =
+                Call::new("migration scan", Old::SCHEMA.name).migration(self.job.ctx.version().to_string());
+            async move { table.raw().scan(&call, page).await }
+        };
+        let scanned = retrying("migration scan", scan).await?;
         Ok((scanned.items, scanned.last))
     }
 
     /// Migrates a page's items, many in flight; returns how many were migrated.
     /// `markers`: the page holds keys and markers only, each item is read whole first.
-    async fn page(
+    pub(super) async fn page(
         &self,
         items: Vec<Item>,
         markers: bool,
@@ -276,13 +405,13 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
         let lease = self.job.ctx.lease();
         self.check_fence()?;
         held.fence.check()?;
-        let mut page = self.scan(segment, start).await?;
+        let mut page = self.scan_as(segment, start, false).await?;
         loop {
             let (items, last) = page;
             // The next page is read while this one is written.
             let next = async {
                 match &last {
-                    Some(key) => Some(self.scan(segment, Some(key.clone())).await),
+                    Some(key) => Some(self.scan_as(segment, Some(key.clone()), false).await),
                     None => None,
                 }
             };
@@ -312,149 +441,58 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
     }
 
     /// A final pass over one segment: items still due are migrated, the others
-    /// counted as verified.
-    async fn pass(&self, segment: u32, progress: &super::progress::Progress) -> Result<(), Error> {
+    /// counted as verified. Returns how many were due.
+    async fn pass(&self, segment: u32, progress: &super::progress::Progress) -> Result<u64, Error> {
         let mut start = None;
         let budget = Budget::new(self.job.rate.map(|r| r / f64::from(self.job.segments)));
-        // A final pass reads markers only, and the whole item of those still due.
-        let markers = !self.counting();
+        let markers = self.job.mode == Mode::Design;
+        let mut due = 0;
         loop {
             self.check_fence()?;
             let (mut items, last) = self.scan_as(segment, start, markers).await?;
-            if markers {
-                let before = items.len();
-                items.retain(|i| self.due(i));
-                self.counts.verified.fetch_add((before - items.len()) as u64, Ordering::Relaxed);
-            }
+            let before = items.len();
+            items.retain(|i| self.due(i));
+            self.counts.verified.fetch_add((before - items.len()) as u64, Ordering::Relaxed);
+            self.skip_left(&mut items);
+            due += items.len() as u64;
             let migrated = self.page(items, markers, None, &budget).await?;
             progress.advance(migrated);
             match last {
                 Some(key) => start = Some(key),
-                None => return Ok(()),
+                None => return Ok(due),
             }
         }
-    }
-
-    /// Migrates one item: transforms the item read and writes it on condition that it
-    /// did not change; if it did, transforms it as it is now, and so on.
-    async fn item(&self, mut read: Item, lease: Option<&Fence>, budget: &Budget) -> Result<Fate, Error> {
-        let table = self.engine();
-        let type_field = table.format().type_field;
-        let mut throttled = 0u32;
-        loop {
-            if read.get(type_field).and_then(|v| v.as_s().ok()).map(String::as_str) != Some(Old::SCHEMA.name)
-            {
-                return Ok(Fate::Left);
-            }
-            if !self.due(&read) {
-                self.counts.verified.fetch_add(1, Ordering::Relaxed);
-                return Ok(Fate::Current);
-            }
-            let mut fields = read.clone();
-            fields.remove(DESIGN_ATTRIBUTE);
-            let old = match table.model::<Old>().from_item(fields) {
-                Ok(old) => old,
-                Err(e) if self.job.skip_unreadable => {
-                    let key = describe_key(&table.key_of(&read));
-                    tracing::warn!(migration = %self.job.ctx.version(), key = %key, error = %e, "unreadable item skipped");
-                    self.job.ctx.tally().skip(key);
-                    return Ok(Fate::Left);
-                }
-                Err(e) => return Err(self.unreadable(&read, e)),
-            };
-            let change = (self.job.f)(old, table.clone()).await?;
-            // `None`: the item is retired.
-            let new = match change.kind {
-                Kind::Keep => return Ok(Fate::Left),
-                Kind::Remove => None,
-                Kind::Write(new) => Some(new),
-            };
-            if self.counting() {
-                self.counts.migrated.fetch_add(1, Ordering::Relaxed);
-                return Ok(Fate::Migrated);
-            }
-            for item in change.also {
-                self.create(item, lease).await?;
-            }
-            let new_item = match new {
-                Some(new) => {
-                    let mut item = table.model::<New>().to_item(&new)?;
-                    match self.target() {
-                        Some(v) => item.insert(DESIGN_ATTRIBUTE.to_owned(), AttributeValue::S(v.to_string())),
-                        None => item.remove(DESIGN_ATTRIBUTE),
-                    };
-                    rewrite::carry_over(table, &read, &mut item, &self.known);
-                    Some(item)
-                }
-                None => None,
-            };
-            budget.wait().await;
-            // After any wait: a migrator that was paused meanwhile stops here.
-            self.check_leases(lease)?;
-            let (written, units) = match new_item {
-                None => rewrite::superseded(table, &self.call, &read, &self.known).await,
-                Some(item) if table.key_of(&item) == table.key_of(&read) => {
-                    rewrite::in_place(table, &self.call, &read, &item, &self.known).await
-                }
-                Some(item) => rewrite::relocate(table, &self.call, &read, item, &self.known).await,
-            }
-            .or_else(|e| if e.is_throttled() { Ok((Written::Conflict, 0.0)) } else { Err(e) })?;
-            budget.spend(units);
-            self.add_units(units);
-            match written {
-                Written::Done => {
-                    self.counts.migrated.fetch_add(1, Ordering::Relaxed);
-                    return Ok(Fate::Migrated);
-                }
-                Written::NewExists | Written::Gone => return Ok(Fate::Left),
-                Written::Changed(now) => read = now,
-                Written::Conflict => {
-                    throttled += 1;
-                    if throttled > 12 {
-                        return Err(MigrateError::Stuck {
-                            version: self.job.ctx.version().to_string(),
-                            entity: Old::SCHEMA.name,
-                            key: describe_key(&table.key_of(&read)),
-                            tries: throttled,
-                        }
-                        .into());
-                    }
-                    let backoff = Duration::from_millis(25 << throttled.min(8));
-                    tokio::time::sleep(backoff.mul_f64(0.5 + fastrand::f64())).await;
-                    match self.reread(table.key_of(&read)).await? {
-                        Some(now) => read = now,
-                        None => return Ok(Fate::Left),
-                    }
-                }
-            }
-        }
-    }
-
-    /// Creates an item a transform made beside the one it migrates, unless one is
-    /// stored under its key already (a replay, or the application's).
-    async fn create(&self, item: Item, lease: Option<&Fence>) -> Result<(), Error> {
-        self.check_leases(lease)?;
-        let units = rewrite::create_absent(self.engine(), &self.call, item).await?;
-        self.add_units(units);
-        Ok(())
-    }
-
-    fn add_units(&self, units: f64) {
-        self.counts.milli_units.fetch_add((units * 1000.0) as u64, Ordering::Relaxed);
-    }
-
-    fn unreadable(&self, item: &Item, e: Error) -> Error {
-        MigrateError::Unreadable {
-            version: self.job.ctx.version().to_string(),
-            entity: Old::SCHEMA.name,
-            key: describe_key(&self.engine().key_of(item)),
-            source: e,
-        }
-        .into()
     }
 
     /// The item under `key` now, read strongly consistently.
-    async fn reread(&self, key: Item) -> Result<Option<Item>, Error> {
-        self.engine().raw().get(&self.call, key).await
+    pub(super) async fn reread(&self, key: Item) -> Result<Option<Item>, Error> {
+        let raw = self.engine().raw();
+        retrying("migration read", || raw.get(&self.call, key.clone())).await
     }
+
+    /// Drops the items left on purpose earlier in this run: a later pass meets them
+    /// again, and neither retries them nor lists them twice.
+    fn skip_left(&self, items: &mut Vec<Item>) {
+        let Ok(left) = self.counts.left.lock() else { return };
+        if left.is_empty() {
+            return;
+        }
+        items.retain(|i| !left.contains(&describe_key(&self.engine().key_of(i))));
+    }
+
+    /// Notes an item left as it is on purpose, so that it does not count as still old.
+    pub(super) fn leave(&self, item: &Item) {
+        let key = describe_key(&self.engine().key_of(item));
+        if let Ok(mut left) = self.counts.left.lock() {
+            left.insert(key);
+        }
+    }
+}
+
+/// True when the item's key is one `schema`'s templates make.
+fn has_key_of(schema: &onetable_core::EntitySchema, item: &Item) -> bool {
+    schema
+        .primary()
+        .key_attributes()
+        .all(|k| matches!(item.get(k.attribute), Some(AttributeValue::S(v)) if k.template.matches(v)))
 }

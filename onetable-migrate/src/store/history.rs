@@ -22,6 +22,9 @@ pub enum Outcome {
     /// It failed (or its runner died): `up` refuses to go on until it is retried or
     /// repaired.
     Failed,
+    /// A data migration of it ended with items still in the old form: not applied,
+    /// not failed; the next `up` resumes it.
+    Incomplete,
 }
 
 /// One migration in the history.
@@ -57,6 +60,10 @@ pub struct Record {
 /// The `status` of a migration that ran to the end, as onetable-migrate writes it (a
 /// failed one's status is its error message).
 const SUCCESS: &str = "success";
+
+/// The `status` of a migration whose data migration ended with items still in the old
+/// form (onetable-migrate reads any status but `success` as a failure).
+const INCOMPLETE: &str = "incomplete";
 
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_owned())
@@ -125,6 +132,7 @@ impl Record {
             (Outcome::Applied, _) => SUCCESS,
             (Outcome::Failed, Some(e)) => e,
             (Outcome::Failed, None) => "failed",
+            (Outcome::Incomplete, _) => INCOMPLETE,
         };
         item.insert("status".into(), s(status));
         item.insert("checksum".into(), s(&self.checksum));
@@ -159,6 +167,7 @@ impl Record {
             // versions wrote `applied` or `failed`.
             outcome: match text("status").as_deref() {
                 Some(SUCCESS | "applied") | None => Outcome::Applied,
+                Some(INCOMPLETE) => Outcome::Incomplete,
                 Some(_) => Outcome::Failed,
             },
             checksum: text("checksum").unwrap_or_default(),
@@ -199,7 +208,8 @@ impl Record {
 /// strongly consistently, every page.
 pub(crate) async fn bookkeeping(table: &Table, prefix: &str) -> Result<Vec<Item>, Error> {
     let call = Call::new("migration history", BOOKKEEPING);
-    table.raw().query_prefix(&call, PK, prefix).await
+    let raw = table.raw();
+    crate::retry::retrying("migration history", || raw.query_prefix(&call, PK, prefix)).await
 }
 
 /// Every recorded migration, oldest version first (a version run twice: its latest

@@ -11,6 +11,7 @@
 //! once no renewal got through in time, so a woken process stops before it sends
 //! anything.
 
+use crate::retry::retrying;
 use crate::MigrateError;
 use onetable_client::raw::{Call, Transacted, Write, Written};
 use onetable_client::Table;
@@ -60,8 +61,8 @@ pub(crate) enum Takeover {
     /// The lock: created when absent, and taken back at once by an owner of the same
     /// name (a migrator restarted under a fixed name).
     CreateOrReclaim,
-    /// A segment: only an existing item not marked done (tasks of one process must not
-    /// take the same segment twice).
+    /// A segment: only an existing item not marked done (each take names its owner
+    /// apart, so that two tasks of one process never hold the same one).
     ExistingOnly,
 }
 
@@ -86,9 +87,11 @@ pub(crate) async fn take(
     for (name, value) in set {
         assignments.push(format!("{} = {}", p.name(name), p.value(value.clone())));
     }
-    let free = format!("attribute_not_exists({o}) OR {e} < {now}");
+    // The same owner may take it again: a take whose response was lost is retried,
+    // and a migrator restarted under a fixed name takes its lock back at once.
+    let free = format!("attribute_not_exists({o}) OR {e} < {now} OR {o} = {me}");
     let condition = match takeover {
-        Takeover::CreateOrReclaim => format!("({free} OR {o} = {me})"),
+        Takeover::CreateOrReclaim => format!("({free})"),
         Takeover::ExistingOnly => {
             let (hash, _) = table.key_attributes();
             format!(
@@ -109,7 +112,11 @@ pub(crate) async fn take(
         .condition(condition)
         .placeholders(p)
         .returning(aws_sdk_dynamodb::types::ReturnValue::AllNew);
-    match table.raw().write(&Call::new("migration lease", BOOKKEEPING), write).await? {
+    let call = Call::new("migration lease", BOOKKEEPING);
+    // A take whose response was lost is taken again by the same owner (its condition
+    // holds for it), so it is worth retrying.
+    let raw = table.raw();
+    match retrying("migration lease", || raw.write(&call, write.clone())).await? {
         Written::Done { attributes, .. } => {
             let item = attributes.unwrap_or_default();
             let epoch =
@@ -172,7 +179,9 @@ impl Fence {
         let held = self.held(&mut p);
         let check = Write::check(BOOKKEEPING, self.key.clone()).condition(held).placeholders(p);
         let call = Call::new("migration bookkeeping", BOOKKEEPING);
-        match self.table.raw().transact(&call, vec![check, write], None).await? {
+        let raw = self.table.raw();
+        let writes = vec![check, write];
+        match retrying("migration bookkeeping", || raw.transact(&call, writes.clone(), None)).await? {
             Transacted::Done { .. } => Ok(()),
             Transacted::Cancelled(reasons)
                 if reasons.iter().all(|r| r.is_fine() || r.is_condition_failed()) =>
@@ -221,7 +230,9 @@ impl Fence {
         }
         let write =
             Write::update(BOOKKEEPING, self.key.clone(), expression).condition(condition).placeholders(p);
-        match self.table.raw().write(&Call::new("migration lease", BOOKKEEPING), write).await? {
+        let call = Call::new("migration lease", BOOKKEEPING);
+        let raw = self.table.raw();
+        match retrying("migration lease", || raw.write(&call, write.clone())).await? {
             Written::Done { .. } => {
                 if let (Some(lease), Ok(mut until)) = (lease, self.valid_until.lock()) {
                     *until = sent + trusted(lease);

@@ -7,7 +7,7 @@
 //! under the segment's fence, so a stalled worker that wakes cannot move a cursor.
 
 use super::lease::{self, Fence, Take, Takeover, BOOKKEEPING};
-use crate::Direction;
+use crate::{Direction, MigrateError};
 use onetable_client::raw::{Call, Write};
 use onetable_client::{Table, HISTORY_PARTITION};
 use onetable_core::expr::Placeholders;
@@ -20,6 +20,8 @@ pub(crate) struct Segments {
     table: Table,
     prefix: String,
     total: u32,
+    /// The migration's version, to name it in errors.
+    version: String,
 }
 
 /// A segment this process holds.
@@ -57,6 +59,7 @@ impl Segments {
             table: table.clone(),
             prefix: format!("_checkpoint:{version}:{}:{name}:", direction.label()),
             total,
+            version: version.to_string(),
         }
     }
 
@@ -79,8 +82,10 @@ impl Segments {
 
     /// Creates the segment items that do not exist yet (the migrator that holds the
     /// lock does, when the transform starts; a resumed run finds them).
-    pub(crate) async fn create(&self, fence: Option<&Fence>) -> Result<(), Error> {
-        let existing: Vec<u32> = self.list().await?.iter().filter_map(|i| self.index(i)).collect();
+    pub(crate) async fn create(&self, fence: Option<&Fence>, checksum: &str) -> Result<(), Error> {
+        let listed = self.list().await?;
+        self.check_checksum(&listed, checksum)?;
+        let existing: Vec<u32> = listed.iter().filter_map(|i| self.index(i)).collect();
         for index in (0..self.total).filter(|i| !existing.contains(i)) {
             if let Some(fence) = fence {
                 fence.check()?;
@@ -91,6 +96,7 @@ impl Segments {
                 AttributeValue::S("_MigrationCheckpoint".into()),
             );
             item.insert("items".into(), AttributeValue::N("0".into()));
+            item.insert("checksum".into(), AttributeValue::S(checksum.to_owned()));
             // Created once: a resumed run, or another migrator, may have made it.
             let mut p = Placeholders::new();
             let absent = format!("attribute_not_exists({})", p.name(self.table.key_attributes().0));
@@ -101,10 +107,15 @@ impl Segments {
     }
 
     /// Takes a segment that is not done and has no live owner, if there is one.
-    pub(crate) async fn take(&self, owner: &str, lease: Duration) -> Result<Option<Held>, Error> {
-        let mut free: Vec<(u32, Item)> = self
-            .list()
-            .await?
+    pub(crate) async fn take(
+        &self,
+        owner: &str,
+        lease: Duration,
+        checksum: &str,
+    ) -> Result<Option<Held>, Error> {
+        let listed = self.list().await?;
+        self.check_checksum(&listed, checksum)?;
+        let mut free: Vec<(u32, Item)> = listed
             .into_iter()
             .filter(|i| !is_done(i))
             .filter(|i| i.get("owner").is_none() || number(i, "expires") < lease::now_ms() as u64)
@@ -112,9 +123,13 @@ impl Segments {
             .collect();
         // Workers starting together do not all race for the same segment.
         fastrand::shuffle(&mut free);
+        // Each take under a name of its own: two tasks of one process never take one
+        // segment, and a take whose response was lost takes it again.
+        let suffix: String = std::iter::repeat_with(fastrand::alphanumeric).take(6).collect();
+        let owner = format!("{owner}/{suffix}");
         for (index, _) in free {
             let what = format!("segment {index}/{} of {}", self.total, self.prefix.trim_end_matches(':'));
-            match lease::take(&self.table, self.key(index), what, owner, lease, Takeover::ExistingOnly, &[])
+            match lease::take(&self.table, self.key(index), what, &owner, lease, Takeover::ExistingOnly, &[])
                 .await?
             {
                 Take::Taken(fence, item) => {
@@ -125,6 +140,25 @@ impl Segments {
             }
         }
         Ok(None)
+    }
+
+    /// Refuses segments begun by other code of the migration (it was edited since):
+    /// resuming would mix two transforms.
+    fn check_checksum(&self, listed: &[Item], checksum: &str) -> Result<(), Error> {
+        let recorded = listed
+            .iter()
+            .filter_map(|i| i.get("checksum"))
+            .filter_map(|v| v.as_s().ok())
+            .find(|c| *c != checksum);
+        match recorded {
+            Some(recorded) => Err(MigrateError::ChecksumChanged {
+                version: self.version.clone(),
+                recorded: recorded.clone(),
+                running: checksum.to_owned(),
+            }
+            .into()),
+            None => Ok(()),
+        }
     }
 
     /// True when every segment is done, and the items they migrated.
