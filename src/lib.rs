@@ -75,9 +75,9 @@ pub use onetable_client::{
 pub use onetable_migrate as migrate;
 
 pub use onetable_core::{
-    expr, generate, item_size, set, AsKeyPart, AttributeValue, Collection, Entity, Error, ErrorKind, Field,
-    Format, GeneratedId, Item, Key, KeyProblem, KeyValue, Nested, Paddable, PartialKey, Projection,
-    SortCondition, Timestamps, TtlValue, Unprocessed, Value, ValueError, MAX_ITEM_SIZE,
+    expr, generate, item_size, set, AsKeyPart, AttributeValue, Collection, Entity, Error, ErrorKind,
+    FailedAction, Field, Format, GeneratedId, Item, Key, KeyProblem, KeyValue, Nested, Paddable, PartialKey,
+    Projection, SortCondition, Timestamps, TtlValue, Unprocessed, Value, ValueError, MAX_ITEM_SIZE,
 };
 #[cfg(feature = "migrate")]
 #[cfg_attr(docsrs, doc(cfg(feature = "migrate")))]

@@ -10,7 +10,9 @@ use crate::write::{execute, Op, Prepared, Request, Role, Write};
 use futures_util::future::BoxFuture;
 use onetable_core::expr::Condition;
 use onetable_core::expr::Placeholders;
-use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item, Key, Projection, Timestamps};
+use onetable_core::{
+    AttributeValue, Entity, Error, ErrorKind, FailedAction, Item, Key, Projection, Timestamps,
+};
 use std::future::IntoFuture;
 use std::marker::PhantomData;
 use tracing::Instrument;
@@ -133,6 +135,56 @@ impl<E: Entity> Model<E> {
     /// as the entity: its type attribute checked, encrypted fields decrypted.
     pub fn from_item(&self, item: Item) -> Result<E, Error> {
         self.read(item)
+    }
+
+    /// The item of this entity that made a write fail, read as the entity
+    /// (DynamoDB returns it with `ReturnValuesOnConditionCheckFailure`, which every
+    /// conditional write asks for): for a refused create, put, update or removal, the
+    /// item its condition was evaluated on; for a cancelled transaction, the item of
+    /// its first failed action on this entity. `Ok(None)` when there was no item (a
+    /// write that expected one), or the error carries no item of this entity (another
+    /// kind of error, a unique-field sentinel). Each failed action of a transaction:
+    /// [`Error::failed_actions`] and [`Model::current_of`].
+    ///
+    /// ```no_run
+    /// # use onetable_client::Model;
+    /// # async fn demo<User>(users: Model<User>, user: User) -> Result<(), onetable_core::Error>
+    /// # where User: onetable_core::Entity + std::fmt::Debug {
+    /// match users.put(user).await {
+    ///     Err(e) if e.is_version_conflict() => {
+    ///         let stored: Option<User> = users.current(&e)?;
+    ///         println!("another writer left {stored:?}");
+    ///     }
+    ///     other => {
+    ///         other?;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn current(&self, err: &Error) -> Result<Option<E>, Error> {
+        if !err.failed_actions().is_empty() {
+            let action = err.failed_actions().iter().find(|a| a.entity == Some(E::SCHEMA.name));
+            return action.map_or(Ok(None), |a| self.current_of(a));
+        }
+        err.current_item().map_or(Ok(None), |item| self.read_own(item))
+    }
+
+    /// The item a failed action of a cancelled transaction was evaluated on, read as
+    /// the entity; `Ok(None)` when there was none or the action is not on an item of
+    /// this entity.
+    pub fn current_of(&self, action: &FailedAction) -> Result<Option<E>, Error> {
+        match (&action.item, action.entity == Some(E::SCHEMA.name)) {
+            (Some(item), true) => self.read_own(item),
+            _ => Ok(None),
+        }
+    }
+
+    /// `item` read as the entity, or `None` when it is another entity's (a sentinel).
+    fn read_own(&self, item: &Item) -> Result<Option<E>, Error> {
+        match item.get(self.table.format().type_field) {
+            Some(AttributeValue::S(name)) if name != E::SCHEMA.name => Ok(None),
+            _ => self.read(item.clone()).map(Some),
+        }
     }
 
     /// Creates an item; fails with [`Error::is_already_exists`] when its key is taken.

@@ -139,17 +139,25 @@ impl Raw<'_> {
     /// The items under `keys` as DynamoDB holds them, read strongly consistently with
     /// `BatchGetItem` (100 keys a request, 4 in flight, unprocessed keys retried), by
     /// their key's text ([`describe_key`](crate::describe_key)); a key with no item is
-    /// absent. Keys still unprocessed after the retries are an error, never a miss.
+    /// absent. `attributes`: only these (with the key attributes), or every one when
+    /// empty. Keys still unprocessed after the retries are an error, never a miss.
     pub async fn get_many(
         &self,
         call: &Call,
         keys: Vec<Item>,
+        attributes: &[&str],
     ) -> Result<std::collections::HashMap<String, Item>, Error> {
+        let mut p = Placeholders::new();
+        let projection = (!attributes.is_empty()).then(|| {
+            let (hash, sort) = self.table.key_attributes();
+            let named = [hash].into_iter().chain(sort).chain(attributes.iter().copied());
+            named.map(|a| p.name(a).into_owned()).collect::<Vec<_>>().join(", ")
+        });
         let read = crate::batch::Read {
             call: call.clone(),
             consistent: true,
-            projection: None,
-            names: None,
+            projection,
+            names: p.into_maps().0,
             concurrency: 4,
             backoff: crate::retry::Backoff::default(),
         };

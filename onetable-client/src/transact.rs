@@ -79,8 +79,12 @@ impl Transaction {
         }))
     }
 
-    /// An idempotency token: a retried transaction with the same token within ten
-    /// minutes is not applied twice.
+    /// An idempotency token (1 to 36 characters) naming this logical transaction:
+    /// sent again with the same token within ten minutes — by a retry of your own,
+    /// after a timeout or a redelivered message — it is not applied twice; the same
+    /// token with other writes is refused with [`Error::is_idempotent_mismatch`].
+    /// Without one, the SDK makes a token for each `send` and reuses it on its own
+    /// retries, so a transaction whose response was lost is not applied twice either.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
         self

@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{
     ConditionCheck, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use onetable_core::expr::Placeholders;
-use onetable_core::{Error, ErrorKind, Item};
+use onetable_core::{Error, ErrorKind, FailedAction, Item};
 use std::collections::HashMap;
 
 /// The most actions DynamoDB takes in one transaction.
@@ -286,16 +286,37 @@ pub(crate) async fn run(table: &Table, writes: Vec<Write>, token: Option<String>
     match transact(table, &call, writes, token).await? {
         Transacted::Done(_) => Ok(()),
         Transacted::Cancelled(reasons) => {
-            // The first failed condition names the cause precisely.
-            for (reason, role) in reasons.iter().zip(&roles) {
-                if reason.is_condition_failed() {
-                    return Err(condition_error(table, role, reason.item.as_ref()));
-                }
+            // The first failed condition names the cause precisely; every failed
+            // action comes with the item it was evaluated on.
+            let failed = failed_actions(table, &reasons, &roles);
+            if let Some(first) = failed.first() {
+                let (reason, role) = (&reasons[first.index], &roles[first.index]);
+                return Err(condition_error(table, role, reason.item.as_ref()).with_failed_actions(failed));
             }
             Err(ErrorKind::TransactionCanceled { reasons: reasons.iter().map(Reason::describe).collect() }
                 .into())
         }
     }
+}
+
+/// The actions of a cancelled transaction whose condition failed, each with its
+/// entity (none for a sentinel), its key and the item DynamoDB returned.
+fn failed_actions(table: &Table, reasons: &[Reason], roles: &[Role]) -> Vec<FailedAction> {
+    reasons
+        .iter()
+        .zip(roles)
+        .enumerate()
+        .filter(|(_, (reason, _))| reason.is_condition_failed())
+        .map(|(index, (reason, role))| {
+            let returned = || reason.item.as_ref().map(|i| crate::keys::describe(&table.key_of(i)));
+            let (entity, key) = match role {
+                Role::Item { entity, key, .. } => (Some(*entity), key.text(table)),
+                Role::Raw { entity } => (Some(*entity), returned().unwrap_or_default()),
+                Role::Unique { .. } | Role::Release => (None, returned().unwrap_or_default()),
+            };
+            FailedAction::new(index, entity, key, reason.item.clone())
+        })
+        .collect()
 }
 
 /// The entity whose item writes are: the entity label of their metrics (empty when

@@ -36,8 +36,41 @@ impl fmt::Display for KeyProblem {
 #[derive(Debug)]
 pub struct Error {
     kind: Box<ErrorKind>,
-    /// The item a failed condition was evaluated on, as DynamoDB returned it.
-    current: Option<Box<crate::Item>>,
+    /// What DynamoDB returned about a refused write (boxed: errors stay two words).
+    refused: Option<Box<Refused>>,
+}
+
+/// The items a refused write's conditions were evaluated on.
+#[derive(Debug, Default)]
+struct Refused {
+    /// The item that made the write fail (a transaction: its first failed action's).
+    current: Option<crate::Item>,
+    /// Every failed action of a cancelled transaction.
+    actions: Vec<FailedAction>,
+}
+
+/// One action of a cancelled transaction whose condition failed, and the item its
+/// condition was evaluated on, as DynamoDB returned it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct FailedAction {
+    /// The action's position in the transaction (sentinels and checks the library
+    /// adds count too).
+    pub index: usize,
+    /// The entity whose item the action writes or checks; `None` for a unique-field
+    /// sentinel (its item is the sentinel).
+    pub entity: Option<&'static str>,
+    /// The key of the action's item, as text.
+    pub key: String,
+    /// The item under that key when the condition failed; `None` when there was none.
+    pub item: Option<crate::Item>,
+}
+
+impl FailedAction {
+    /// A failed action of `entity`'s item (`None`: a sentinel).
+    pub fn new(index: usize, entity: Option<&'static str>, key: String, item: Option<crate::Item>) -> Self {
+        FailedAction { index, entity, key, item }
+    }
 }
 
 impl fmt::Display for Error {
@@ -234,6 +267,15 @@ pub enum ErrorKind {
         /// Why each action failed (`None` for the actions that were fine).
         reasons: Vec<Option<String>>,
     },
+    /// A transaction was sent with a client request token that a transaction with
+    /// other writes used in the last ten minutes (DynamoDB's
+    /// `IdempotentParameterMismatch`): nothing was written. A token names one logical
+    /// transaction; a new transaction needs a new token.
+    #[error("table {table}: the transaction's request token was used in the last ten minutes by a transaction with other writes; nothing was written (a new transaction needs a new token)")]
+    IdempotentMismatch {
+        /// The table.
+        table: String,
+    },
     /// Another item of the entity already holds the value of a unique field.
     #[error("{entity}.{field}: the value {value:?} is already taken (the field is unique)")]
     UniqueViolation {
@@ -383,12 +425,25 @@ impl Error {
     /// was no item under the key, or for any other error. `Model::from_item` reads
     /// it as the entity.
     pub fn current_item(&self) -> Option<&crate::Item> {
-        self.current.as_deref()
+        self.refused.as_ref().and_then(|r| r.current.as_ref())
     }
 
     /// This error, with the item its condition was evaluated on.
     pub fn with_current_item(mut self, item: Option<crate::Item>) -> Error {
-        self.current = item.map(Box::new);
+        self.refused.get_or_insert_with(Box::default).current = item;
+        self
+    }
+
+    /// Every action of a cancelled transaction whose condition failed, in order, with
+    /// the item each was evaluated on (the error's kind names the first). Empty for
+    /// any other error. `Model::current_of` reads an action's item as its entity.
+    pub fn failed_actions(&self) -> &[FailedAction] {
+        self.refused.as_ref().map_or(&[], |r| &r.actions)
+    }
+
+    /// This error, with the failed actions of its transaction.
+    pub fn with_failed_actions(mut self, actions: Vec<FailedAction>) -> Error {
+        self.refused.get_or_insert_with(Box::default).actions = actions;
         self
     }
 
@@ -441,6 +496,12 @@ impl Error {
     /// True when DynamoDB throttled the request beyond the SDK's retries.
     pub fn is_throttled(&self) -> bool {
         matches!(*self.kind, ErrorKind::Throttled { .. })
+    }
+
+    /// True when a transaction's request token was already used by a transaction
+    /// with other writes (see [`ErrorKind::IdempotentMismatch`]).
+    pub fn is_idempotent_mismatch(&self) -> bool {
+        matches!(*self.kind, ErrorKind::IdempotentMismatch { .. })
     }
 
     /// True when DynamoDB could not serve the request now (see
@@ -545,7 +606,7 @@ impl Error {
 
 impl From<ErrorKind> for Error {
     fn from(kind: ErrorKind) -> Self {
-        Error { kind: Box::new(kind), current: None }
+        Error { kind: Box::new(kind), refused: None }
     }
 }
 

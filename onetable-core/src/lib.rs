@@ -25,7 +25,7 @@ mod version;
 
 pub use collection::Collection;
 pub use entity::Entity;
-pub use error::{Error, ErrorKind, KeyProblem, Unprocessed};
+pub use error::{Error, ErrorKind, FailedAction, KeyProblem, Unprocessed};
 pub use field::{Field, Nested};
 pub use ids::GeneratedId;
 pub use key::{

@@ -72,6 +72,7 @@ pub struct Context {
     owner: String,
     lease: Duration,
     checksum: String,
+    one_write_region: bool,
     tally: Arc<Tally>,
 }
 
@@ -87,11 +88,14 @@ pub(crate) struct Setup {
     pub lease: Duration,
     /// The checksum of the migration running.
     pub checksum: String,
+    /// See [`Migrator::writers_in_one_region`](crate::Migrator::writers_in_one_region).
+    pub one_write_region: bool,
 }
 
 impl Context {
     pub(crate) fn new(setup: Setup) -> Context {
-        let Setup { table, version, below, role, direction, fence, owner, lease, checksum } = setup;
+        let Setup { table, version, below, role, direction, fence, owner, lease, checksum, one_write_region } =
+            setup;
         // A read-only table has a client of its own: built only when needed.
         let (table, engine) = match role {
             Role::Leader => (table.clone(), table),
@@ -112,6 +116,7 @@ impl Context {
             owner,
             lease,
             checksum,
+            one_write_region,
             tally: Arc::default(),
         }
     }
@@ -213,6 +218,35 @@ impl Context {
     /// Items migrated by every worker, as the leader counted them.
     pub(crate) fn total(&self) -> u64 {
         self.tally.total.load(Ordering::Relaxed)
+    }
+
+    /// Refuses a data migration on a global table whose replicas are eventually
+    /// consistent, unless the operator confirmed that every writer writes in one
+    /// region: the guards of its writes and the fences of its leases are conditions,
+    /// and a condition holds within the region it is evaluated in. A table with
+    /// strongly consistent replicas (MRSC) evaluates them across regions. A dry run
+    /// warns instead, so that its report does not promise a run that will be refused.
+    pub(crate) async fn check_regions(&self) -> Result<(), Error> {
+        if self.one_write_region {
+            return Ok(());
+        }
+        let description = self.engine.describe().await?;
+        let replicas: Vec<String> =
+            description.replicas().iter().filter_map(|r| r.region_name().map(str::to_owned)).collect();
+        let strong = description.multi_region_consistency().is_some_and(|c| c.as_str() == "STRONG");
+        if replicas.is_empty() || strong {
+            return Ok(());
+        }
+        let refused = MigrateError::MultiRegion {
+            version: self.version.to_string(),
+            table: self.engine.name().to_owned(),
+            replicas,
+        };
+        if self.role == Role::DryRun {
+            tracing::warn!(error = %refused, "the data migration would be refused");
+            return Ok(());
+        }
+        Err(refused.into())
     }
 
     /// Refuses a second transform of one entity in one migration (see

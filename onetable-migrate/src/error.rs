@@ -137,6 +137,17 @@ pub enum MigrateError {
         /// The design of the entity it writes.
         to: Option<String>,
     },
+    /// A data migration on a global table with eventually consistent replicas, and
+    /// no confirmation that every writer writes in one region: nothing was written.
+    #[error("migration {version}: table {table} has replicas in {} and is eventually consistent across regions; a migration's conditional writes and leases hold within one region only. If every writer (the application and the migrators) writes in one region, confirm it with Migrator::writers_in_one_region(true); otherwise stop the writers in the other regions first", replicas.join(", "))]
+    MultiRegion {
+        /// The migration's version.
+        version: String,
+        /// The table.
+        table: String,
+        /// The regions of its replicas.
+        replicas: Vec<String>,
+    },
     /// The plan of a data migration found re-key collisions or unique conflicts, and
     /// the migration was not told what to do with them: nothing was written.
     #[error("migration {version}: {} of {entity}'s items would collide or conflict ({}); nothing was written: fix them, or choose with .on_conflict(..) to leave those items as they are or stop at the first", conflicts.len(), conflicts.iter().take(5).cloned().collect::<Vec<_>>().join("; "))]
@@ -267,6 +278,12 @@ pub trait MigrateErrorExt {
     /// [`MigrateError::Incomplete`]): not failed, resumed by the next `up`.
     fn is_incomplete(&self) -> bool {
         matches!(self.migrate(), Some(MigrateError::Incomplete { .. }))
+    }
+
+    /// True for a data migration refused on a global table with eventually
+    /// consistent replicas (see [`MigrateError::MultiRegion`]).
+    fn is_multi_region(&self) -> bool {
+        matches!(self.cause(), Some(MigrateError::MultiRegion { .. }))
     }
 
     /// True for a re-key collision or a unique conflict, found by a plan or by the

@@ -33,6 +33,7 @@ pub struct Migrator {
     lease: Duration,
     wait: Duration,
     dry_run: bool,
+    one_write_region: bool,
     on_each: Option<Report>,
 }
 
@@ -68,6 +69,7 @@ impl Migrator {
             lease: Duration::from_secs(60),
             wait: DEFAULT_WAIT,
             dry_run: false,
+            one_write_region: false,
             on_each: None,
         }
     }
@@ -99,6 +101,17 @@ impl Migrator {
     /// writes before they are sent).
     pub fn dry_run(mut self, dry_run: bool) -> Self {
         self.dry_run = dry_run;
+        self
+    }
+
+    /// Confirms that every process writing the table — the application and the
+    /// migrators — writes in one region, so that data migrations may run on a global
+    /// table whose replicas are eventually consistent. Without it they refuse to
+    /// start there ([`MigrateError::MultiRegion`](crate::MigrateError::MultiRegion)):
+    /// a conditional write and a lease hold within one region, and a write made in
+    /// another region meanwhile replicates over the migration's by last writer wins.
+    pub fn writers_in_one_region(mut self, confirmed: bool) -> Self {
+        self.one_write_region = confirmed;
         self
     }
 
@@ -151,6 +164,7 @@ impl Migrator {
             owner: &self.owner,
             lease: self.lease,
             dry_run: self.dry_run,
+            one_write_region: self.one_write_region,
             report: self.on_each.as_deref(),
         }
     }

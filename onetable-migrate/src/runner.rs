@@ -18,6 +18,8 @@ pub(crate) struct Runner<'m> {
     pub owner: &'m str,
     pub lease: Duration,
     pub dry_run: bool,
+    /// The operator confirmed that every writer writes in one region.
+    pub one_write_region: bool,
     /// Told of each migration as it finishes.
     pub report: Option<&'m (dyn Fn(&Ran) + Send + Sync)>,
 }
@@ -47,6 +49,7 @@ impl Runner<'_> {
             fence,
             owner: self.owner.to_owned(),
             lease: self.lease,
+            one_write_region: self.one_write_region,
         })
     }
 }
@@ -222,6 +225,10 @@ async fn record(
             tracing::warn!(version = %version, %direction, error = %e, "migration interrupted by a transient fault: nothing recorded, `up` resumes it");
             Ok(Err(e))
         }
+        // A data migration refused before it wrote an item: nothing is recorded, and
+        // `up` runs the migration again (from its first step, as after a transient
+        // fault) once the operator confirms one write region.
+        Err(e) if e.is_multi_region() => Ok(Err(e)),
         Err(e) if e.is_incomplete() => {
             record.outcome = Outcome::Incomplete;
             record.error = Some(format!("{direction}: {e}"));

@@ -168,6 +168,7 @@ where
             ErrorKind::Throttled { operation, table, source: Box::new(err) }.into()
         }
         Some("ResourceNotFoundException") => ErrorKind::TableNotFound { table }.into(),
+        Some("IdempotentParameterMismatchException") => ErrorKind::IdempotentMismatch { table }.into(),
         Some("InternalServerError" | "ServiceUnavailable") => {
             ErrorKind::Unavailable { operation, table, source: Box::new(err) }.into()
         }

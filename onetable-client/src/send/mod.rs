@@ -9,6 +9,7 @@
 mod failure;
 pub mod limits;
 mod operation;
+mod span;
 
 pub use crate::call::Call;
 pub(crate) use failure::error;
@@ -28,17 +29,10 @@ impl Table {
         limits::check(call, self.name(), &request.expressions())?;
         let asked = call.capacity || self.wants_capacity();
         let capacity = asked.then_some(ReturnConsumedCapacity::Total);
-        let span = tracing::debug_span!(
-            "dynamodb",
-            db.operation = O::NAME,
-            table = %self.name(),
-            operation = call.operation,
-            entity = call.entity,
-            index = call.index.unwrap_or_default(),
-        );
+        let span = span::start(O::NAME, self.name(), call);
         #[cfg(feature = "metrics")]
         let started = std::time::Instant::now();
-        let result = request.capacity(capacity).send().instrument(span).await;
+        let result = request.capacity(capacity).send().instrument(span.clone()).await;
         #[cfg(feature = "metrics")]
         if let Some(recorder) = self.recorder() {
             use aws_sdk_dynamodb::error::ProvideErrorMetadata;
@@ -48,6 +42,7 @@ impl Table {
             };
             recorder.record(call, <O::Output as Outcome>::READS, outcome, started.elapsed());
         }
+        span::finish(&span, self.name(), &result);
         match result {
             Ok(out) => {
                 if asked {

@@ -40,14 +40,16 @@ pub(crate) trait Operation: Sized + Send {
 /// What a response tells about its cost and size.
 pub(crate) trait Outcome {
     /// Whether the request reads (its capacity is read units).
-    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     const READS: bool;
     /// The capacity units consumed (when DynamoDB was asked for them).
     fn units(&self) -> f64;
     /// The items a read returned.
-    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     fn items(&self) -> usize {
         0
+    }
+    /// A query's or scan's `Count`: the items that matched (also when only counted).
+    fn count(&self) -> Option<i32> {
+        None
     }
 }
 
@@ -237,6 +239,9 @@ impl Outcome for op::query::QueryOutput {
     fn units(&self) -> f64 {
         total(self.consumed_capacity())
     }
+    fn count(&self) -> Option<i32> {
+        Some(self.count)
+    }
     fn items(&self) -> usize {
         // A count returns no items but `count`.
         self.items.as_ref().map_or(0, Vec::len)
@@ -246,6 +251,9 @@ impl Outcome for op::scan::ScanOutput {
     const READS: bool = true;
     fn units(&self) -> f64 {
         total(self.consumed_capacity())
+    }
+    fn count(&self) -> Option<i32> {
+        Some(self.count)
     }
     fn items(&self) -> usize {
         self.items.as_ref().map_or(0, Vec::len)

@@ -57,6 +57,10 @@ struct Cli {
     /// Confirm a destructive command (reset).
     #[arg(long, global = true)]
     yes: bool,
+    /// Confirm that every writer of a global table writes in one region, so that data
+    /// migrations run on its eventually consistent replicas.
+    #[arg(long, global = true)]
+    writers_in_one_region: bool,
     /// More log lines (-v info on a terminal, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -267,6 +271,11 @@ fn print_list(list: &[Listed]) {
 async fn execute(cli: Cli, target: Target, migrator: Migrator) -> Result<(), Error> {
     let dry_run = cli.dry_run;
     let migrator = migrator.dry_run(dry_run).on_each(move |ran| print_ran(ran, dry_run));
+    // The flag confirms; its absence leaves what the code chose.
+    let migrator = match cli.writers_in_one_region {
+        true => migrator.writers_in_one_region(true),
+        false => migrator,
+    };
     let done = match cli.command {
         Command::Status => {
             print_status(&migrator.status().await?);

@@ -143,7 +143,8 @@ impl Plan {
                     plan.write_units += (factor * (writes + also)) as f64;
                 }
                 let keys = checks.iter().map(|c| c.read().clone()).collect();
-                let found = table.raw().get_many(&call, keys).await?;
+                // What holds each key, not all of it: keys and type only.
+                let found = table.raw().get_many(&call, keys, &[table.format().type_field]).await?;
                 for check in checks {
                     let occupant = found.get(&describe_key(check.read()));
                     match check {

@@ -212,6 +212,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
             if self.segments.list().await?.is_empty() {
                 return Ok(());
             }
+            ctx.check_regions().await?;
         } else {
             self.segments.create(self.fence(), &ctx.checksum()).await?;
         }

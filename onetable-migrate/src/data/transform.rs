@@ -196,6 +196,9 @@ impl<Old: Entity, New: Entity> Transform<Old, New> {
     pub async fn run(self) -> Result<u64, Error> {
         self.ctx.claim_entity(Old::SCHEMA.name)?;
         self.check_design()?;
+        if self.ctx.role() != crate::Role::Worker {
+            self.ctx.check_regions().await?;
+        }
         let run = Arc::new(Run::new(self));
         if run.job.ctx.role() == crate::Role::DryRun {
             let plan = Plan::of(&run).await?;
