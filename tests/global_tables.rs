@@ -55,9 +55,11 @@ impl aws_sdk_dynamodb::config::Intercept for Replicated {
             return Ok(());
         }
         let Some(Ok(output)) = context.output_or_error_mut() else { return Ok(()) };
-        let described = output.downcast_mut::<aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput>();
+        let described =
+            output.downcast_mut::<aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput>();
         if let Some(table) = described.and_then(|d| d.table.as_mut()) {
-            let replica = aws_sdk_dynamodb::types::ReplicaDescription::builder().region_name("eu-west-1").build();
+            let replica =
+                aws_sdk_dynamodb::types::ReplicaDescription::builder().region_name("eu-west-1").build();
             table.replicas = Some(vec![replica]);
             table.multi_region_consistency = Some(self.0.into());
         }

@@ -9,9 +9,11 @@ use crate::model::{into_future, Model};
 pub use crate::query::Page;
 use crate::query::{cursor_attributes, index_attributes, Query};
 use futures_util::future::BoxFuture;
-use futures_util::stream::{self, Stream, StreamExt, TryStreamExt};
+use futures_util::stream::{self, Stream, StreamExt};
 use onetable_core::expr::{Condition, Placeholders};
-use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item, PartialKey, Projection, SortCondition};
+use onetable_core::{
+    AttributeValue, Entity, Error, ErrorKind, IndexProjection, Item, PartialKey, Projection, SortCondition,
+};
 use std::future::IntoFuture;
 use std::marker::PhantomData;
 use tracing::Instrument;
@@ -37,6 +39,8 @@ pub struct Find<E, P = E> {
     next: Option<Cursor>,
     /// Page back from here ([`Find::prev`]).
     prev: Option<Cursor>,
+    /// Read the keys from the index, the items from the table ([`Find::hydrate`]).
+    hydrate: bool,
     projection: PhantomData<fn() -> P>,
 }
 
@@ -56,6 +60,7 @@ impl<E: Entity> Model<E> {
             consistent: false,
             next: None,
             prev: None,
+            hydrate: false,
             projection: PhantomData,
         }
     }
@@ -80,8 +85,26 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
             consistent: self.consistent,
             next: self.next,
             prev: self.prev,
+            hydrate: self.hydrate,
             projection: PhantomData,
         }
+    }
+
+    /// Reads an index that holds fewer attributes than the find returns (only the
+    /// keys, or some): the query asks the index for the keys alone, in its order, and
+    /// the items are then read from the table by key with `BatchGetItem` (100 keys a
+    /// request, strongly consistent with [`Find::consistent`]), whole or as
+    /// [`Find::project`] asks, and returned in the index's order. Each page costs its
+    /// query and one read of each item; metrics count the reads as `hydrate`.
+    ///
+    /// The limit counts the index's entries: an item removed since the index was
+    /// read, and on an index of keys only another entity's item (such an index holds
+    /// no type to filter on), are left out, so a page may hold fewer. A
+    /// [`Find::filter`] is refused unless the index projects all attributes: it would
+    /// run on what the index holds.
+    pub fn hydrate(mut self) -> Self {
+        self.hydrate = true;
+        self
     }
 
     /// At most `n` items are returned (counted after filtering).
@@ -166,6 +189,16 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
     pub async fn send(self) -> Result<Page<P>, Error> {
         let model = self.model.clone();
         let span = model.span("find");
+        if self.hydrate {
+            let consistent = self.consistent;
+            return async move {
+                let page = self.page(|item| Ok(Some(item))).await?;
+                let items = crate::hydrate::items(&model, page.items, consistent).await?;
+                Ok(Page { items, next: page.next, prev: page.prev })
+            }
+            .instrument(span)
+            .await;
+        }
         self.page(|item| model.read_as(item).map(Some)).instrument(span).await
     }
 
@@ -241,6 +274,7 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
     /// however large the result. Honours [`Find::limit`].
     pub fn stream(self) -> impl Stream<Item = Result<P, Error>> + Send + 'static {
         let model = self.model.clone();
+        let (hydrate, consistent) = (self.hydrate, self.consistent);
         let prepared = self.prepare();
         let limit = prepared.as_ref().ok().and_then(|q| q.limit).unwrap_or(usize::MAX);
         let table = model.table.clone();
@@ -257,11 +291,21 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
                 Ok(Some((page, (Ok(query), done))))
             }
         })
-        .map_ok(move |page| {
+        .then(move |page| {
             let model = model.clone();
-            stream::iter(page.into_iter().map(move |item| model.read_as::<P>(item)))
+            async move {
+                let read: Vec<Result<P, Error>> = match (page, hydrate) {
+                    (Err(e), _) => vec![Err(e)],
+                    (Ok(page), false) => page.into_iter().map(|item| model.read_as::<P>(item)).collect(),
+                    (Ok(page), true) => match crate::hydrate::items(&model, page, consistent).await {
+                        Ok(items) => items.into_iter().map(Ok).collect(),
+                        Err(e) => vec![Err(e)],
+                    },
+                };
+                stream::iter(read)
+            }
         })
-        .try_flatten()
+        .flatten()
         .take(limit)
     }
 
@@ -277,8 +321,15 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
         let type_field = model.table.format().type_field;
         let entity = E::SCHEMA.name;
         let index = self.key.index();
-        if project {
+        if project && !self.hydrate {
             crate::projection::readable::<P>(index)?;
+        }
+        if self.hydrate && self.filter.is_some() && index.projection != IndexProjection::All {
+            let message = format!(
+                "a hydrated find on index {} cannot filter: the filter would run on what the index holds, not on the items; filter the items returned",
+                index.name
+            );
+            return Err(ErrorKind::Invalid { entity, message }.into());
         }
         let (index_name, hash_attr, sort_attr) = index_attributes(&model.table, index);
         let (hash, sort) = self.key.resolve()?;
@@ -308,22 +359,31 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
                 key_condition.push_str(&clause);
             }
         }
-        // Only this entity's items, whatever else shares the partition (OneTable #419).
-        let mut filter =
-            format!("{} = {}", p.name(type_field), p.value(AttributeValue::S(entity.to_owned())));
+        // Only this entity's items, whatever else shares the partition (OneTable #419);
+        // an index of keys only holds no type: hydrating checks it on the items read.
+        let typed = !self.hydrate || crate::hydrate::holds_type(index);
+        let mut filter = String::new();
+        if typed {
+            filter = format!("{} = {}", p.name(type_field), p.value(AttributeValue::S(entity.to_owned())));
+        }
         let filtered = self.filter.is_some();
+        let mut and = |clause: String| {
+            filter = if filter.is_empty() { clause } else { format!("{filter} AND {clause}") };
+        };
         if let Some(user) = &self.filter {
-            filter = format!("{filter} AND ({})", user.render(entity, model.table.format(), &mut p)?);
+            and(format!("({})", user.render(entity, model.table.format(), &mut p)?));
         }
         if let Some(unexpired) = model.table.unexpired_clause(E::SCHEMA, index, &mut p) {
-            filter = format!("{filter} AND {unexpired}");
+            and(unexpired);
         }
         let cursor_attrs = cursor_attributes(&model.table, index_name, hash_attr, sort_attr);
         let on_index = index_name.map(|_| index);
-        let projection = if project {
-            crate::projection::expression::<P>(&model.table, &cursor_attrs, on_index, &mut p)
-        } else {
-            None
+        let projection = match (project, self.hydrate) {
+            (true, true) => Some(crate::hydrate::key_projection(type_field, index, &cursor_attrs, &mut p)),
+            (true, false) => {
+                crate::projection::expression::<P>(&model.table, &cursor_attrs, on_index, &mut p)
+            }
+            (false, _) => None,
         };
         let (names, values) = p.into_maps();
         Ok(Query {
@@ -331,7 +391,7 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
             partition,
             index: index_name,
             key_condition,
-            filter: Some(filter),
+            filter: (!filter.is_empty()).then_some(filter),
             projection,
             names,
             values,

@@ -14,6 +14,7 @@ mod crypto;
 mod cursor;
 pub mod evolve;
 mod find;
+mod hydrate;
 mod keys;
 mod manage;
 pub mod metrics;
