@@ -98,7 +98,7 @@ pub mod schema {
     pub use onetable_core::{
         attr_from_key_text, key_text, type_name, EntitySchema, FieldSchema, Generate, IndexKind,
         IndexProjection, IndexSchema, Input, KeyAttribute, KeyBuf, ListElement, MapKey, MapSchema, Pad, Part,
-        Rendered, Template,
+        Rendered, Rules, Template,
     };
 }
 

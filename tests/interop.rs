@@ -1036,3 +1036,48 @@ async fn onetable_js_writes_come_back_from_the_stream_as_typed_changes() {
         [("insert", ann.clone()), ("modify", older.clone()), ("remove", older)]
     );
 }
+
+/// A handle of lower-case letters and digits, as the JS schema's `Handle` validates it.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[key(pk = "HANDLE#${id}", sk = "HANDLE")]
+struct Handle {
+    id: String,
+    #[attr(validate = "^[a-z0-9]{3,16}$")]
+    handle: String,
+}
+
+#[tokio::test]
+async fn a_validated_field_refuses_the_same_values_in_both_languages() {
+    let table = common::table(|t| t.entity::<Handle>()).await;
+    let js =
+        Js { table: table.name().to_owned(), iso: false, nulls: false, timestamps: "true", password: "" };
+    let handles = table.model::<Handle>();
+    let long = "a".repeat(17);
+    let cases = [
+        ("ann", true),
+        ("bob42", true),
+        ("Ann", false),
+        ("an", false),
+        (long.as_str(), false),
+        ("a-b-c", false),
+    ];
+    for (i, (value, valid)) in cases.into_iter().enumerate() {
+        let rust = handles.create(Handle { id: format!("r{i}"), handle: value.to_owned() }).await;
+        let from_js = js.run("create-handle", json!({ "id": format!("j{i}"), "handle": value }));
+        assert_eq!(rust.is_ok(), valid, "{value}: {rust:?}");
+        assert_eq!(from_js.get("error").is_none(), valid, "{value}: {from_js}");
+        if !valid {
+            let err = rust.unwrap_err();
+            assert!(err.is_validation() && err.to_string().contains("Handle.handle"), "{err}");
+            assert_eq!(from_js["error"], "ValidationError", "{from_js}");
+        }
+        // An update of a valid item to this value: refused alike.
+        let rust = handles.update(Handle::key("r0")).set(Handle::HANDLE, value).await;
+        let from_js = js.run("update-handle", json!({ "id": "j0", "handle": value }));
+        assert_eq!((rust.is_ok(), from_js.get("error").is_none()), (valid, valid), "{value}: {from_js}");
+    }
+    // Neither side wrote an invalid value.
+    let all = handles.scan().await.unwrap();
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert!(all.iter().all(|h| ["ann", "bob42"].contains(&h.handle.as_str())), "{all:?}");
+}

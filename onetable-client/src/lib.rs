@@ -26,6 +26,7 @@ pub mod raw;
 mod read_only;
 mod retry;
 pub mod rewrite;
+mod rules;
 mod scan;
 mod schema_item;
 mod send;

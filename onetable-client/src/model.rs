@@ -74,6 +74,8 @@ impl<E: Entity> Model<E> {
     }
 
     fn stamped(table: &Table, mut item: Item, create: bool) -> Result<Item, Error> {
+        // Clear text is what the rules are written for: checked before encryption.
+        crate::rules::check_item(E::SCHEMA, &item)?;
         table.encrypt_fields(E::SCHEMA, &mut item)?;
         let timestamps = table.timestamps_of(E::SCHEMA);
         if timestamps != Timestamps::Off {

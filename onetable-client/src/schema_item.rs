@@ -60,6 +60,10 @@ fn model(entity: &EntitySchema) -> AttributeValue {
         if f.ttl {
             def.push(("ttl".into(), AttributeValue::Bool(true)));
         }
+        // OneTable's spelling of a regular expression in a saved schema: /source/flags.
+        if let Some(pattern) = f.rules.and_then(|r| r.pattern) {
+            def.push(("validate".into(), s(&format!("/{pattern}/"))));
+        }
         if let Some(m) = f.map {
             def.push(("map".into(), s(&format!("{m}.{}", f.attribute))));
         }

@@ -35,7 +35,8 @@ pub use key::{
 pub use map_schema::{MapKey, MapSchema};
 pub use projection::Projection;
 pub use schema::{
-    EntitySchema, FieldSchema, Generate, IndexKind, IndexProjection, IndexSchema, KeyAttribute, Timestamps,
+    EntitySchema, FieldSchema, Generate, IndexKind, IndexProjection, IndexSchema, KeyAttribute, Rules,
+    Timestamps,
 };
 pub use size::{item_size, MAX_ITEM_SIZE};
 pub use template::{Pad, Part, Template};
@@ -96,6 +97,33 @@ pub mod __private {
     pub trait Crypt {}
     impl Crypt for String {}
     impl Crypt for Option<String> {}
+
+    /// Asserts that a field type holds text (`validate = ".."`, `length(..)`).
+    pub const fn assert_text<T: Text + ?Sized>() {}
+    /// Asserts that a field type holds a number (`range(..)`).
+    pub const fn assert_number<T: Number + ?Sized>() {}
+
+    /// The types whose values a pattern or a length can check.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not text: `validate` and `length` check text",
+        label = "a pattern or a length needs a `String` field",
+        note = "`validate = \"..\"` and `length(..)` apply to `String` and `Option<String>` fields; use `range(..)` for numbers"
+    )]
+    pub trait Text {}
+    impl Text for String {}
+    impl Text for Option<String> {}
+
+    /// The types whose values a range can check.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not a number: `range` checks numbers",
+        label = "a range needs a number field",
+        note = "`range(min = .., max = ..)` applies to integer and float fields and their `Option`s"
+    )]
+    pub trait Number {}
+    macro_rules! number {
+        ($($t:ty),*) => {$( impl Number for $t {} impl Number for Option<$t> {} )*};
+    }
+    number!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64);
 
     /// Asserts that a field type can be a variable of a template.
     pub const fn assert_key_value<T: crate::KeyValue + ?Sized>() {}

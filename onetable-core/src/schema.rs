@@ -187,6 +187,26 @@ pub struct FieldSchema {
     /// When the field is a struct stored as a map (`#[derive(Value)]`): the keys it
     /// owns.
     pub map_keys: Option<&'static MapSchema>,
+    /// `#[attr(validate = "..", length(..), range(..))]`: what every value written
+    /// must satisfy (OneTable's `validate`).
+    pub rules: Option<&'static Rules>,
+}
+
+/// The rules a field's values must satisfy before they are written: checked on
+/// create, put, batch put and update, refused with `ErrorKind::Validation`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rules {
+    /// A regular expression the text must match somewhere (as OneTable's
+    /// `RegExp.exec`; anchor it with `^` and `$` to match the whole text).
+    pub pattern: Option<&'static str>,
+    /// The fewest characters the text may have.
+    pub min_length: Option<usize>,
+    /// The most characters the text may have.
+    pub max_length: Option<usize>,
+    /// The smallest number allowed.
+    pub min: Option<f64>,
+    /// The largest number allowed.
+    pub max: Option<f64>,
 }
 
 impl FieldSchema {

@@ -27,6 +27,8 @@ pub struct Field {
     pub ttl: Option<Span>,
     pub version: Option<Span>,
     pub skip: Option<Span>,
+    /// `validate = ".."`, `length(..)`, `range(..)`.
+    pub rules: crate::rules::Rules,
 }
 
 /// `default` (the type's `Default`) or `default = "path"` (a function).
@@ -74,6 +76,7 @@ pub fn parse(f: &syn::Field, errors: &mut Errors) -> Option<Field> {
         ttl: None,
         version: None,
         skip: None,
+        rules: crate::rules::Rules::default(),
     };
     crate::options::each(&f.attrs, "attr", errors, |meta, errors| {
         let p = &meta.path;
@@ -116,11 +119,12 @@ pub fn parse(f: &syn::Field, errors: &mut Errors) -> Option<Field> {
             set_once(&mut field.version, span, errors, p);
         } else if p.is_ident("skip") {
             set_once(&mut field.skip, span, errors, p);
+        } else if field.rules.parse(&meta, errors)? {
         } else {
             errors.at(
                 p,
                 format!(
-                    "unknown field option `{}`: expected rename, map, default, generate, unique, value, crypt, ttl, version or skip",
+                    "unknown field option `{}`: expected rename, map, default, generate, unique, value, crypt, ttl, version, skip, validate, length or range",
                     path_name(p)
                 ),
             );

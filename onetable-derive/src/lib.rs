@@ -14,6 +14,7 @@ mod field;
 mod krate;
 mod options;
 mod projection;
+mod rules;
 mod template;
 mod value;
 

@@ -82,6 +82,13 @@ const schema = {
             id: { type: String, required: true },
             token: { type: String, crypt: true },
         },
+        // Validated fields: a handle of lower-case letters and digits.
+        Handle: {
+            pk: { type: String, value: 'HANDLE#${id}' },
+            sk: { type: String, value: 'HANDLE' },
+            id: { type: String, required: true },
+            handle: { type: String, required: true, validate: /^[a-z0-9]{3,16}$/ },
+        },
         // Padded sort keys: numbers sort as text.
         Event: {
             pk: { type: String, value: 'STREAM#${stream}' },
@@ -148,6 +155,7 @@ const Member = table.getModel('Member')
 const Secret = table.getModel('Secret')
 const Tag = table.getModel('Tag')
 const Person = table.getModel('Person')
+const Handle = table.getModel('Handle')
 
 // Increments random counters of `ids` (4 in flight) until the file `stop` exists;
 // returns the acknowledged increments per id.
@@ -211,6 +219,8 @@ const commands = {
     'find-events': () => Event.find(args),
     'create-member': () => Member.create(args),
     'create-secret': () => Secret.create(args),
+    'create-handle': () => Handle.create(args),
+    'update-handle': () => Handle.update(args),
     'create-tag': () => Tag.create(args),
     'create-person': () => Person.create(args),
     'get-person': () => Person.get(args),

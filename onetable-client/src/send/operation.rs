@@ -40,10 +40,12 @@ pub(crate) trait Operation: Sized + Send {
 /// What a response tells about its cost and size.
 pub(crate) trait Outcome {
     /// Whether the request reads (its capacity is read units).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     const READS: bool;
     /// The capacity units consumed (when DynamoDB was asked for them).
     fn units(&self) -> f64;
     /// The items a read returned.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     fn items(&self) -> usize {
         0
     }

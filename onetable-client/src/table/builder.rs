@@ -181,6 +181,7 @@ impl TableBuilder {
         let mut indexes: Vec<(SecondaryIndex, &str)> = Vec::new();
         let mut ttl: Option<(&str, &str)> = None;
         for (i, entity) in self.entities.iter().enumerate() {
+            crate::rules::check_patterns(entity)?;
             if self.entities[..i].iter().any(|e| e.name == entity.name) {
                 return Err(schema_error(format!("two entities are named {}", entity.name)));
             }

@@ -78,9 +78,17 @@ impl Changes {
             }
             let crypt = E::SCHEMA.field(target.name).filter(|f| f.crypt);
             let merged = struct_map::<E>(target).filter(|_| matches!(action, Action::Set(..)));
+            // A value set whole is checked against the field's rules; an `add` is a
+            // delta and the result DynamoDB's to compute.
+            let rules = E::SCHEMA.field(target.name).filter(|_| {
+                target.inner.is_none() && matches!(action, Action::Set(..) | Action::SetIfNotExists(..))
+            });
             let mut value = |op: &Operand| -> Result<Option<(String, AttributeValue)>, Error> {
                 let mut av =
                     op.to_attr(format).map_err(|e| Error::value(entity, target.name, target.attribute, e))?;
+                if let (Some(f), Some(v)) = (rules, av.as_ref()) {
+                    crate::rules::check(entity, f, v)?;
+                }
                 // Stored encrypted, as a create would store it.
                 if let (Some(f), Some(AttributeValue::S(text))) = (crypt, av.as_mut()) {
                     *text = table.encrypt(entity, f, text)?;

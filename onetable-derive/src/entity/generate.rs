@@ -295,7 +295,8 @@ fn field_consts(schema: &Schema<'_>) -> TokenStream {
 }
 
 /// Trait bounds for the options whose generated uses would not otherwise point at the
-/// field: a version must be an integer, a generated id a string. (Values, TTLs and key
+/// field: a version must be an integer, a generated id a string, a pattern or length
+/// text, a range a number. (Values, TTLs and key
 /// variables are checked where they are converted, spanned on the field's type.)
 fn assertions(schema: &Schema<'_>) -> TokenStream {
     let mut out = TokenStream::new();
@@ -313,6 +314,7 @@ fn assertions(schema: &Schema<'_>) -> TokenStream {
         if stored.value.is_some() {
             out.extend(quote_spanned!(ty.span()=> _onetable::__private::assert_computed::<#ty>();));
         }
+        out.extend(stored.field.rules.assertions(ty));
         // A unique scope's variables are written as key text, like a key's.
         let name = stored.field.name();
         let in_scope =

@@ -140,11 +140,12 @@ fn field_schema(stored: &Stored<'_>) -> TokenStream {
     } else {
         (quote!(<#ty as _onetable::Value>::ONETABLE_TYPE), quote!(<#ty as _onetable::Value>::MAP))
     };
+    let rules = f.rules.tokens();
     quote! {
         _onetable::schema::FieldSchema {
             name: #name, attribute: #attribute, map: #map, rust_type: #rust_type, onetable_type: #onetable_type,
             required: #required, unique: #unique, unique_scope: #unique_scope, value: #value, crypt: #crypt,
-            ttl: #ttl, version: #version, generate: #generate, map_keys: #map_keys,
+            ttl: #ttl, version: #version, generate: #generate, map_keys: #map_keys, rules: #rules,
         }
     }
 }

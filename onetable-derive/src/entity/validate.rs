@@ -207,7 +207,7 @@ fn stored_fields<'a>(entity: &'a Entity, errors: &mut Errors) -> Vec<Stored<'a>>
     let (mut ttl, mut version) = (None::<Span>, None::<Span>);
     for field in &entity.fields {
         if let Some(skip) = field.skip {
-            let others = [field.unique, field.ttl, field.version, field.crypt];
+            let others = [field.unique, field.ttl, field.version, field.crypt, field.rules.span()];
             if field.rename.is_some()
                 || field.map.is_some()
                 || field.generate.is_some()
@@ -299,6 +299,10 @@ fn stored_fields<'a>(entity: &'a Entity, errors: &mut Errors) -> Vec<Stored<'a>>
                     "a computed field cannot also be unique, encrypted, the TTL, the version or generated",
                 );
             }
+        }
+        field.rules.validate(errors);
+        if let (Some(span), true) = (field.rules.span(), field.value.is_some()) {
+            errors.span(span, "a computed field is made by its template: it takes no validation rules");
         }
         stored.push(Stored { field, attribute, map, generate, scope, value });
     }

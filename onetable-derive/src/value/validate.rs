@@ -71,6 +71,7 @@ fn stored_fields<'a>(fields: &'a [Field], errors: &mut Errors) -> Vec<(&'a Field
             f.ttl,
             f.version,
             f.generate.as_ref().map(LitStr::span),
+            f.rules.span(),
         ];
         if let Some(span) = options.into_iter().flatten().next() {
             errors.span(span, "inside a nested value, fields take only rename, default and skip");

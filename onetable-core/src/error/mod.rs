@@ -29,6 +29,9 @@ impl fmt::Display for KeyProblem {
     }
 }
 
+mod refused;
+pub use refused::FailedAction;
+
 /// Any failure of a onetable operation.
 ///
 /// Messages name the entity, field and value at fault. Branch on the kind with
@@ -37,40 +40,7 @@ impl fmt::Display for KeyProblem {
 pub struct Error {
     kind: Box<ErrorKind>,
     /// What DynamoDB returned about a refused write (boxed: errors stay two words).
-    refused: Option<Box<Refused>>,
-}
-
-/// The items a refused write's conditions were evaluated on.
-#[derive(Debug, Default)]
-struct Refused {
-    /// The item that made the write fail (a transaction: its first failed action's).
-    current: Option<crate::Item>,
-    /// Every failed action of a cancelled transaction.
-    actions: Vec<FailedAction>,
-}
-
-/// One action of a cancelled transaction whose condition failed, and the item its
-/// condition was evaluated on, as DynamoDB returned it.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct FailedAction {
-    /// The action's position in the transaction (sentinels and checks the library
-    /// adds count too).
-    pub index: usize,
-    /// The entity whose item the action writes or checks; `None` for a unique-field
-    /// sentinel (its item is the sentinel).
-    pub entity: Option<&'static str>,
-    /// The key of the action's item, as text.
-    pub key: String,
-    /// The item under that key when the condition failed; `None` when there was none.
-    pub item: Option<crate::Item>,
-}
-
-impl FailedAction {
-    /// A failed action of `entity`'s item (`None`: a sentinel).
-    pub fn new(index: usize, entity: Option<&'static str>, key: String, item: Option<crate::Item>) -> Self {
-        FailedAction { index, entity, key, item }
-    }
+    refused: Option<Box<refused::Refused>>,
 }
 
 impl fmt::Display for Error {
@@ -267,6 +237,19 @@ pub enum ErrorKind {
         /// Why each action failed (`None` for the actions that were fine).
         reasons: Vec<Option<String>>,
     },
+    /// A value breaks its field's rules (`#[attr(validate = "..", length(..),
+    /// range(..))]`): nothing was written.
+    #[error("{entity}.{field}: the value {value:?} {rule}")]
+    Validation {
+        /// The entity's name.
+        entity: &'static str,
+        /// The field.
+        field: &'static str,
+        /// The value refused (a number as its digits).
+        value: String,
+        /// The rule it breaks, described (`does not match /^[a-z]+$/`).
+        rule: String,
+    },
     /// A transaction was sent with a client request token that a transaction with
     /// other writes used in the last ten minutes (DynamoDB's
     /// `IdempotentParameterMismatch`): nothing was written. A token names one logical
@@ -419,34 +402,6 @@ fn describe_reasons(reasons: &[Option<String>]) -> String {
 }
 
 impl Error {
-    /// The item that made the write's condition fail, as DynamoDB returned it
-    /// (`ReturnValuesOnConditionCheckFailure: ALL_OLD`): for a refused create, put,
-    /// update or removal, and the failed action of a transaction. `None` when there
-    /// was no item under the key, or for any other error. `Model::from_item` reads
-    /// it as the entity.
-    pub fn current_item(&self) -> Option<&crate::Item> {
-        self.refused.as_ref().and_then(|r| r.current.as_ref())
-    }
-
-    /// This error, with the item its condition was evaluated on.
-    pub fn with_current_item(mut self, item: Option<crate::Item>) -> Error {
-        self.refused.get_or_insert_with(Box::default).current = item;
-        self
-    }
-
-    /// Every action of a cancelled transaction whose condition failed, in order, with
-    /// the item each was evaluated on (the error's kind names the first). Empty for
-    /// any other error. `Model::current_of` reads an action's item as its entity.
-    pub fn failed_actions(&self) -> &[FailedAction] {
-        self.refused.as_ref().map_or(&[], |r| &r.actions)
-    }
-
-    /// This error, with the failed actions of its transaction.
-    pub fn with_failed_actions(mut self, actions: Vec<FailedAction>) -> Error {
-        self.refused.get_or_insert_with(Box::default).actions = actions;
-        self
-    }
-
     /// The kind of failure.
     pub fn kind(&self) -> &ErrorKind {
         &self.kind
@@ -496,6 +451,11 @@ impl Error {
     /// True when DynamoDB throttled the request beyond the SDK's retries.
     pub fn is_throttled(&self) -> bool {
         matches!(*self.kind, ErrorKind::Throttled { .. })
+    }
+
+    /// True when a value broke its field's rules (see [`ErrorKind::Validation`]).
+    pub fn is_validation(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Validation { .. })
     }
 
     /// True when a transaction's request token was already used by a transaction
@@ -589,7 +549,10 @@ impl Error {
     pub fn is_invalid(&self) -> bool {
         matches!(
             *self.kind,
-            ErrorKind::Invalid { .. } | ErrorKind::InvalidKey { .. } | ErrorKind::ItemTooLarge { .. }
+            ErrorKind::Invalid { .. }
+                | ErrorKind::InvalidKey { .. }
+                | ErrorKind::ItemTooLarge { .. }
+                | ErrorKind::Validation { .. }
         )
     }
 
