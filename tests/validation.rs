@@ -108,3 +108,26 @@ async fn the_saved_schema_spells_a_pattern_as_onetable_does() {
     let text = format!("{item:?}");
     assert!(text.contains(r#"S("/^[a-z0-9_]+$/")"#), "{text}");
 }
+
+#[tokio::test]
+async fn items_stored_before_a_rule_existed_read_and_migrate_but_an_application_write_keeps_the_rule() {
+    let table = common::table(|t| t.entity::<Profile>().crypto("primary", "pw")).await;
+    let profiles = table.model::<Profile>();
+    // Written before the rule (or by a tool that knows none): a handle too short.
+    let old = Profile { handle: "x".into(), phone: None, ..profile("old") };
+    let item = profiles.to_item(&old).expect("a conversion checks no rule");
+    table.client().put_item().table_name(table.name()).set_item(Some(item)).send().await.unwrap();
+    assert_eq!(profiles.get(Profile::key("old")).await.unwrap(), Some(old.clone()), "it reads");
+
+    // A data migration rewrites it as stored; the application cannot write it so.
+    let migrator = onetable::migrate::Migrator::new(table.clone()).migration(
+        onetable::migrate::Migration::new("0.1.0", "a year older").up(|ctx| async move {
+            ctx.transform("age", |p: Profile| Some(Profile { age: p.age + 1, ..p })).run().await.map(|_| ())
+        }),
+    );
+    migrator.up(None).await.unwrap();
+    let migrated = profiles.get(Profile::key("old")).await.unwrap().unwrap();
+    assert_eq!((migrated.handle.as_str(), migrated.age), ("x", 31));
+    let err = profiles.put(migrated).await.unwrap_err();
+    assert!(err.is_validation(), "{err}");
+}

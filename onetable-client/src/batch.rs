@@ -88,7 +88,7 @@ impl BatchWrite {
             return self;
         }
         entity.generate_ids();
-        match Model::<E>::item_from(&self.table, entity, false) {
+        match Model::<E>::item_from(&self.table, entity, false, true) {
             Ok(item) => {
                 self.keys.push(&self.table, &item);
                 let put = PutRequest::builder().set_item(Some(item)).build().expect("item is set");

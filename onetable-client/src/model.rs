@@ -62,20 +62,25 @@ impl<E: Entity> Model<E> {
 
     /// Writes the entity's item, with the `created`/`updated` its timestamps call for.
     /// `create` stamps `created` anew; a put keeps the `created` the entity carries
-    /// (read back into a field of that name) and stamps it only when absent.
-    pub(crate) fn item_for_write(&self, entity: &E, create: bool) -> Result<Item, Error> {
-        Self::stamped(&self.table, entity.to_item(self.table.format())?, create)
+    /// (read back into a field of that name) and stamps it only when absent. `check`:
+    /// the values are checked against their fields' rules first.
+    pub(crate) fn item_for_write(&self, entity: &E, create: bool, check: bool) -> Result<Item, Error> {
+        Self::stamped(&self.table, entity.to_item(self.table.format())?, create, check)
     }
 
     /// [`Model::item_for_write`] moving the entity's values into the item, for writes
     /// that do not hand the entity back (batches, migrations); no model needed.
-    pub(crate) fn item_from(table: &Table, entity: E, create: bool) -> Result<Item, Error> {
-        Self::stamped(table, entity.into_item(table.format())?, create)
+    pub(crate) fn item_from(table: &Table, entity: E, create: bool, check: bool) -> Result<Item, Error> {
+        Self::stamped(table, entity.into_item(table.format())?, create, check)
     }
 
-    fn stamped(table: &Table, mut item: Item, create: bool) -> Result<Item, Error> {
+    fn stamped(table: &Table, mut item: Item, create: bool, check: bool) -> Result<Item, Error> {
         // Clear text is what the rules are written for: checked before encryption.
-        crate::rules::check_item(E::SCHEMA, &item)?;
+        // `to_item` and data migrations (which rewrite what is stored, valid or not)
+        // convert without checking; the application's writes check.
+        if check {
+            crate::rules::check_item(E::SCHEMA, &item)?;
+        }
         table.encrypt_fields(E::SCHEMA, &mut item)?;
         let timestamps = table.timestamps_of(E::SCHEMA);
         if timestamps != Timestamps::Off {
@@ -123,14 +128,15 @@ impl<E: Entity> Model<E> {
     /// The item this table writes for `entity` (as a put would): keys composed, type
     /// attribute, timestamps, design marker, computed and encrypted fields — to send
     /// with the SDK where onetable has no operation, or to compare with a stored item.
+    /// A conversion, not a write: validation rules are not checked.
     pub fn to_item(&self, entity: &E) -> Result<Item, Error> {
-        self.item_for_write(entity, false)
+        self.item_for_write(entity, false, false)
     }
 
     /// The item this table writes for a new `entity` (as `create` writes it: its
     /// `created` timestamp is now), taking the entity's values.
     pub fn to_new_item(&self, entity: E) -> Result<Item, Error> {
-        Self::item_from(&self.table, entity, true)
+        Self::item_from(&self.table, entity, true, false)
     }
 
     /// An item as DynamoDB holds it (from the SDK, a stream record, another tool) read
@@ -252,7 +258,7 @@ impl<E: Entity> Create<E> {
         model.check_registered()?;
         let mut entity = self.entity;
         entity.generate_ids();
-        let mut item = model.item_for_write(&entity, true)?;
+        let mut item = model.item_for_write(&entity, true, true)?;
         let bumped = bump_version::<E>(&mut item);
         let mut conditions = Conditions::new(&model.table);
         conditions.item_exists(false);

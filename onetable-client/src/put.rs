@@ -45,7 +45,7 @@ impl<E: Entity> Put<E> {
         model.check_registered()?;
         let mut entity = self.entity;
         entity.generate_ids();
-        let mut item = model.item_for_write(&entity, false)?;
+        let mut item = model.item_for_write(&entity, false, true)?;
         let expected = bump_version::<E>(&mut item);
         let entity = if expected.is_some() || computed::<E>() { model.read(item.clone())? } else { entity };
         Ok(PutItem { model, entity, item, expected, condition: self.condition })
