@@ -95,6 +95,19 @@ async fn a_hydrated_find_reads_whole_items_through_an_index_of_keys_in_its_order
     let last = model.find(Order::gs1_partition("ann")).reverse().limit(3).hydrate().await.unwrap();
     assert_eq!(ids(&last.items), ids(&orders[147..]).into_iter().rev().collect::<Vec<_>>());
 
+    // A global index serves eventually consistent reads only: the items are read
+    // strongly.
+    let strong = model.find(Order::gs1_partition("ann")).limit(5).consistent().hydrate().await.unwrap();
+    assert_eq!(ids(&strong.items), ids(&orders[..5]));
+
+    // A stream reads 100 entries a request and hydrates them with one read: five
+    // items taken cost one query and one read.
+    requests.reset();
+    let five: Vec<Order> =
+        model.find(Order::gs1_partition("ann")).limit(5).hydrate().stream().try_collect().await.unwrap();
+    assert_eq!(ids(&five), ids(&orders[..5]));
+    assert_eq!((requests.count("Query"), requests.count("BatchGetItem")), (1, 1));
+
     // As a stream, page after page; as a projection, only its fields read.
     let streamed: Vec<Order> =
         model.find(Order::gs1_partition("ann")).page_size(60).hydrate().stream().try_collect().await.unwrap();

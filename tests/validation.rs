@@ -76,6 +76,9 @@ async fn every_write_path_refuses_a_value_that_breaks_its_rules_before_sending()
         check(table.batch_write().put(bad.clone()).await.unwrap_err(), "batch put");
         check(table.transaction().create(profiles.create(bad.clone())).await.unwrap_err(), "transaction");
     }
+    // An encrypted field's value stays out of the message.
+    let err = profiles.create(Profile { phone: Some("12345".into()), ..profile("b8") }).await.unwrap_err();
+    assert!(!err.to_string().contains("12345") && err.to_string().contains("not shown"), "{err}");
     assert_eq!(requests.total(), 0, "nothing was sent for a value that breaks a rule");
 
     // An update checks each value it sets; an `add` is a delta, left to DynamoDB.

@@ -18,6 +18,9 @@ use std::future::IntoFuture;
 use std::marker::PhantomData;
 use tracing::Instrument;
 
+/// The keys one `BatchGetItem` reads: a hydrated stream's page of entries.
+const GET_BATCH: usize = 100;
+
 /// A sort key condition given on a find.
 #[derive(Debug, Clone)]
 enum SortRange {
@@ -97,9 +100,12 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
     /// [`Find::project`] asks, and returned in the index's order. Each page costs its
     /// query and one read of each item; metrics count the reads as `hydrate`.
     ///
-    /// The limit counts the index's entries: an item removed since the index was
-    /// read, and on an index of keys only another entity's item (such an index holds
-    /// no type to filter on), are left out, so a page may hold fewer. A
+    /// A page's limit counts the index's entries: an item removed since the index
+    /// was read, and another entity's item where the index may not hold the type (any
+    /// index that does not project every attribute), are left out, so a page may hold
+    /// fewer ([`Find::stream`] counts the items it yields, reading 100 entries a
+    /// request). A global index is queried with eventually consistent reads (the
+    /// only kind it serves); [`Find::consistent`] makes the item reads strong. A
     /// [`Find::filter`] is refused unless the index projects all attributes: it would
     /// run on what the index holds.
     pub fn hydrate(mut self) -> Self {
@@ -194,6 +200,7 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
             return async move {
                 let page = self.page(|item| Ok(Some(item))).await?;
                 let items = crate::hydrate::items(&model, page.items, consistent).await?;
+                let items = items.into_iter().collect::<Result<_, _>>()?;
                 Ok(Page { items, next: page.next, prev: page.prev })
             }
             .instrument(span)
@@ -285,7 +292,10 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
                     return Ok::<_, Error>(None);
                 }
                 let mut query = query?;
-                let (page, last) = query.fetch(&table, None).await?;
+                // Hydrated: at most one `BatchGetItem` of entries a page, so memory
+                // stays flat and no more is read than the stream is asked for.
+                let entries = (hydrate && query.page_size.is_none()).then_some(GET_BATCH);
+                let (page, last) = query.fetch(&table, entries).await?;
                 let done = last.is_none();
                 query.start = last;
                 Ok(Some((page, (Ok(query), done))))
@@ -297,10 +307,9 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
                 let read: Vec<Result<P, Error>> = match (page, hydrate) {
                     (Err(e), _) => vec![Err(e)],
                     (Ok(page), false) => page.into_iter().map(|item| model.read_as::<P>(item)).collect(),
-                    (Ok(page), true) => match crate::hydrate::items(&model, page, consistent).await {
-                        Ok(items) => items.into_iter().map(Ok).collect(),
-                        Err(e) => vec![Err(e)],
-                    },
+                    (Ok(page), true) => {
+                        crate::hydrate::items(&model, page, consistent).await.unwrap_or_else(|e| vec![Err(e)])
+                    }
                 };
                 stream::iter(read)
             }
@@ -361,7 +370,7 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
         }
         // Only this entity's items, whatever else shares the partition (OneTable #419);
         // an index of keys only holds no type: hydrating checks it on the items read.
-        let typed = !self.hydrate || crate::hydrate::holds_type(index);
+        let typed = !(project && self.hydrate) || crate::hydrate::holds_type(index);
         let mut filter = String::new();
         if typed {
             filter = format!("{} = {}", p.name(type_field), p.value(AttributeValue::S(entity.to_owned())));
@@ -398,7 +407,8 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
             filtered,
             page_size: self.page_size,
             reverse: self.reverse,
-            consistent: self.consistent,
+            // A global index cannot be read consistently; hydrating, the items are.
+            consistent: self.consistent && !(self.hydrate && index.kind == onetable_core::IndexKind::Global),
             limit: self.limit,
             start: self.next.or(self.prev).map(|c| c.to_key()).transpose()?,
             first_read: None,

@@ -26,21 +26,23 @@ pub(crate) fn key_projection(
     names.join(", ")
 }
 
-/// Whether `index` holds the type attribute (an index that projects some attributes
-/// includes it: `create_table` adds it, as find filters on it).
+/// Whether `index` surely holds the type attribute: only one that projects every
+/// attribute (`create_table` adds the type to an index of some attributes, but a
+/// table created by other tools may not have it).
 pub(crate) fn holds_type(index: &IndexSchema) -> bool {
-    index.projection != IndexProjection::KeysOnly
+    index.projection == IndexProjection::All
 }
 
 /// The items of `E` under the keys of `found` (items a query of an index returned),
-/// read from the table as `P`, in the order of `found`. An item removed since the
+/// read from the table as `P`, in the order of `found`, each read or its error (the
+/// reads failing is the error of them all). An item removed since the
 /// index was read, another entity's item (an index that holds only keys cannot
 /// filter on the type), or an expired one the table hides, is left out.
 pub(crate) async fn items<E: Entity, P: Projection<Entity = E>>(
     model: &Model<E>,
     found: Vec<Item>,
     consistent: bool,
-) -> Result<Vec<P>, Error> {
+) -> Result<Vec<Result<P, Error>>, Error> {
     if found.is_empty() {
         return Ok(Vec::new());
     }
@@ -63,7 +65,8 @@ pub(crate) async fn items<E: Entity, P: Projection<Entity = E>>(
         let Some(item) = read_items.remove(&key_text(key)) else { continue };
         let own = matches!(item.get(type_field), Some(AttributeValue::S(t)) if t == E::SCHEMA.name);
         if own && !table.is_expired(E::SCHEMA, &item) {
-            out.push(model.read_as::<P>(item)?);
+            // An item that does not read is its own error, as in a find's stream.
+            out.push(model.read_as::<P>(item));
         }
     }
     Ok(out)

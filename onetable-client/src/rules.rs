@@ -38,7 +38,9 @@ pub(crate) fn check(entity: &'static str, field: &FieldSchema, value: &Attribute
         Some(rule) => Err(ErrorKind::Validation {
             entity,
             field: field.name,
+            // An encrypted field's clear text goes into no message or log.
             value: match value {
+                _ if field.crypt => "(encrypted, not shown)".to_owned(),
                 AttributeValue::S(s) | AttributeValue::N(s) => s.clone(),
                 other => format!("{other:?}"),
             },

@@ -60,6 +60,11 @@ impl Rules {
                     pattern.span(),
                     format!("`validate` is not a regular expression onetable can run: {e}"),
                 );
+            } else if let Some(syntax) = not_javascript(&pattern.value()) {
+                errors.span(
+                    pattern.span(),
+                    format!("`validate` uses {syntax}, which OneTable JS (a JavaScript RegExp) reads differently or refuses: write it the way both read alike"),
+                );
             }
         }
         for bounds in [&self.length, &self.range].into_iter().flatten() {
@@ -136,7 +141,7 @@ fn bounds(meta: &syn::meta::ParseNestedMeta, length: bool, errors: &mut Errors) 
             return crate::options::skip_value(&inner);
         };
         let expr: syn::Expr = inner.value()?.parse()?;
-        match number(&expr) {
+        match number(&expr).filter(|n| n.is_finite()) {
             Some(n) if length && (n < 0.0 || n.fract() != 0.0) => {
                 errors.span(expr.span(), "a length is a whole number of characters, not negative")
             }
@@ -149,6 +154,35 @@ fn bounds(meta: &syn::meta::ParseNestedMeta, length: bool, errors: &mut Errors) 
         errors.span(bounds.span, "give `min`, `max` or both");
     }
     Ok(bounds)
+}
+
+/// Syntax the Rust engine accepts and a JavaScript `RegExp` (without flags) reads
+/// otherwise or refuses, so that one `validate` means one thing on both sides.
+fn not_javascript(pattern: &str) -> Option<&'static str> {
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek().copied()) {
+            ('\\', Some('A' | 'z' | 'Z')) => return Some("`\\A`, `\\z` or `\\Z`"),
+            ('\\', Some('p' | 'P')) => return Some("a Unicode class (`\\p{..}`)"),
+            ('\\', Some('x')) => {
+                chars.next();
+                if chars.peek() == Some(&'{') {
+                    return Some("`\\x{..}`");
+                }
+            }
+            ('\\', Some(_)) => {
+                chars.next();
+            }
+            ('(', Some('?')) => {
+                chars.next();
+                if !matches!(chars.peek(), Some(':' | '<')) {
+                    return Some("an inline flag or a `(?P<..>)` group");
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// A number written as a literal, possibly negative.

@@ -24,6 +24,10 @@ struct Profile {
     text_bound: u32,
     #[attr(value = "${id}!", validate = "^a")]
     computed: String,
+    #[attr(validate = "(?i)^abc$")]
+    flagged: String,
+    #[attr(validate = "^abc\\z")]
+    anchored: String,
 }
 
 // A pattern or length on a number, a range on text.
