@@ -21,13 +21,6 @@ struct Counter {
 #[derive(Debug, Clone)]
 struct Replicated(&'static str);
 
-#[derive(Debug, Clone, Copy)]
-struct IsDescribe;
-
-impl aws_smithy_types::config_bag::Storable for IsDescribe {
-    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
-}
-
 impl aws_sdk_dynamodb::config::Intercept for Replicated {
     fn name(&self) -> &'static str {
         "replicated"
@@ -39,9 +32,7 @@ impl aws_sdk_dynamodb::config::Intercept for Replicated {
         _: &aws_sdk_dynamodb::config::RuntimeComponents,
         cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        if context.request().headers().get("x-amz-target").unwrap_or_default().ends_with("DescribeTable") {
-            cfg.interceptor_state().store_put(IsDescribe);
-        }
+        common::Target::record(context, cfg);
         Ok(())
     }
 
@@ -51,7 +42,7 @@ impl aws_sdk_dynamodb::config::Intercept for Replicated {
         _: &aws_sdk_dynamodb::config::RuntimeComponents,
         cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        if cfg.load::<IsDescribe>().is_none() {
+        if !common::Target::is(cfg, "DescribeTable") {
             return Ok(());
         }
         let Some(Ok(output)) = context.output_or_error_mut() else { return Ok(()) };

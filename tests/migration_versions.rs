@@ -184,14 +184,6 @@ async fn old_form_writes_that_keep_coming_make_the_migration_incomplete_then_up_
 #[derive(Debug, Clone, Default)]
 struct LoseResponses(Arc<AtomicUsize>);
 
-/// Marks a request as an `UpdateItem` for the hook that sees its response.
-#[derive(Debug, Clone, Copy)]
-struct IsUpdate;
-
-impl aws_smithy_types::config_bag::Storable for IsUpdate {
-    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
-}
-
 impl aws_sdk_dynamodb::config::Intercept for LoseResponses {
     fn name(&self) -> &'static str {
         "lose responses"
@@ -203,10 +195,7 @@ impl aws_sdk_dynamodb::config::Intercept for LoseResponses {
         _: &aws_sdk_dynamodb::config::RuntimeComponents,
         cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        let target = context.request().headers().get("x-amz-target").unwrap_or_default();
-        if target.ends_with("UpdateItem") {
-            cfg.interceptor_state().store_put(IsUpdate);
-        }
+        common::Target::record(context, cfg);
         Ok(())
     }
 
@@ -216,7 +205,7 @@ impl aws_sdk_dynamodb::config::Intercept for LoseResponses {
         _: &aws_sdk_dynamodb::config::RuntimeComponents,
         cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        if cfg.load::<IsUpdate>().is_none() {
+        if !common::Target::is(cfg, "UpdateItem") {
             return Ok(());
         }
         let n = self.0.fetch_add(1, Ordering::SeqCst);

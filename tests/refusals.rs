@@ -142,13 +142,6 @@ struct LoseFirstTransaction {
     tokens: Arc<Mutex<Vec<String>>>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct IsTransaction;
-
-impl aws_smithy_types::config_bag::Storable for IsTransaction {
-    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
-}
-
 impl aws_sdk_dynamodb::config::Intercept for LoseFirstTransaction {
     fn name(&self) -> &'static str {
         "lose the first transaction's response"
@@ -160,11 +153,11 @@ impl aws_sdk_dynamodb::config::Intercept for LoseFirstTransaction {
         _: &aws_sdk_dynamodb::config::RuntimeComponents,
         cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        let request = context.request();
-        if !request.headers().get("x-amz-target").unwrap_or_default().ends_with("TransactWriteItems") {
+        common::Target::record(context, cfg);
+        if !common::Target::is(cfg, "TransactWriteItems") {
             return Ok(());
         }
-        cfg.interceptor_state().store_put(IsTransaction);
+        let request = context.request();
         let body: serde_json::Value = serde_json::from_slice(request.body().bytes().unwrap_or_default())?;
         let token = body["ClientRequestToken"].as_str().unwrap_or_default().to_owned();
         self.tokens.lock().unwrap().push(token);
@@ -177,7 +170,7 @@ impl aws_sdk_dynamodb::config::Intercept for LoseFirstTransaction {
         _: &aws_sdk_dynamodb::config::RuntimeComponents,
         cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        if cfg.load::<IsTransaction>().is_some() && self.tokens.lock().unwrap().len() == 1 {
+        if common::Target::is(cfg, "TransactWriteItems") && self.tokens.lock().unwrap().len() == 1 {
             let response = context.response_mut();
             *response.status_mut() = 500.try_into().unwrap();
             *response.body_mut() = aws_smithy_types::body::SdkBody::from(

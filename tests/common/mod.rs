@@ -206,3 +206,29 @@ pub async fn seed_counters(table: &Table, n: u32) {
     }
     batch.await.expect("seed counters");
 }
+
+/// The DynamoDB operation of a request (`UpdateItem`, ...), recorded by an
+/// interceptor before the request is sent, for its hooks that see the response.
+#[derive(Debug, Clone)]
+pub struct Target(pub String);
+
+impl aws_smithy_types::config_bag::Storable for Target {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+impl Target {
+    /// Records the operation of the request about to be sent.
+    pub fn record(
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) {
+        let target = context.request().headers().get("x-amz-target").unwrap_or_default();
+        let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
+        cfg.interceptor_state().store_put(Target(operation));
+    }
+
+    /// True when the request is of `operation`.
+    pub fn is(cfg: &aws_sdk_dynamodb::config::ConfigBag, operation: &str) -> bool {
+        cfg.load::<Target>().is_some_and(|t| t.0 == operation)
+    }
+}
