@@ -17,7 +17,11 @@
 //!
 //! `cargo run --release --example bench -- --projections` reads 20 KB items whole and
 //! through a projection (`projections.rs`): bytes, read capacity and time per read.
+//!
+//! `cargo run --release --example bench -- --cold-start` starts a process per run to
+//! its first get, through onetable and hand-written SDK code (`cold_start.rs`).
 
+mod cold_start;
 mod projections;
 mod stub;
 #[path = "../../bench/workload.rs"]
@@ -295,6 +299,11 @@ fn child(command: &mut Command) -> serde_json::Value {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let started = std::time::Instant::now();
+    if let (Some(side), Some(endpoint), Some(table)) = (arg("--cold"), arg("--endpoint"), arg("--table")) {
+        println!("{}", cold_start::child(&side, &endpoint, &table, started));
+        return Ok(());
+    }
     if std::env::args().any(|a| a == "--serve-stub") {
         stub::pin_to_cpu(1);
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -325,6 +334,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let local = onetable_local::DynamoDbLocal::start()?;
+    if std::env::args().any(|a| a == "--cold-start") {
+        println!("{}", cold_start::run(&local, &runtime));
+        return Ok(());
+    }
     if std::env::args().any(|a| a == "--projections") {
         let report = runtime.block_on(projections::run(&local));
         println!("{report}");
