@@ -54,8 +54,16 @@ pub(crate) fn check(entity: &'static str, field: &FieldSchema, value: &Attribute
 /// OneTable's `RegExp.exec` does), then the length in characters.
 fn text_rule_broken(rules: &Rules, text: &str) -> Option<String> {
     if let Some(pattern) = rules.pattern {
-        if !regex(pattern).is_match(text) {
-            return Some(format!("does not match /{pattern}/"));
+        match regex(pattern) {
+            Some(re) if re.is_match(text) => {}
+            Some(_) => return Some(format!("does not match /{pattern}/")),
+            // Only a hand-written schema the table did not check can get here: the
+            // value is refused, never let through unchecked.
+            None => {
+                return Some(format!(
+                    "cannot be checked: /{pattern}/ is not a regular expression onetable can run"
+                ))
+            }
         }
     }
     let length = text.chars().count();
@@ -83,19 +91,19 @@ fn number_rule_broken(rules: &Rules, number: &str) -> Option<String> {
     }
 }
 
-/// The compiled pattern: compiled once per pattern for the life of the process.
-fn regex(pattern: &'static str) -> Arc<regex_lite::Regex> {
+/// The compiled pattern, compiled once per pattern for the life of the process;
+/// `None` for one that does not compile (the derive and `TableBuilder::build` refuse
+/// those, so only a hand-written schema of an entity the table did not check has one).
+fn regex(pattern: &'static str) -> Option<Arc<regex_lite::Regex>> {
     static COMPILED: OnceLock<Mutex<HashMap<&'static str, Arc<regex_lite::Regex>>>> = OnceLock::new();
     let mut compiled =
         COMPILED.get_or_init(Mutex::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    compiled
-        .entry(pattern)
-        .or_insert_with(|| {
-            // The derive compiled it, and `TableBuilder::build` checked every
-            // pattern of a hand-written schema.
-            Arc::new(regex_lite::Regex::new(pattern).expect("checked when the table was built"))
-        })
-        .clone()
+    if let Some(re) = compiled.get(pattern) {
+        return Some(re.clone());
+    }
+    let re = Arc::new(regex_lite::Regex::new(pattern).ok()?);
+    compiled.insert(pattern, re.clone());
+    Some(re)
 }
 
 /// Every pattern of `schema` compiles (a hand-written schema's too), or the error
@@ -113,4 +121,43 @@ pub(crate) fn check_patterns(schema: &EntitySchema) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static BROKEN: Rules =
+        Rules { pattern: Some("[unclosed"), min_length: None, max_length: None, min: None, max: None };
+
+    fn field(rules: &'static Rules) -> FieldSchema {
+        FieldSchema {
+            name: "handle",
+            attribute: "handle",
+            map: None,
+            rust_type: "String",
+            onetable_type: "string",
+            required: true,
+            unique: false,
+            unique_scope: None,
+            value: None,
+            crypt: false,
+            ttl: false,
+            version: false,
+            generate: None,
+            map_keys: None,
+            rules: Some(rules),
+        }
+    }
+
+    #[test]
+    fn a_pattern_that_does_not_compile_refuses_the_value_and_the_table() {
+        let err = check("Profile", &field(&BROKEN), &AttributeValue::S("ann".into())).unwrap_err();
+        assert!(err.is_validation() && err.to_string().contains("cannot be checked"), "{err}");
+        static FIELDS: OnceLock<[FieldSchema; 1]> = OnceLock::new();
+        let fields: &'static [FieldSchema] = FIELDS.get_or_init(|| [field(&BROKEN)]);
+        let schema = EntitySchema { name: "Profile", indexes: &[], fields, timestamps: None, design: None };
+        let err = check_patterns(&schema).unwrap_err();
+        assert!(err.to_string().contains("Profile.handle: `validate` is not a regular expression"), "{err}");
+    }
 }
