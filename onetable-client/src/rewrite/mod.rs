@@ -185,7 +185,8 @@ impl Rewrite {
             if plan.writes.is_empty() {
                 return Ok((Rewritten::Done, 0.0));
             }
-            let refused_units = units(plan.bytes) * if plan.writes.len() > 1 { 2.0 } else { 1.0 };
+            let refused_units =
+                write_units(plan.bytes) as f64 * if plan.writes.len() > 1 { 2.0 } else { 1.0 };
             if plan.writes.len() == 1 {
                 let write = plan.writes.into_iter().next().expect("one write");
                 return Ok(match self.table.raw().write(&self.call, write).await? {
@@ -394,7 +395,8 @@ impl Rewrite {
     }
 }
 
-/// The write units an item of `bytes` costs: one per kilobyte begun.
-fn units(bytes: usize) -> f64 {
-    bytes.div_ceil(1024).max(1) as f64
+/// The write units a write of an item of `bytes` costs: one per kilobyte begun (a
+/// transaction's actions cost twice that).
+pub fn write_units(bytes: usize) -> u64 {
+    bytes.div_ceil(1024).max(1) as u64
 }

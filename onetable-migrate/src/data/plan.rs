@@ -9,7 +9,7 @@
 use super::change::Kind;
 use super::run::Run;
 use onetable_client::raw::Call;
-use onetable_client::rewrite::Rewrite;
+use onetable_client::rewrite::{write_units, Rewrite};
 use onetable_client::{describe_key, DESIGN_ATTRIBUTE};
 use onetable_core::{item_size, AttributeValue, Entity, Error, Item};
 use std::collections::{BTreeMap, HashMap};
@@ -89,11 +89,11 @@ impl Plan {
                         }
                     };
                     let change = (run.job.f)(old, table.clone()).await?;
-                    let also: u64 = change.also.iter().map(|i| units(item_size(i))).sum();
+                    let also: u64 = change.also.iter().map(|i| write_units(item_size(i))).sum();
                     let new = match change.kind {
                         Kind::Keep => continue,
                         Kind::Remove => {
-                            plan.write_units += units(item_size(&read)) as f64;
+                            plan.write_units += write_units(item_size(&read)) as f64;
                             continue;
                         }
                         Kind::Write(new) => table.model::<New>().to_item(&new)?,
@@ -137,8 +137,11 @@ impl Plan {
                         }
                     }
                     let size = item_size(&new).max(item_size(&read));
-                    let writes =
-                        if moves { units(item_size(&new)) + units(item_size(&read)) } else { units(size) };
+                    let writes = if moves {
+                        write_units(item_size(&new)) + write_units(item_size(&read))
+                    } else {
+                        write_units(size)
+                    };
                     let factor = if transaction { 2 } else { 1 };
                     plan.write_units += (factor * (writes + also)) as f64;
                 }
@@ -200,9 +203,4 @@ fn foreign<Old: Entity, New: Entity>(run: &Run<Old, New>, occupant: &Item) -> Op
         return None;
     }
     Some(describe_key(&table.key_of(occupant)))
-}
-
-/// The write units of an item of `bytes`: one per kilobyte begun.
-fn units(bytes: usize) -> u64 {
-    bytes.div_ceil(1024).max(1) as u64
 }
