@@ -96,9 +96,9 @@ pub mod request {
 /// design (the `_Schema` item, table creation) and for hand-written entities.
 pub mod schema {
     pub use onetable_core::{
-        attr_from_key_text, key_text, type_name, EntitySchema, FieldSchema, Generate, IndexKind,
-        IndexProjection, IndexSchema, Input, KeyAttribute, KeyBuf, ListElement, MapKey, MapSchema, Pad, Part,
-        Rendered, Rules, Template,
+        attr_from_key_text, key_text, type_name, EntitySchema, FieldSchema, Generate, IndexAttribute,
+        IndexKind, IndexProjection, IndexSchema, Input, KeyAttribute, KeyBuf, KeyField, ListElement, MapKey,
+        MapSchema, MultiKey, Pad, Part, Rendered, Rules, ScalarType, Template,
     };
 }
 

@@ -116,7 +116,7 @@ impl<C: Collection> FindCollection<C> {
                 crate::projection::readable_by(index, schema, *fields)?;
             }
             let type_field = table.format().type_field;
-            let (index_name, hash_attr, sort_attr) = index_attributes(table, index);
+            let (index_name, hash_attr, _) = index_attributes(table, index);
             let mut p = Placeholders::new();
             let key_condition = format!("{} = {}", p.name(&hash_attr), p.value(AttributeValue::S(hash)));
             // Skipping unknown types is DynamoDB's work; reporting them needs them read.
@@ -131,7 +131,7 @@ impl<C: Collection> FindCollection<C> {
                 }
                 Unknown::Error => None,
             };
-            let cursor_attrs = cursor_attributes(table, index_name, hash_attr, sort_attr);
+            let cursor_attrs = cursor_attributes(table, index);
             let on_index = index_name.map(|_| index);
             let projection =
                 crate::projection::expression_of(table, &members, &cursor_attrs, on_index, &mut p);

@@ -340,34 +340,47 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
             );
             return Err(ErrorKind::Invalid { entity, message }.into());
         }
-        let (index_name, hash_attr, sort_attr) = index_attributes(&model.table, index);
-        let (hash, sort) = self.key.resolve()?;
-        let partition = model.table.partition_text(|| Some(hash.clone()));
         let mut p = Placeholders::new();
-        let mut key_condition = format!("{} = {}", p.name(&hash_attr), p.value(AttributeValue::S(hash)));
-        if let Some(sort_attr) = &sort_attr {
-            let name = p.name(sort_attr);
-            let clause = match (self.range, sort) {
-                (Some(SortRange::Between(lo, hi)), _) => {
-                    let (lo, hi) = (p.value(AttributeValue::S(lo)), p.value(AttributeValue::S(hi)));
-                    Some(format!("{name} BETWEEN {lo} AND {hi}"))
-                }
-                (Some(SortRange::Compare(op, v)), _) => {
-                    Some(format!("{name} {op} {}", p.value(AttributeValue::S(v))))
-                }
-                (None, Some(SortCondition::Equals(v))) => {
-                    Some(format!("{name} = {}", p.value(AttributeValue::S(v))))
-                }
-                (None, Some(SortCondition::Prefix(prefix))) if !prefix.is_empty() => {
-                    Some(format!("begins_with({name}, {})", p.value(AttributeValue::S(prefix))))
-                }
-                _ => None,
-            };
-            if let Some(clause) = clause {
-                key_condition.push_str(" AND ");
-                key_condition.push_str(&clause);
+        let (index_name, key_condition, partition) = if index.multi.is_some() {
+            if self.range.is_some() {
+                let message = format!(
+                    "index {} is keyed on attributes: compare its sort attributes with the partition's .gt(..), .between(..) and the like, not sort key text",
+                    index.name
+                );
+                return Err(ErrorKind::Invalid { entity, message }.into());
             }
-        }
+            let condition = self.key.multi_condition(model.table.format(), &mut p)?;
+            (Some(index.name), condition.expect("a multi-attribute index's key renders"), None)
+        } else {
+            let (index_name, hash_attr, sort_attr) = index_attributes(&model.table, index);
+            let (hash, sort) = self.key.resolve()?;
+            let partition = model.table.partition_text(|| Some(hash.clone()));
+            let mut key_condition = format!("{} = {}", p.name(&hash_attr), p.value(AttributeValue::S(hash)));
+            if let Some(sort_attr) = &sort_attr {
+                let name = p.name(sort_attr);
+                let clause = match (self.range, sort) {
+                    (Some(SortRange::Between(lo, hi)), _) => {
+                        let (lo, hi) = (p.value(AttributeValue::S(lo)), p.value(AttributeValue::S(hi)));
+                        Some(format!("{name} BETWEEN {lo} AND {hi}"))
+                    }
+                    (Some(SortRange::Compare(op, v)), _) => {
+                        Some(format!("{name} {op} {}", p.value(AttributeValue::S(v))))
+                    }
+                    (None, Some(SortCondition::Equals(v))) => {
+                        Some(format!("{name} = {}", p.value(AttributeValue::S(v))))
+                    }
+                    (None, Some(SortCondition::Prefix(prefix))) if !prefix.is_empty() => {
+                        Some(format!("begins_with({name}, {})", p.value(AttributeValue::S(prefix))))
+                    }
+                    _ => None,
+                };
+                if let Some(clause) = clause {
+                    key_condition.push_str(" AND ");
+                    key_condition.push_str(&clause);
+                }
+            }
+            (index_name, key_condition, partition)
+        };
         // Only this entity's items, whatever else shares the partition (OneTable #419);
         // an index of keys only holds no type: hydrating checks it on the items read.
         let typed = !(project && self.hydrate) || crate::hydrate::holds_type(index);
@@ -385,7 +398,7 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
         if let Some(unexpired) = model.table.unexpired_clause(E::SCHEMA, index, &mut p) {
             and(unexpired);
         }
-        let cursor_attrs = cursor_attributes(&model.table, index_name, hash_attr, sort_attr);
+        let cursor_attrs = cursor_attributes(&model.table, index);
         let on_index = index_name.map(|_| index);
         let projection = match (project, self.hydrate) {
             (true, true) => Some(crate::hydrate::key_projection(type_field, index, &cursor_attrs, &mut p)),

@@ -1,14 +1,14 @@
 //! Creating, describing and deleting the table from the registered schema.
 
 use crate::send::Call;
-use crate::table::Table;
+use crate::table::{SecondaryIndex, Table};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, DeleteGlobalSecondaryIndexAction,
     GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType,
     LocalSecondaryIndex, Projection, ProjectionType, ProvisionedThroughput, ScalarAttributeType,
     TableDescription, TableStatus,
 };
-use onetable_core::{Error, ErrorKind, IndexKind};
+use onetable_core::{Error, ErrorKind, IndexKind, ScalarType};
 use std::time::{Duration, Instant};
 
 /// Creates the table: keys, global and local indexes from the registered entities
@@ -103,6 +103,41 @@ fn keys(hash: &str, sort: Option<&str>) -> Vec<KeySchemaElement> {
     std::iter::once(key(hash, KeyType::Hash)).chain(sort.map(|s| key(s, KeyType::Range))).collect()
 }
 
+/// An index's key schema: each partition attribute, then each sort attribute, in
+/// order (several of each for a multi-attribute key).
+fn index_keys(index: &SecondaryIndex) -> Vec<KeySchemaElement> {
+    let hash = index.hash.iter().map(|(a, _)| key(a, KeyType::Hash));
+    hash.chain(index.sort.iter().map(|(a, _)| key(a, KeyType::Range))).collect()
+}
+
+/// One definition per key attribute, typed as its values are stored.
+fn definitions<'a>(
+    table: &str,
+    attributes: impl IntoIterator<Item = (&'a str, ScalarType)>,
+) -> Result<Vec<AttributeDefinition>, Error> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for (name, scalar) in attributes {
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name);
+        let kind = match scalar {
+            ScalarType::String => ScalarAttributeType::S,
+            ScalarType::Number => ScalarAttributeType::N,
+            ScalarType::Binary => ScalarAttributeType::B,
+        };
+        let definition = AttributeDefinition::builder().attribute_name(name).attribute_type(kind).build();
+        out.push(definition.map_err(|e| invalid_request(table, e))?);
+    }
+    Ok(out)
+}
+
+/// Every key attribute of an index with its type.
+fn typed(index: &SecondaryIndex) -> impl Iterator<Item = (&str, ScalarType)> {
+    index.hash.iter().chain(&index.sort).map(|(a, t)| (a.as_str(), *t))
+}
+
 /// What a secondary index holds: every attribute, the keys, or the keys and some.
 pub(crate) fn projection(include: Option<&[String]>) -> Projection {
     match include {
@@ -148,8 +183,8 @@ impl CreateTable {
                 .build()
                 .expect("set")
         });
-        let mut attributes: Vec<&str> = vec![hash];
-        attributes.extend(sort);
+        let mut attributes: Vec<(&str, ScalarType)> = vec![(hash, ScalarType::String)];
+        attributes.extend(sort.map(|s| (s, ScalarType::String)));
         let mut request = table
             .client()
             .create_table()
@@ -170,9 +205,8 @@ impl CreateTable {
             request = request.stream_specification(stream);
         }
         for index in table.indexes() {
-            attributes.push(&index.hash);
-            attributes.extend(index.sort.as_deref());
-            let key_schema = keys(&index.hash, index.sort.as_deref());
+            attributes.extend(typed(index));
+            let key_schema = index_keys(index);
             request = match index.kind {
                 IndexKind::Local => request.local_secondary_indexes(
                     LocalSecondaryIndex::builder()
@@ -193,17 +227,7 @@ impl CreateTable {
                 ),
             };
         }
-        attributes.sort_unstable();
-        attributes.dedup();
-        for name in attributes {
-            request = request.attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(name)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .map_err(|e| invalid_request(name, e))?,
-            );
-        }
+        request = request.set_attribute_definitions(Some(definitions(name, attributes)?));
         table.send(&Call::new("create_table", ""), request).await.map_err(manage_error("create_table"))?;
         let description = table.wait_active(self.timeout).await?;
         if table.ttl_attribute().is_some() {
@@ -231,7 +255,9 @@ impl Table {
             let indexes_active = description
                 .global_secondary_indexes()
                 .iter()
-                .all(|i| i.index_status() == Some(&IndexStatus::Active));
+                // ACTIVE once the backfill is done; the flag is checked too, as
+                // DynamoDB documents it apart.
+                .all(|i| i.index_status() == Some(&IndexStatus::Active) && i.backfilling() != Some(true));
             if description.table_status() == Some(&TableStatus::Active) && indexes_active {
                 return Ok(description);
             }
@@ -266,24 +292,16 @@ impl Table {
         let table = self.name();
         let create = CreateGlobalSecondaryIndexAction::builder()
             .index_name(name)
-            .set_key_schema(Some(keys(&index.hash, index.sort.as_deref())))
+            .set_key_schema(Some(index_keys(index)))
             .projection(projection(index.include.as_deref()))
             .build()
             .map_err(|e| invalid_request(table, e))?;
-        let mut request = self
+        let request = self
             .client()
             .update_table()
             .table_name(table)
-            .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(create).build());
-        for attribute in std::iter::once(&index.hash).chain(&index.sort) {
-            request = request.attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(attribute)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .map_err(|e| invalid_request(table, e))?,
-            );
-        }
+            .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(create).build())
+            .set_attribute_definitions(Some(definitions(table, typed(index))?));
         self.send(&Call::new("create_global_index", ""), request)
             .await
             .map_err(manage_error("update_table"))?;

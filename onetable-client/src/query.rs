@@ -39,19 +39,19 @@ pub(crate) fn index_attributes(
 }
 
 /// The attributes of an `ExclusiveStartKey` for a query: the table's key, and the
-/// index's when querying an index.
-pub(crate) fn cursor_attributes(
-    table: &crate::Table,
-    index: Option<&str>,
-    hash: String,
-    sort: Option<String>,
-) -> Vec<String> {
+/// index's when querying an index (every attribute of a multi-attribute key).
+pub(crate) fn cursor_attributes(table: &crate::Table, index: &onetable_core::IndexSchema) -> Vec<String> {
     let (table_hash, table_sort) = table.key_attributes();
     let mut attrs = vec![table_hash.to_owned()];
     attrs.extend(table_sort.map(str::to_owned));
-    if index.is_some() {
-        attrs.push(hash);
-        attrs.extend(sort);
+    match &index.multi {
+        Some(multi) => attrs.extend(multi.fields().map(|f| f.attribute.to_owned())),
+        None if index.kind != IndexKind::Primary => {
+            let (_, hash, sort) = index_attributes(table, index);
+            attrs.push(hash);
+            attrs.extend(sort);
+        }
+        None => {}
     }
     attrs.sort();
     attrs.dedup();

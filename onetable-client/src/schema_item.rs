@@ -108,13 +108,19 @@ fn schema_item(table: &Table, version: &Version) -> Item {
             Some(attributes) => AttributeValue::L(attributes.iter().map(|a| s(a)).collect()),
         };
         let mut def = vec![("project".to_owned(), project)];
+        // One attribute as OneTable writes it; a multi-attribute key as the list of
+        // its attributes, in order (OneTable cannot declare one, but reads the rest).
+        let names = |keys: &[(String, onetable_core::ScalarType)]| match keys {
+            [(one, _)] => s(one),
+            many => AttributeValue::L(many.iter().map(|(a, _)| s(a)).collect()),
+        };
         if index.kind == IndexKind::Local {
             def.push(("type".into(), s("local")));
         } else {
-            def.push(("hash".into(), s(&index.hash)));
+            def.push(("hash".into(), names(&index.hash)));
         }
-        if let Some(sort) = &index.sort {
-            def.push(("sort".into(), s(sort)));
+        if !index.sort.is_empty() {
+            def.push(("sort".into(), names(&index.sort)));
         }
         indexes.insert(index.name.clone(), map(def));
     }

@@ -443,11 +443,13 @@ pub enum SortCondition {
 /// key of a query. Built by the derive's `E::partition(..)` (primary index) or
 /// `E::<index>_partition(..)`; narrow it with [`PartialKey::with`].
 pub struct PartialKey<E> {
-    index: &'static IndexSchema,
-    entity: &'static str,
+    pub(crate) index: &'static IndexSchema,
+    pub(crate) entity: &'static str,
     hash: Result<String, Error>,
     sort_values: Vec<(&'static str, String)>,
-    error: Option<Error>,
+    /// The values of a query on a multi-attribute key (`None` for a template key).
+    pub(crate) multi: Option<crate::multi_key::MultiQuery>,
+    pub(crate) error: Option<Error>,
     marker: PhantomData<fn() -> E>,
 }
 
@@ -459,12 +461,65 @@ impl<E> PartialKey<E> {
         index: &'static IndexSchema,
         hash: Result<String, Error>,
     ) -> PartialKey<E> {
-        PartialKey { index, entity, hash, sort_values: Vec::new(), error: None, marker: PhantomData }
+        PartialKey {
+            index,
+            entity,
+            hash,
+            sort_values: Vec::new(),
+            multi: None,
+            error: None,
+            marker: PhantomData,
+        }
+    }
+
+    /// A partition of multi-attribute index `index`: one value per partition
+    /// attribute, in order. Built by the derive's `E::<index>_partition(..)`; narrow
+    /// it with [`PartialKey::eq`], then a range such as [`PartialKey::gt`].
+    pub fn multi(
+        entity: &'static str,
+        index: &'static IndexSchema,
+        hash: Vec<crate::expr::Operand>,
+    ) -> PartialKey<E> {
+        PartialKey {
+            index,
+            entity,
+            hash: Ok(String::new()),
+            sort_values: Vec::new(),
+            multi: Some(crate::multi_key::MultiQuery::new(hash)),
+            error: None,
+            marker: PhantomData,
+        }
+    }
+
+    /// For a multi-attribute index, the key condition in the table's `format`
+    /// (`None` for an index keyed by templates), or the first error met building it.
+    pub fn multi_condition(
+        self,
+        format: &crate::Format,
+        placeholders: &mut crate::expr::Placeholders,
+    ) -> Result<Option<String>, Error> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        match (&self.multi, &self.index.multi) {
+            (Some(query), Some(key)) => query.render(self.entity, key, format, placeholders).map(Some),
+            _ => Ok(None),
+        }
     }
 
     /// Gives the value of one sort-key variable; the query's sort key is the template
     /// up to the first variable still missing.
     pub fn with<T: KeyValue>(mut self, field: Field<E, T>, value: impl AsKeyPart<T>) -> Self {
+        if self.index.multi.is_some() {
+            self.error.get_or_insert_with(|| {
+                let message = format!(
+                    "index {} is keyed on attributes: give its sort attributes with .eq(..), then .gt(..), .between(..) and the like",
+                    self.index.name
+                );
+                ErrorKind::Invalid { entity: self.entity, message }.into()
+            });
+            return self;
+        }
         let Some(sort) = self.index.sort.as_ref() else {
             self.error.get_or_insert_with(|| {
                 let message = format!("index {} has no sort key", self.index.name);
@@ -498,6 +553,13 @@ impl<E> PartialKey<E> {
     pub fn into_partition(self) -> Result<(&'static IndexSchema, String), Error> {
         if let Some(e) = self.error {
             return Err(e);
+        }
+        if self.multi.is_some() {
+            let message = format!(
+                "index {} is keyed on attributes, not on one partition key value: query it with find",
+                self.index.name
+            );
+            return Err(ErrorKind::Invalid { entity: self.entity, message }.into());
         }
         Ok((self.index, self.hash?))
     }

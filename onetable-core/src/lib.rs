@@ -15,6 +15,7 @@ mod field;
 mod ids;
 mod key;
 mod map_schema;
+mod multi_key;
 mod projection;
 mod schema;
 mod size;
@@ -33,6 +34,7 @@ pub use key::{
     SortCondition,
 };
 pub use map_schema::{MapKey, MapSchema};
+pub use multi_key::{IndexAttribute, KeyField, MultiKey, ScalarType};
 pub use projection::Projection;
 pub use schema::{
     EntitySchema, FieldSchema, Generate, IndexKind, IndexProjection, IndexSchema, KeyAttribute, Rules,
@@ -67,6 +69,10 @@ pub mod set {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::key::write_key_via_value;
+    pub use crate::multi_key::operand;
+
+    /// Asserts that a field type can be an attribute of a multi-attribute index key.
+    pub const fn assert_index_attribute<T: crate::IndexAttribute + ?Sized>() {}
     pub use aws_sdk_dynamodb::types::AttributeValue;
     pub use std::collections::HashMap;
 

@@ -113,6 +113,9 @@ pub struct IndexSchema {
     pub sort: Option<KeyAttribute>,
     /// What a secondary index holds of each item (the primary index: everything).
     pub projection: IndexProjection,
+    /// A global index keyed on the items' own attributes (`pk = [org, team]`)
+    /// rather than on templated key attributes: then `hash` and `sort` are `None`.
+    pub multi: Option<crate::MultiKey>,
 }
 
 /// What a secondary index holds of each item, as DynamoDB projects it (OneTable's

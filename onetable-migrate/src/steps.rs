@@ -16,11 +16,28 @@ impl Context {
     ///
     /// Expand/contract: deploy the code that writes the new index keys (it declares the
     /// index) before this migration; deploy code that queries the index after it.
+    ///
+    /// An index keyed on the items' own attributes (`pk = [org, team]`) needs no
+    /// backfill: DynamoDB indexes the attributes the items already carry, so the step
+    /// is the `UpdateTable` and the wait, and rewrites nothing (it returns 0). Its dry
+    /// run reads the entity's items and lists in the plan the ones DynamoDB would
+    /// leave out because an attribute has another type ([`Plan::unindexed`](crate::Plan::unindexed)).
     pub async fn add_global_index<E: Entity>(&self, name: &str) -> Result<u64, Error> {
-        if !E::SCHEMA.index(name).is_some_and(|i| i.kind == IndexKind::Global) {
+        let Some(index) = E::SCHEMA.index(name).filter(|i| i.kind == IndexKind::Global) else {
             return Err(
                 ErrorKind::Schema(format!("{} declares no global index {name}", E::SCHEMA.name)).into()
             );
+        };
+        if let Some(multi) = &index.multi {
+            if self.is_dry_run() {
+                let plan = crate::data::preflight::index::<E>(self.table(), name, multi).await?;
+                if let Ok(mut plans) = self.tally().plans.lock() {
+                    plans.push(plan);
+                }
+            } else {
+                self.table().create_global_index(name, INDEX_TIMEOUT).await?;
+            }
+            return Ok(0);
         }
         if !self.is_dry_run() {
             self.table().create_global_index(name, INDEX_TIMEOUT).await?;

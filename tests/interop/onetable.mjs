@@ -89,6 +89,19 @@ const schema = {
             id: { type: String, required: true },
             handle: { type: String, required: true, validate: /^[a-z0-9]{3,16}$/ },
         },
+        // Tickets: the Rust design finds them by org and team through an index keyed
+        // on these attributes (a multi-attribute key, which OneTable cannot declare):
+        // DynamoDB indexes what OneTable writes.
+        Ticket: {
+            pk: { type: String, value: 'TICKET#${id}' },
+            sk: { type: String, value: 'TICKET' },
+            id: { type: String, required: true },
+            org: { type: String, required: true },
+            team: { type: String, required: true },
+            prio: { type: Number, required: true },
+            opened: { type: Date, required: true },
+            title: { type: String },
+        },
         // Padded sort keys: numbers sort as text.
         Event: {
             pk: { type: String, value: 'STREAM#${stream}' },
@@ -156,6 +169,7 @@ const Secret = table.getModel('Secret')
 const Tag = table.getModel('Tag')
 const Person = table.getModel('Person')
 const Handle = table.getModel('Handle')
+const Ticket = table.getModel('Ticket')
 
 // Increments random counters of `ids` (4 in flight) until the file `stop` exists;
 // returns the acknowledged increments per id.
@@ -221,6 +235,7 @@ const commands = {
     'create-secret': () => Secret.create(args),
     'create-handle': () => Handle.create(args),
     'update-handle': () => Handle.update(args),
+    'create-ticket': () => Ticket.create(args),
     'create-tag': () => Tag.create(args),
     'create-person': () => Person.create(args),
     'get-person': () => Person.get(args),

@@ -209,11 +209,12 @@ impl TableBuilder {
                 _ => sort = Some((s, entity.name)),
             }
             for index in entity.indexes.iter().filter(|x| x.kind != IndexKind::Primary) {
+                let (hash, sort) = super::index_keys::attributes(entity, index, h, &self.format)?;
                 let declared = SecondaryIndex {
                     name: index.name.to_owned(),
                     kind: index.kind,
-                    hash: index.hash.as_ref().map_or(h, |k| k.attribute).to_owned(),
-                    sort: index.sort.as_ref().map(|k| k.attribute.to_owned()),
+                    hash,
+                    sort,
                     include: match index.projection {
                         IndexProjection::All => None,
                         IndexProjection::KeysOnly => Some(Vec::new()),
@@ -275,6 +276,8 @@ impl TableBuilder {
                 check_collision(other, entity)?;
             }
         }
+        let (h, s) = (hash.map_or("pk", |(h, _)| h), sort.and_then(|(s, _)| s));
+        super::index_keys::check_types(h, s, indexes.iter().map(|(x, _)| x))?;
         #[cfg(feature = "metrics")]
         let recorder =
             self.metrics.map(|metrics| crate::metrics::Recorder { metrics, table: self.name.clone().into() });

@@ -4,13 +4,14 @@
 
 mod builder;
 pub(crate) mod forms;
+mod index_keys;
 
 pub use builder::TableBuilder;
 
 use aws_sdk_dynamodb::Client;
 use onetable_core::{
     AttributeValue, EntitySchema, Error, ErrorKind, FieldSchema, Format, IndexKind, IndexProjection, Item,
-    Timestamps,
+    ScalarType, Timestamps,
 };
 use std::sync::Arc;
 
@@ -63,8 +64,11 @@ struct Inner {
 pub(crate) struct SecondaryIndex {
     pub name: String,
     pub kind: IndexKind,
-    pub hash: String,
-    pub sort: Option<String>,
+    /// The partition key's attributes and their types: one string for a template
+    /// key (the table's own for a local index), one to four for a multi-attribute key.
+    pub hash: Vec<(String, ScalarType)>,
+    /// The sort key's attributes, likewise (none when the index has no sort key).
+    pub sort: Vec<(String, ScalarType)>,
     /// `None`: all attributes; else the attributes besides the keys (empty: keys
     /// only). The union of what the entities sharing the index include.
     pub include: Option<Vec<String>>,

@@ -333,5 +333,8 @@ fn assertions(schema: &Schema<'_>) -> TokenStream {
             out.extend(quote_spanned!(ty.span()=> _onetable::__private::assert_paddable::<#ty>();));
         }
     }
+    for multi in schema.indexes.iter().filter_map(|i| i.multi.as_ref()) {
+        out.extend(super::multi::assertions(multi, schema));
+    }
     out
 }

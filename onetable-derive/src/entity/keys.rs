@@ -177,14 +177,6 @@ pub fn key_builders(schema: &Schema<'_>) -> TokenStream {
 
     // A partition per index, for queries.
     for (i, index) in schema.indexes.iter().enumerate() {
-        let (hash_index, hash_key) = match (&index.hash, index.kind) {
-            (Some(h), _) => (i, h),
-            (None, Kind::Local) => (0, hash),
-            (None, _) => continue,
-        };
-        let vars = variables([hash_key]);
-        let params = key_params(schema, &vars);
-        let value = compose_from_args(schema, hash_index, hash_key, false);
         let fn_name = if index.kind == Kind::Primary {
             format_ident!("partition")
         } else {
@@ -199,6 +191,25 @@ pub fn key_builders(schema: &Schema<'_>) -> TokenStream {
                 format_ident!("{}_partition", clean)
             }
         };
+        if let Some(multi) = &index.multi {
+            out.extend(super::multi::partition_builder(
+                multi,
+                schema,
+                i,
+                &fn_name,
+                &schema.name,
+                &index.name,
+            ));
+            continue;
+        }
+        let (hash_index, hash_key) = match (&index.hash, index.kind) {
+            (Some(h), _) => (i, h),
+            (None, Kind::Local) => (0, hash),
+            (None, _) => continue,
+        };
+        let vars = variables([hash_key]);
+        let params = key_params(schema, &vars);
+        let value = compose_from_args(schema, hash_index, hash_key, false);
         let doc = format!(
             "A partition of `{ident}` on index `{}` (`{}`), to query; narrow the sort key with `.with(..)`.",
             index.name,

@@ -6,6 +6,7 @@
 mod design;
 mod generate;
 mod keys;
+mod multi;
 mod parse;
 mod schema;
 mod validate;

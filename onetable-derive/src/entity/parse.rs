@@ -32,6 +32,10 @@ pub struct KeyDecl {
     pub sk: Option<LitStr>,
     pub pk_attr: Option<LitStr>,
     pub sk_attr: Option<LitStr>,
+    /// `pk = [org, team]`: a multi-attribute partition key, the fields in order.
+    pub pk_fields: Option<Vec<Ident>>,
+    /// `sk = [prio, created]`: a multi-attribute sort key.
+    pub sk_fields: Option<Vec<Ident>>,
 }
 
 pub struct IndexDecl {
@@ -138,13 +142,39 @@ fn parse_key(
     mut index: Option<(&mut Option<LitStr>, &mut bool, &mut Option<Project>)>,
     errors: &mut Errors,
 ) -> KeyDecl {
-    let mut key = KeyDecl { attr: attr.clone(), pk: None, sk: None, pk_attr: None, sk_attr: None };
+    let mut key = KeyDecl {
+        attr: attr.clone(),
+        pk: None,
+        sk: None,
+        pk_attr: None,
+        sk_attr: None,
+        pk_fields: None,
+        sk_fields: None,
+    };
     let result = attr.parse_nested_meta(|meta| {
         let p = &meta.path;
-        if p.is_ident("pk") {
-            set_once(&mut key.pk, meta.value()?.parse()?, errors, p);
-        } else if p.is_ident("sk") {
-            set_once(&mut key.sk, meta.value()?.parse()?, errors, p);
+        if p.is_ident("pk") || p.is_ident("sk") {
+            let sort = p.is_ident("sk");
+            let value = meta.value()?;
+            if value.peek(syn::token::Bracket) {
+                let fields = field_list(value.parse()?, errors);
+                if index.is_none() {
+                    errors.at(p, "the table's key is a template: lists of fields key global indexes");
+                }
+                let (list, template) =
+                    if sort { (&mut key.sk_fields, &key.sk) } else { (&mut key.pk_fields, &key.pk) };
+                if template.is_some() {
+                    errors.at(p, format!("`{}` is given twice", path_name(p)));
+                }
+                set_once(list, fields, errors, p);
+            } else {
+                let (template, list) =
+                    if sort { (&mut key.sk, &key.sk_fields) } else { (&mut key.pk, &key.pk_fields) };
+                if list.is_some() {
+                    errors.at(p, format!("`{}` is given twice", path_name(p)));
+                }
+                set_once(template, value.parse()?, errors, p);
+            }
         } else if p.is_ident("pk_attr") {
             set_once(&mut key.pk_attr, meta.value()?.parse()?, errors, p);
         } else if p.is_ident("sk_attr") {
@@ -184,4 +214,22 @@ fn parse_key(
         errors.push(e);
     }
     key
+}
+
+/// `[org, team]` (or `["org", "team"]`): the fields of a multi-attribute key.
+fn field_list(list: syn::ExprArray, errors: &mut Errors) -> Vec<Ident> {
+    let mut fields = Vec::new();
+    for element in list.elems {
+        match element {
+            syn::Expr::Path(path) if path.path.get_ident().is_some() => {
+                fields.push(path.path.get_ident().expect("checked").clone());
+            }
+            syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => match s.parse::<Ident>() {
+                Ok(ident) => fields.push(ident),
+                Err(_) => errors.at(&s, "expected a field name"),
+            },
+            other => errors.at(&other, "expected a field name, such as `pk = [org, team]`"),
+        }
+    }
+    fields
 }

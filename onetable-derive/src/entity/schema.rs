@@ -24,7 +24,7 @@ pub fn constant(schema: &Schema<'_>) -> TokenStream {
         }
     };
     let design = option_str(schema.design.as_deref());
-    let indexes = schema.indexes.iter().enumerate().map(|(i, index)| index_schema(i, index));
+    let indexes = schema.indexes.iter().enumerate().map(|(i, index)| index_schema(i, index, schema));
     let fields = schema.fields.iter().map(field_schema);
     quote! {
         &_onetable::schema::EntitySchema {
@@ -76,7 +76,7 @@ pub fn template_consts(schema: &Schema<'_>) -> TokenStream {
     out
 }
 
-fn index_schema(i: usize, index: &Index) -> TokenStream {
+fn index_schema(i: usize, index: &Index, schema: &Schema<'_>) -> TokenStream {
     let name = &index.name;
     let kind = match index.kind {
         Kind::Primary => quote!(Primary),
@@ -99,8 +99,13 @@ fn index_schema(i: usize, index: &Index) -> TokenStream {
             quote!(_onetable::schema::IndexProjection::Include(&[#(#attributes),*]))
         }
     };
+    let multi = match &index.multi {
+        Some(multi) => super::multi::schema(multi, schema),
+        None => quote!(::core::option::Option::None),
+    };
     quote!(_onetable::schema::IndexSchema {
         name: #name, kind: _onetable::schema::IndexKind::#kind, hash: #hash, sort: #sort, projection: #projection,
+        multi: #multi,
     })
 }
 

@@ -39,6 +39,8 @@ pub struct Index {
     pub hash: Option<KeyAttr>,
     pub sort: Option<KeyAttr>,
     pub projection: Projection,
+    /// Keyed on a list of fields (`pk = [org, team]`): `hash` and `sort` are `None`.
+    pub multi: Option<super::multi::Multi>,
 }
 
 /// What a secondary index holds: everything, the keys, or the keys and attributes.
@@ -101,7 +103,8 @@ pub fn validate<'a>(entity: &'a Entity, errors: &mut Errors) -> Schema<'a> {
             "missing #[key(pk = \"...\")]: every entity needs a partition key template, such as #[key(pk = \"USER#${id}\")]",
         ),
         Some(key) => {
-            if key.pk.is_none() {
+            // A list given instead was refused where it was parsed.
+            if key.pk.is_none() && key.pk_fields.is_none() {
                 errors.at(&key.attr, "#[key(..)] needs `pk = \"...\"`, the partition key template");
             }
             indexes.push(index("primary", Kind::Primary, key, "pk", "sk", errors));
@@ -120,6 +123,12 @@ pub fn validate<'a>(entity: &'a Entity, errors: &mut Errors) -> Schema<'a> {
             errors.at(lit, format!("duplicate index name `{index_name}`"));
         }
         let kind = if decl.local { Kind::Local } else { Kind::Global };
+        if super::multi::declared(&decl.key) {
+            // Checked against the stored fields below.
+            let projection = Projection::All;
+            indexes.push(Index { name: index_name, kind, hash: None, sort: None, projection, multi: None });
+            continue;
+        }
         if decl.local && decl.key.pk.is_some() {
             errors.at(&decl.key.attr, "a local index shares the table's partition key: give it only `sk`");
         }
@@ -134,6 +143,11 @@ pub fn validate<'a>(entity: &'a Entity, errors: &mut Errors) -> Schema<'a> {
     }
 
     let fields = stored_fields(entity, errors);
+    for decl in entity.indexes.iter().filter(|d| super::multi::declared(&d.key)) {
+        let Some(name) = &decl.name else { continue };
+        let Some(index) = indexes.iter_mut().find(|i| i.name == name.value()) else { continue };
+        index.multi = super::multi::validate(&decl.key, index.kind, &fields, &entity.ident, errors);
+    }
     for decl in &entity.indexes {
         let (Some(project), Some(name)) = (&decl.project, &decl.name) else { continue };
         let Some(index) = indexes.iter_mut().find(|i| i.name == name.value()) else { continue };
@@ -199,6 +213,7 @@ fn index(name: &str, kind: Kind, key: &KeyDecl, pk: &str, sk: &str, errors: &mut
         hash: if kind == Kind::Local { None } else { attr(&key.pk, &key.pk_attr, pk, errors) },
         sort: attr(&key.sk, &key.sk_attr, sk, errors),
         projection: Projection::All,
+        multi: None,
     }
 }
 

@@ -47,6 +47,9 @@ fn newtype(ident: &Ident, inner: &syn::Type) -> TokenStream {
                 _onetable::__private::write_key_via_value(&self.0, out)
             }
         }
+        // Indexable when what it wraps is; the binder defers the bound to each use,
+        // so a newtype of a map still compiles (and is refused only as an index key).
+        impl _onetable::schema::IndexAttribute for #ident where for<'__a> #inner: _onetable::schema::IndexAttribute {}
     }
 }
 
@@ -98,6 +101,9 @@ fn enumeration(ident: &Ident, variants: &[(&Ident, String)]) -> TokenStream {
                 true
             }
         }
+
+        #[automatically_derived]
+        impl _onetable::schema::IndexAttribute for #ident {}
 
         #[automatically_derived]
         impl _onetable::set::SetElement for #ident {

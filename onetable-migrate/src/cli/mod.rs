@@ -226,6 +226,17 @@ fn print_ran(ran: &Ran, dry_run: bool) {
         (false, false, Direction::Down) => "undid",
     };
     println!("{verb} {} {}: {} items", ran.version, ran.description, ran.items);
+    for plan in ran.plans.iter().filter(|p| !p.unindexed.is_empty()) {
+        println!(
+            "  {} items of {} would stay out of the {}:",
+            plan.unindexed.len(),
+            plan.entity,
+            plan.transform
+        );
+        for item in &plan.unindexed {
+            println!("    {item}");
+        }
+    }
 }
 
 fn print_status(status: &Status) {

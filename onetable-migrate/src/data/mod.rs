@@ -5,6 +5,7 @@ mod budget;
 mod change;
 mod item;
 mod plan;
+pub(crate) mod preflight;
 mod progress;
 mod run;
 mod transform;

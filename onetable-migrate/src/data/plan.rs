@@ -39,6 +39,11 @@ pub struct Plan {
     /// Keys of the items a re-key moves with their owned attributes guarded (too many
     /// attributes to guard whole in one condition; see the guide).
     pub wide: Vec<String>,
+    /// For an index keyed on the items' own attributes: keys of the items DynamoDB
+    /// would leave out of it because an attribute holds another type than the key's
+    /// (`key: field is S, the index reads N`). Once the index exists, a write that
+    /// keeps such a value is refused.
+    pub unindexed: Vec<String>,
     /// The write units the rewrites would consume (transactions counted twice).
     pub write_units: f64,
     /// How long that takes at the migration's rate limit (`None`: no limit).
