@@ -319,3 +319,109 @@ fn the_schema_item_lists_the_attributes_of_a_multi_attribute_key() {
     let byassignee = indexes.get("byassignee").and_then(|s| s.as_m().ok()).expect("byassignee");
     assert_eq!(byassignee["hash"].as_s().unwrap(), "assignee", "one attribute, as OneTable writes it");
 }
+
+/// Another entity stores a field `prio` as text, though no index of its own reads it.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[key(pk = "TASK#${id}", sk = "TASK")]
+struct Task {
+    id: String,
+    prio: String,
+}
+
+/// An index keyed on `status` as a number, which the migration history stores as text.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[key(pk = "JOB#${id}", sk = "JOB")]
+#[index(name = "bystatus", pk = [status])]
+struct Job {
+    id: String,
+    status: u32,
+}
+
+#[test]
+fn a_field_or_bookkeeping_attribute_that_an_index_would_read_with_another_type_is_refused() {
+    // Task's text `prio` would be refused by DynamoDB once `byteam` exists.
+    let client = common::local().client();
+    let err =
+        Table::builder(client.clone(), "refused").entity::<Ticket>().entity::<Task>().build().unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("Task.prio") && message.contains("index byteam reads as N"), "{message}");
+    // The same for the library's own items.
+    let err = Table::builder(client.clone(), "refused").entity::<Job>().build().unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("`status`") && message.contains("index bystatus"), "{message}");
+    // Each alone is fine.
+    Table::builder(client.clone(), "fine").entity::<Task>().build().unwrap();
+    Table::builder(client, "fine").entity::<Ticket>().build().unwrap();
+}
+
+/// The same ticket, its `byteam` index keyed differently.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Ticket")]
+#[key(pk = "TICKET#${id}", sk = "TICKET")]
+#[index(name = "gs1", pk = "ORG#${org}", sk = "TICKET#${id}")]
+#[index(name = "byteam", pk = [team], sk = [opened])]
+struct TicketRekeyed {
+    id: String,
+    org: String,
+    team: String,
+    prio: u32,
+    opened: SystemTime,
+    assignee: Option<String>,
+    title: String,
+}
+
+#[tokio::test]
+async fn an_index_of_the_same_name_keyed_otherwise_is_reported_not_taken_for_the_declared_one() {
+    let table = common::table(|t| t.entity::<Ticket>()).await;
+    let before = table.describe().await.unwrap();
+    let rekeyed = common::table_named(table.name(), |t| t.entity::<TicketRekeyed>());
+    let err = rekeyed.create_global_index("byteam", Duration::from_secs(60)).await.unwrap_err();
+    assert!(matches!(err.kind(), onetable::ErrorKind::Schema(_)), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("keyed org (HASH, S), team (HASH, S), prio (RANGE, N), opened (RANGE, N)")
+            && message.contains("declare it keyed team (HASH, S), opened (RANGE, N)"),
+        "{message}"
+    );
+    let after = table.describe().await.unwrap();
+    assert_eq!(before.global_secondary_indexes(), after.global_secondary_indexes(), "nothing changed");
+    // The index as declared is there already: nothing to do.
+    assert!(!table.create_global_index("byteam", Duration::from_secs(60)).await.unwrap());
+}
+
+#[tokio::test]
+async fn an_empty_string_in_a_multi_attribute_key_is_refused_before_anything_is_written() {
+    let table = common::table(|t| t.entity::<Ticket>()).await;
+    let tickets = table.model::<Ticket>();
+    let refused = |e: onetable::Error| {
+        assert!(
+            matches!(
+                e.kind(),
+                onetable::ErrorKind::InvalidKey {
+                    entity: "Ticket",
+                    field: "team",
+                    template: "byteam",
+                    problem: onetable::KeyProblem::Empty,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    };
+    let mut empty = ticket(1);
+    empty.team.clear();
+    refused(tickets.create(empty.clone()).await.unwrap_err());
+    refused(tickets.put(empty.clone()).await.unwrap_err());
+    refused(table.batch_write().put(empty.clone()).await.unwrap_err());
+    assert!(common::scan_all(&table).await.is_empty(), "nothing was written");
+
+    tickets.create(ticket(1)).await.unwrap();
+    refused(tickets.update(Ticket::key("t001")).set(Ticket::TEAM, "").await.unwrap_err());
+    let stored = tickets.get(Ticket::key("t001")).await.unwrap();
+    assert_eq!(stored, Some(ticket(1)), "the item is as it was");
+    // An empty optional value in a one-attribute key is refused the same way.
+    let mut unassigned = ticket(2);
+    unassigned.assignee = Some(String::new());
+    let err = tickets.create(unassigned).await.unwrap_err();
+    assert!(matches!(err.kind(), onetable::ErrorKind::InvalidKey { field: "assignee", .. }), "{err}");
+}

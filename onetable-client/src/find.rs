@@ -349,8 +349,14 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
                 );
                 return Err(ErrorKind::Invalid { entity, message }.into());
             }
-            let condition = self.key.multi_condition(model.table.format(), &mut p)?;
-            (Some(index.name), condition.expect("a multi-attribute index's key renders"), None)
+            let condition = self.key.multi_condition(model.table.format(), &mut p)?.ok_or_else(|| {
+                let message = format!(
+                    "index {} is keyed on attributes: query it with its partition's values",
+                    index.name
+                );
+                Error::from(ErrorKind::Invalid { entity, message })
+            })?;
+            (Some(index.name), condition, None)
         } else {
             let (index_name, hash_attr, sort_attr) = index_attributes(&model.table, index);
             let (hash, sort) = self.key.resolve()?;

@@ -122,15 +122,31 @@ fn definitions<'a>(
             continue;
         }
         seen.push(name);
-        let kind = match scalar {
-            ScalarType::String => ScalarAttributeType::S,
-            ScalarType::Number => ScalarAttributeType::N,
-            ScalarType::Binary => ScalarAttributeType::B,
-        };
-        let definition = AttributeDefinition::builder().attribute_name(name).attribute_type(kind).build();
+        let definition =
+            AttributeDefinition::builder().attribute_name(name).attribute_type(scalar_type(scalar)).build();
         out.push(definition.map_err(|e| invalid_request(table, e))?);
     }
     Ok(out)
+}
+
+fn scalar_type(scalar: ScalarType) -> ScalarAttributeType {
+    match scalar {
+        ScalarType::String => ScalarAttributeType::S,
+        ScalarType::Number => ScalarAttributeType::N,
+        ScalarType::Binary => ScalarAttributeType::B,
+    }
+}
+
+/// A key schema as an error message shows it: `pk (HASH, S), sk (RANGE, S)`.
+fn describe_keys(keys: &[KeySchemaElement], types: &[AttributeDefinition]) -> String {
+    let one = |k: &KeySchemaElement| {
+        let kind = types
+            .iter()
+            .find(|d| d.attribute_name() == k.attribute_name())
+            .map(|d| d.attribute_type().as_str());
+        format!("{} ({}, {})", k.attribute_name(), k.key_type().as_str(), kind.unwrap_or("?"))
+    };
+    keys.iter().map(one).collect::<Vec<_>>().join(", ")
 }
 
 /// Every key attribute of an index with its type.
@@ -284,9 +300,27 @@ impl Table {
             self.indexes().iter().find(|i| i.name == name && i.kind == IndexKind::Global).ok_or_else(
                 || ErrorKind::Schema(format!("no registered entity declares a global index {name}")),
             )?;
-        let exists =
-            self.describe().await?.global_secondary_indexes().iter().any(|i| i.index_name() == Some(name));
-        if exists {
+        let description = self.describe().await?;
+        if let Some(existing) =
+            description.global_secondary_indexes().iter().find(|i| i.index_name() == Some(name))
+        {
+            let declared = index_keys(index);
+            let types = description.attribute_definitions();
+            let same = existing.key_schema() == declared.as_slice()
+                && typed(index).all(|(attribute, scalar)| {
+                    types.iter().any(|d| {
+                        d.attribute_name() == attribute && *d.attribute_type() == scalar_type(scalar)
+                    })
+                });
+            if !same {
+                return Err(ErrorKind::Schema(format!(
+                    "table {} has index {name} keyed {}, the entities declare it keyed {}: remove the index (or rename the declared one) before it can be added",
+                    self.name(),
+                    describe_keys(existing.key_schema(), types),
+                    describe_keys(&declared, &definitions(self.name(), typed(index))?),
+                ))
+                .into());
+            }
             return Ok(false);
         }
         let table = self.name();

@@ -81,6 +81,8 @@ impl<E: Entity> Model<E> {
         if check {
             crate::rules::check_item(E::SCHEMA, &item)?;
         }
+        // Always, as DynamoDB would refuse the write: a typed error names the field.
+        E::SCHEMA.check_index_values(&item)?;
         table.encrypt_fields(E::SCHEMA, &mut item)?;
         let timestamps = table.timestamps_of(E::SCHEMA);
         if timestamps != Timestamps::Off {

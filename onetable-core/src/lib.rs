@@ -16,6 +16,7 @@ mod ids;
 mod key;
 mod map_schema;
 mod multi_key;
+mod partial_key;
 mod projection;
 mod schema;
 mod size;
@@ -29,12 +30,10 @@ pub use entity::Entity;
 pub use error::{Error, ErrorKind, FailedAction, KeyProblem, Unprocessed};
 pub use field::{Field, Nested};
 pub use ids::GeneratedId;
-pub use key::{
-    attr_from_key_text, key_text, AsKeyPart, Input, Key, KeyBuf, KeyValue, Paddable, PartialKey, Rendered,
-    SortCondition,
-};
+pub use key::{attr_from_key_text, key_text, AsKeyPart, Input, Key, KeyBuf, KeyValue, Paddable, Rendered};
 pub use map_schema::{MapKey, MapSchema};
 pub use multi_key::{IndexAttribute, KeyField, MultiKey, ScalarType};
+pub use partial_key::{PartialKey, SortCondition};
 pub use projection::Projection;
 pub use schema::{
     EntitySchema, FieldSchema, Generate, IndexKind, IndexProjection, IndexSchema, KeyAttribute, Rules,

@@ -26,6 +26,47 @@ impl MultiKey {
     }
 }
 
+impl crate::EntitySchema {
+    /// Refuses `value` for `attribute` when one of the entity's multi-attribute index
+    /// keys reads that attribute and the value is an empty string or binary, which
+    /// DynamoDB refuses in an index key (the whole write would fail).
+    pub fn check_index_value(&self, attribute: &str, value: &crate::AttributeValue) -> Result<(), Error> {
+        use crate::AttributeValue::{B, S};
+        let empty = match value {
+            S(text) => text.is_empty(),
+            B(bytes) => bytes.as_ref().is_empty(),
+            _ => false,
+        };
+        if !empty {
+            return Ok(());
+        }
+        for index in self.indexes {
+            let Some(multi) = &index.multi else { continue };
+            if let Some(key) = multi.fields().find(|k| k.attribute == attribute) {
+                let problem = crate::KeyProblem::Empty;
+                let (entity, field, template) = (self.name, key.field, index.name);
+                return Err(
+                    ErrorKind::InvalidKey { entity, field, value: String::new(), template, problem }.into()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// [`check_index_value`](crate::EntitySchema::check_index_value) for every attribute of a whole item.
+    pub fn check_index_values(&self, item: &crate::Item) -> Result<(), Error> {
+        for index in self.indexes {
+            let Some(multi) = &index.multi else { continue };
+            for key in multi.fields() {
+                if let Some(value) = item.get(key.attribute) {
+                    self.check_index_value(key.attribute, value)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One field of a multi-attribute key.
 #[derive(Debug)]
 pub struct KeyField {
@@ -174,6 +215,15 @@ impl MultiQuery {
                 Err(e) => Err(refuse(entity, format!("{field}: {e}"))),
             }
         };
+        // The derive gives one value per attribute; a hand-written key may not.
+        if self.hash.len() != key.hash.len() {
+            let message = format!(
+                "a query of an index keyed on [{}] gives each of them a value, not {}",
+                key.hash.iter().map(|f| f.field).collect::<Vec<_>>().join(", "),
+                self.hash.len()
+            );
+            return Err(refuse(entity, message));
+        }
         let mut clauses = Vec::with_capacity(key.hash.len() + key.sort.len());
         let equal = self.equal.iter().map(|(_, operand)| operand);
         for (field, operand) in key.hash.iter().zip(&self.hash).chain(key.sort.iter().zip(equal)) {

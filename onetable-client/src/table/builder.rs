@@ -278,6 +278,7 @@ impl TableBuilder {
         }
         let (h, s) = (hash.map_or("pk", |(h, _)| h), sort.and_then(|(s, _)| s));
         super::index_keys::check_types(h, s, indexes.iter().map(|(x, _)| x))?;
+        super::index_keys::check_fields(&self.entities, &self.format, indexes.iter().map(|(x, _)| x))?;
         #[cfg(feature = "metrics")]
         let recorder =
             self.metrics.map(|metrics| crate::metrics::Recorder { metrics, table: self.name.clone().into() });

@@ -89,6 +89,9 @@ impl Changes {
                 if let (Some(f), Some(v)) = (rules, av.as_ref()) {
                     crate::rules::check(entity, f, v)?;
                 }
+                if let (None, Some(v)) = (&target.inner, av.as_ref()) {
+                    E::SCHEMA.check_index_value(target.attribute, v)?;
+                }
                 // Stored encrypted, as a create would store it.
                 if let (Some(f), Some(AttributeValue::S(text))) = (crypt, av.as_mut()) {
                     *text = table.encrypt(entity, f, text)?;

@@ -94,7 +94,8 @@ pub fn validate(
 
 /// The stored field `ident` names, if it can be an index key attribute.
 fn field(ident: &Ident, fields: &[Stored<'_>], entity: &syn::Ident, errors: &mut Errors) -> Option<usize> {
-    let name = ident.to_string();
+    // `r#type` in the list names the field `type`, as the field's own name drops `r#`.
+    let name = ident.to_string().trim_start_matches("r#").to_owned();
     let Some(position) = fields.iter().position(|f| f.field.name() == name) else {
         errors.at(ident, format!("`{entity}` has no stored field `{name}`"));
         return None;

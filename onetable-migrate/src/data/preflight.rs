@@ -1,6 +1,8 @@
 //! The dry run of adding an index keyed on the items' own attributes: no item is
 //! rewritten, so what is worth knowing beforehand is which items DynamoDB would leave
-//! out of the index because an attribute holds another type than the key's.
+//! out of the index because an attribute holds another type than the key's, or an
+//! empty string or binary (which DynamoDB also refuses in a write once the index
+//! exists).
 
 use super::Plan;
 use onetable_client::raw::{Call, ScanPage};
@@ -32,6 +34,8 @@ pub(crate) async fn index<E: Entity>(table: &Table, name: &str, key: &MultiKey) 
             let mismatch = key.fields().find_map(|f| {
                 let want = ScalarType::of(f.onetable_type, table.format())?;
                 let got = match item.get(f.attribute)? {
+                    AttributeValue::S(s) if s.is_empty() => "an empty S",
+                    AttributeValue::B(b) if b.as_ref().is_empty() => "an empty B",
                     AttributeValue::S(_) => "S",
                     AttributeValue::N(_) => "N",
                     AttributeValue::B(_) => "B",
