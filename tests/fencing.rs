@@ -18,10 +18,11 @@ use std::time::{Duration, Instant};
 /// Set in the child process: `endpoint|table`.
 const CHILD: &str = "ONETABLE_FENCING_CHILD";
 const ITEMS: u32 = 3_000;
+/// The stopped migrator's lease.
 const LEASE: Duration = Duration::from_secs(3);
 
-fn counting(table: &Table, owner: &str) -> Migrator {
-    Migrator::new(table.clone()).owner(owner).lease(LEASE).wait(Duration::ZERO).migration(
+fn counting(table: &Table, owner: &str, lease: Duration, wait: Duration) -> Migrator {
+    Migrator::new(table.clone()).owner(owner).lease(lease).wait(wait).migration(
         Migration::new("0.2.0", "count a pass").up(|ctx| async move {
             ctx.transform("passes", |c: Counter| Some(Counter { passes: c.passes + 1, ..c }))
                 .segments(2)
@@ -42,7 +43,7 @@ async fn fencing_child() {
     let Ok(spec) = std::env::var(CHILD) else { return };
     let (endpoint, name) = spec.split_once('|').expect("endpoint|table");
     let table = Table::builder(common::client_at(endpoint), name).entity::<Counter>().build().unwrap();
-    match counting(&table, "stalled").up(None).await {
+    match counting(&table, "stalled", LEASE, Duration::ZERO).up(None).await {
         Ok(ran) => println!("CHILD-RESULT ok {ran:?}"),
         Err(e) if e.is_lock_lost() => println!("CHILD-RESULT lock-lost: {e}"),
         Err(e) => println!("CHILD-RESULT error: {e}"),
@@ -87,11 +88,11 @@ async fn a_migrator_stopped_past_its_lease_writes_nothing_and_fails_with_lock_lo
     let stopped_at = counters.scan().await.unwrap().iter().filter(|c| c.passes == 1).count();
     assert!(stopped_at < ITEMS as usize, "stopped midway: {stopped_at}");
 
-    // Past its lease, another migrator takes over and finishes.
-    let second = counting(&table, "second");
-    let err = second.up(None).await.unwrap_err();
+    // Past its lease, another migrator takes over and finishes. Its own lease is past
+    // any stall a loaded machine gives its heartbeat: only the stopped one loses a lock.
+    let err = counting(&table, "second", LEASE, Duration::ZERO).up(None).await.unwrap_err();
     assert!(err.is_locked(), "{err}");
-    tokio::time::sleep(LEASE + Duration::from_millis(500)).await;
+    let second = counting(&table, "second", Duration::from_secs(60), Duration::from_secs(120));
     let ran = second.up(None).await.unwrap();
     assert!(ran[0].items > 0 && ran[0].items <= u64::from(ITEMS));
     let finished = everything(&table).await;

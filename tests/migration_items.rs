@@ -297,6 +297,12 @@ async fn keys_the_entity_does_not_declare_survive_migrations_puts_and_updates_an
 {
     let table = common::table(|t| t.entity::<Home>()).await;
     put_raw(&table, (0..10).map(home_item)).await;
+    // The point's latitude as the engine stores `45.750`: DynamoDB trims trailing
+    // zeros (and so does the embedded engine), DynamoDB Local keeps them. Whichever it
+    // is, a rewrite that leaves the latitude alone keeps that text.
+    let lat = |item: &Item| item["address"].as_m().unwrap()["geo"].as_m().unwrap()["lat"].clone();
+    let stored_lat = lat(&by_key(&table).await["HOME#0|HOME"]);
+    assert!([n("45.750"), n("45.75")].contains(&stored_lat), "{stored_lat:?}");
     // In place: the name upper-cased; the score, unchanged, keeps every digit.
     migrator(&table, "0.2.0", |ctx| {
         Box::pin(async move {
@@ -315,7 +321,7 @@ async fn keys_the_entity_does_not_declare_survive_migrations_puts_and_updates_an
         assert_theirs(item, "in place");
         assert_eq!(item["score"], n(SCORE), "{key}: an unchanged number keeps every digit");
         assert!(item["data"].as_m().unwrap()["nm"].as_s().unwrap().starts_with("HOME "));
-        assert_eq!(item["address"].as_m().unwrap()["geo"].as_m().unwrap()["lat"], n("45.750"));
+        assert_eq!(lat(item), stored_lat, "{key}: the latitude as it was stored");
     }
 
     // The application's put and update of the struct field keep them too.

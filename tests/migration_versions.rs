@@ -11,7 +11,6 @@ use onetable::{AttributeValue, Entity, Table};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// A person before: one name (design 0.1.0, declared by the old code).
 #[derive(Entity, Debug, Clone, PartialEq)]
@@ -141,28 +140,37 @@ async fn old_replicas_writing_after_the_migration_are_refused_not_lost() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_form_writes_that_keep_coming_make_the_migration_incomplete_then_up_finishes_it() {
     let (old, new) = tables(100).await;
-    // An old deployment keeps creating items in the old form while the migration runs.
+    // An old deployment keeps creating items in the old form while the migration runs:
+    // one before each item the migration converts lands, so however fast the engine
+    // and the machine, every pass finds new ones.
     let stop = Arc::new(AtomicBool::new(false));
     let created = Arc::new(AtomicUsize::new(0));
-    let writer = {
+    let write_one = {
         let (stop, created, old) = (stop.clone(), created.clone(), old.clone());
-        tokio::spawn(async move {
-            let people = old.model::<PersonV1>();
-            let mut id = 1_000;
-            while !stop.load(Ordering::Relaxed) {
-                people
-                    .create(PersonV1 { id, name: format!("New{id} Comer"), visits: 0, passes: 0 })
-                    .await
-                    .unwrap();
-                created.fetch_add(1, Ordering::Relaxed);
-                id += 1;
-                tokio::time::sleep(Duration::from_millis(20)).await;
+        move || {
+            if stop.load(Ordering::Relaxed) {
+                return;
             }
-        })
+            let id = 1_000 + created.fetch_add(1, Ordering::Relaxed) as u32;
+            let person = PersonV1 { id, name: format!("New{id} Comer"), visits: 0, passes: 0 };
+            let people = old.model::<PersonV1>();
+            let write = std::future::IntoFuture::into_future(people.create(person));
+            tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(write)).unwrap();
+        }
     };
     let migrator =
-        Migrator::new(new.clone()).migration(Migration::new("0.2.0", "split names").up(|ctx| async move {
-            ctx.transform("split", |p: PersonV1| Some(split(p))).final_passes(2).run().await.map(|_| ())
+        Migrator::new(new.clone()).migration(Migration::new("0.2.0", "split names").up(move |ctx| {
+            let write_one = write_one.clone();
+            async move {
+                ctx.transform("split", move |p: PersonV1| {
+                    write_one();
+                    Some(split(p))
+                })
+                .final_passes(2)
+                .run()
+                .await
+                .map(|_| ())
+            }
         }));
     let err = migrator.up(None).await.unwrap_err();
     assert!(err.is_incomplete(), "{err}");
@@ -170,7 +178,6 @@ async fn old_form_writes_that_keep_coming_make_the_migration_incomplete_then_up_
     let listed = migrator.list().await.unwrap();
     assert_eq!(listed[0].state, State::Incomplete);
     stop.store(true, Ordering::Relaxed);
-    writer.await.unwrap();
     let ran = migrator.up(None).await.unwrap();
     assert!(ran[0].items > 0, "the resumed run migrated what was left");
     let all = new.model::<Person>().scan().await.unwrap();

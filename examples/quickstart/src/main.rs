@@ -1,11 +1,13 @@
-//! The quickstart: `cargo run --example quickstart`.
+//! The quickstart: `cargo run -p quickstart`.
 //!
 //! Two entities in one table — an Account and its Users — through every basic
-//! operation. It starts DynamoDB Local itself; with `--aws` it uses the standard AWS
-//! configuration instead (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB), and
-//! `--table NAME` picks the table (created from the schema when missing).
+//! operation. It runs against the embedded engine, in this process
+//! (`ONETABLE_ENGINE=dynamodb-local` starts AWS's DynamoDB Local instead); with `--aws`
+//! it uses the standard AWS configuration (AWS_PROFILE, AWS_REGION,
+//! AWS_ENDPOINT_URL_DYNAMODB), and `--table NAME` picks the table (created from the
+//! schema when missing).
 
-mod support;
+mod connect;
 
 use onetable::{Entity, Table, Value};
 
@@ -40,12 +42,22 @@ struct User {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let target = support::connect().await?;
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let target = connect::connect().await?;
     println!("using {}", target.description);
 
     // One table, two entities; the builder checks they cannot overwrite each other.
-    let table = Table::builder(target.client.clone(), support::table_name("onetable-quickstart"))
+    let table = Table::builder(target.client.clone(), connect::table_name("onetable-quickstart"))
         .entity::<Account>()
         .entity::<User>()
         .build()?;
