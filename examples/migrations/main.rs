@@ -3,8 +3,9 @@
 //! Three migrations change one schema while it holds data: 0.1.0 creates the table;
 //! 0.2.0 adds an index by email and backfills it; 0.3.0 re-keys users under their
 //! account. Each is a file of `migrations/`, listed in its `mod.rs`; `generate` adds
-//! the next one (`cargo run --example migrations -- generate "add a nickname"`). With no arguments the example starts DynamoDB Local and runs a scripted
-//! session through the migration CLI; with arguments it is that CLI
+//! the next one (`cargo run --example migrations -- generate "add a nickname"`). With
+//! no arguments the example starts the embedded engine (`ONETABLE_ENGINE=dynamodb-local`:
+//! DynamoDB Local) and runs a scripted session through the migration CLI; with arguments it is that CLI
 //! (`cargo run --example migrations -- --endpoint http://localhost:8000 --table app status`).
 
 mod migrations;
@@ -31,15 +32,15 @@ fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
     if std::env::args().len() > 1 {
         return Ok(cli::run(migrator));
     }
+    // The CLI builds its client from the standard AWS chain; a local engine takes any
+    // credentials. Set before the engine starts its threads.
+    std::env::set_var("AWS_ACCESS_KEY_ID", "local");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "local");
     // The embedded engine unless ONETABLE_ENGINE=dynamodb-local asks for DynamoDB Local.
     let engine = onetable_local::Engine::from_env_or(onetable_local::Engine::Embedded)?;
     let local = engine.start()?;
     println!("{engine} engine started at {}", local.endpoint());
     let endpoint = local.endpoint().to_owned();
-    // The CLI builds its client from the standard AWS chain; a local engine takes any
-    // credentials.
-    std::env::set_var("AWS_ACCESS_KEY_ID", "local");
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", "local");
     let with = |rest: &[&str]| -> Vec<String> {
         ["--endpoint", endpoint.as_str(), "--region", "us-east-1", "--table", "app"]
             .iter()

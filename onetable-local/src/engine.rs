@@ -4,13 +4,13 @@ use crate::{DynamoDbLocal, Error};
 use std::sync::OnceLock;
 
 /// The environment variable that picks the engine [`DynamoDbLocal::shared`] starts:
-/// `dynamodb-local` (the default) or `embedded`.
+/// `embedded` (the default, when the `embedded` feature is on) or `dynamodb-local`.
 pub const ENGINE_VARIABLE: &str = "ONETABLE_ENGINE";
 
 /// A local DynamoDB this crate can start.
 ///
 /// ```no_run
-/// // Rust alone: no Java, no npm, no download; starts in milliseconds.
+/// // No Java, no npm, no download; starts in milliseconds.
 /// let local = onetable_local::Engine::Embedded.shared()?;
 /// let client = local.client();
 /// # Ok::<(), &'static onetable_local::Error>(())
@@ -19,7 +19,7 @@ pub const ENGINE_VARIABLE: &str = "ONETABLE_ENGINE";
 #[non_exhaustive]
 pub enum Engine {
     /// AWS's DynamoDB Local: a Java process, installed from npm on first use. The
-    /// reference: every behaviour onetable promises is tested against it.
+    /// reference: onetable's CI runs every test against it.
     DynamoDbLocal,
     /// dynoxide, a DynamoDB engine on SQLite, served from a thread of this process
     /// (the `embedded` feature, on by default). It starts in milliseconds and needs
@@ -29,17 +29,26 @@ pub enum Engine {
 }
 
 impl Engine {
-    /// The engine [`ENGINE_VARIABLE`] names, [`Engine::DynamoDbLocal`] when it is unset.
+    /// The engine [`ENGINE_VARIABLE`] names; when it is unset, [`Engine::Embedded`]
+    /// (or, in a build without the `embedded` feature, [`Engine::DynamoDbLocal`]).
     pub fn from_env() -> Result<Engine, Error> {
-        Engine::from_env_or(Engine::DynamoDbLocal)
+        Engine::from_env_or(Engine::DEFAULT)
     }
 
-    /// The engine [`ENGINE_VARIABLE`] names, `default` when it is unset; a name it
-    /// does not know is an error, never a silent default.
+    /// The engine used when none is named.
+    #[cfg(feature = "embedded")]
+    pub const DEFAULT: Engine = Engine::Embedded;
+    /// The engine used when none is named.
+    #[cfg(not(feature = "embedded"))]
+    pub const DEFAULT: Engine = Engine::DynamoDbLocal;
+
+    /// The engine [`ENGINE_VARIABLE`] names, `default` when it is unset or empty; a
+    /// name it does not know is an error, never a silent default.
     pub fn from_env_or(default: Engine) -> Result<Engine, Error> {
-        match std::env::var(ENGINE_VARIABLE) {
-            Err(_) => Ok(default),
-            Ok(name) => name.parse(),
+        match std::env::var_os(ENGINE_VARIABLE) {
+            None => Ok(default),
+            Some(name) if name.is_empty() => Ok(default),
+            Some(name) => name.to_string_lossy().parse(),
         }
     }
 
@@ -60,7 +69,9 @@ impl Engine {
     }
 
     /// The instance of this engine shared by everything in this process, started on
-    /// first use (the endpoint [`crate::ENDPOINT_VARIABLE`] names, when it is set).
+    /// first use. For DynamoDB Local, the endpoint [`crate::ENDPOINT_VARIABLE`] names
+    /// when it is set (one instance for several test binaries); the embedded engine
+    /// is always this process's own.
     pub fn shared(self) -> Result<&'static DynamoDbLocal, &'static Error> {
         static LOCAL: OnceLock<Result<DynamoDbLocal, Error>> = OnceLock::new();
         static EMBEDDED: OnceLock<Result<DynamoDbLocal, Error>> = OnceLock::new();
@@ -68,8 +79,8 @@ impl Engine {
             Engine::DynamoDbLocal => &LOCAL,
             Engine::Embedded => &EMBEDDED,
         };
-        cell.get_or_init(|| match std::env::var(crate::ENDPOINT_VARIABLE) {
-            Ok(endpoint) if !endpoint.is_empty() => Ok(DynamoDbLocal::connect(endpoint)),
+        cell.get_or_init(|| match (self, crate::process::endpoint_from_env()) {
+            (Engine::DynamoDbLocal, Some(endpoint)) => Ok(DynamoDbLocal::connect(endpoint)),
             _ => self.start(),
         })
         .as_ref()
@@ -80,10 +91,10 @@ impl std::str::FromStr for Engine {
     type Err = Error;
 
     fn from_str(name: &str) -> Result<Engine, Error> {
-        match name.trim() {
-            "dynamodb-local" | "local" | "" => Ok(Engine::DynamoDbLocal),
+        match name.trim().to_ascii_lowercase().as_str() {
+            "dynamodb-local" => Ok(Engine::DynamoDbLocal),
             "embedded" => Ok(Engine::Embedded),
-            other => Err(Error::UnknownEngine { name: other.to_owned() }),
+            _ => Err(Error::UnknownEngine { name: name.to_owned() }),
         }
     }
 }

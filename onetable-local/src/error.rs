@@ -62,8 +62,8 @@ pub enum Error {
     },
     /// [`crate::ENGINE_VARIABLE`] names no engine.
     #[error(
-        "ONETABLE_ENGINE is `{name}`, which names no engine: use `dynamodb-local` (AWS's DynamoDB \
-         Local, the default) or `embedded` (dynoxide in this process)"
+        "ONETABLE_ENGINE is `{name}`, which names no engine: use `embedded` (dynoxide in this \
+         process, the default) or `dynamodb-local` (AWS's DynamoDB Local)"
     )]
     UnknownEngine {
         /// The name given.

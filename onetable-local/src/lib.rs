@@ -1,6 +1,6 @@
 //! A local DynamoDB for tests, onetable's own and yours: AWS's DynamoDB Local, or the
 //! embedded engine ([`Engine::Embedded`]: dynoxide on SQLite, served from a thread of
-//! this process; Rust alone, it starts in milliseconds). Both are a [`DynamoDbLocal`];
+//! this process; no Java, no npm, it starts in milliseconds). Both are a [`DynamoDbLocal`];
 //! [`Engine::shared`] picks one in code, [`ENGINE_VARIABLE`] from the environment.
 //!
 //! # DynamoDB Local
@@ -31,8 +31,8 @@
 //! }
 //! ```
 //!
-//! Each test binary starts its own instance (a few seconds). To start one for all of
-//! them, run `cargo run -p onetable-local` (it prints `ONETABLE_DYNAMODB_ENDPOINT=…`)
+//! Each test binary starts its own instance (the embedded engine in milliseconds,
+//! DynamoDB Local in a few seconds). To share one DynamoDB Local between all of them, run `cargo run -p onetable-local` (it prints `ONETABLE_DYNAMODB_ENDPOINT=…`)
 //! and export that variable: [`DynamoDbLocal::shared`] then connects to it, as it does
 //! to any endpoint the variable names (a container, a DynamoDB Local started another
 //! way).
@@ -48,7 +48,7 @@
 //! ```
 //!
 //! Environment variables:
-//! - `ONETABLE_ENGINE`: `dynamodb-local` (the default) or `embedded`, the engine
+//! - `ONETABLE_ENGINE`: `embedded` (the default) or `dynamodb-local`, the engine
 //!   [`DynamoDbLocal::shared`] starts;
 //! - `ONETABLE_DYNAMODB_ENDPOINT`: an instance to use instead of starting one;
 //! - `ONETABLE_DYNAMODB_LOCAL_DIR`: where DynamoDB Local is installed (default: the

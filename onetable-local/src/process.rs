@@ -223,6 +223,11 @@ fn read_pid(guardian: &mut Child) -> Result<u32, Error> {
 /// (`cargo run -p onetable-local` prints it), a container, or any DynamoDB endpoint.
 pub const ENDPOINT_VARIABLE: &str = "ONETABLE_DYNAMODB_ENDPOINT";
 
+/// The endpoint [`ENDPOINT_VARIABLE`] names, when it is set and not empty.
+pub(crate) fn endpoint_from_env() -> Option<String> {
+    std::env::var(ENDPOINT_VARIABLE).ok().filter(|e| !e.is_empty())
+}
+
 /// A local DynamoDB: AWS's DynamoDB Local this handle started (dropping it stops the
 /// java process and waits for it), the embedded engine it started ([`Engine`]), or one
 /// already running that it only connects to.
@@ -291,13 +296,18 @@ impl DynamoDbLocal {
 
     /// The instance shared by everything in this process: the endpoint named by
     /// [`ENDPOINT_VARIABLE`] when it is set, else one of the engine
-    /// [`crate::ENGINE_VARIABLE`] names (DynamoDB Local by default), started on first
-    /// use. [`Engine::shared`] picks the engine in code.
+    /// [`crate::ENGINE_VARIABLE`] names ([`Engine::DEFAULT`] when unset), started on first
+    /// use. [`Engine::shared`] picks the engine in code (the embedded engine then
+    /// even when the endpoint variable is set).
     ///
     /// Tests in one binary share it and keep apart by using their own table names
     /// ([`crate::unique_table_name`]). One it started stops when the process exits.
     pub fn shared() -> Result<&'static DynamoDbLocal, &'static Error> {
+        static CONNECTED: OnceLock<DynamoDbLocal> = OnceLock::new();
         static CHOSEN: OnceLock<Result<Engine, Error>> = OnceLock::new();
+        if let Some(endpoint) = endpoint_from_env() {
+            return Ok(CONNECTED.get_or_init(|| DynamoDbLocal::connect(endpoint)));
+        }
         CHOSEN.get_or_init(Engine::from_env).as_ref()?.shared()
     }
 

@@ -1,4 +1,4 @@
-//! The embedded engine: it starts with Rust alone, serves the DynamoDB API over the SDK
+//! The embedded engine: it starts with nothing installed, serves the DynamoDB API over the SDK
 //! as DynamoDB Local does, and stops when its handle is dropped.
 
 #![cfg(feature = "embedded")]
@@ -85,4 +85,23 @@ fn the_shared_embedded_engine_is_one_per_process() {
     let b = Engine::Embedded.shared().unwrap();
     assert!(std::ptr::eq(a, b));
     assert_eq!(a.engine(), Some(Engine::Embedded));
+}
+
+#[test]
+fn a_request_that_never_finishes_does_not_hold_the_stop() {
+    use std::io::Write;
+    let local = DynamoDbLocal::embedded().unwrap();
+    // Half a request: the headers promise a body that never comes (as from a client
+    // whose task waits on the thread now dropping the engine).
+    let mut half = std::net::TcpStream::connect(local.endpoint().trim_start_matches("http://")).unwrap();
+    half.write_all(b"POST / HTTP/1.1\r\nhost: local\r\ncontent-length: 1000\r\n\r\n{\"Tab").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    // Returns (a hang here is the failure): the engine drops the connection after its
+    // grace period, and the half-sent request's connection is closed, not left open.
+    drop(local);
+    half.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
+    let mut rest = Vec::new();
+    let closed = std::io::Read::read_to_end(&mut half, &mut rest);
+    let reset = |e: &std::io::Error| e.kind() == std::io::ErrorKind::ConnectionReset;
+    assert!(closed.is_ok() || closed.as_ref().is_err_and(reset), "still open: {closed:?}");
 }

@@ -1,4 +1,4 @@
-//! The quickstart runs with Rust alone, whatever AWS configuration the shell exports:
+//! The quickstart runs with no Java and no npm, whatever AWS configuration the shell exports:
 //! only `--aws` sends it to a real account.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -6,7 +6,10 @@ use std::process::{Command, Output};
 
 fn quickstart(configure: impl FnOnce(&mut Command) -> &mut Command) -> (Output, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_quickstart"));
-    command.env_remove("ONETABLE_ENGINE").env_remove("ONETABLE_DYNAMODB_ENDPOINT");
+    command
+        .env_remove("ONETABLE_ENGINE")
+        .env_remove("ONETABLE_DYNAMODB_ENDPOINT")
+        .env_remove("ONETABLE_TABLE");
     let out = configure(&mut command).output().expect("the quickstart runs");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -51,7 +54,8 @@ fn an_engine_that_does_not_exist_is_a_clear_error() {
 /// Every crate the quickstart and `cargo test --workspace` both build, with the
 /// features each build turns on in it, as `cargo tree` resolves them.
 fn features(args: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
-    let out = Command::new(env!("CARGO"))
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
         .args(["tree", "--offline", "--prefix", "none", "--format", "{p}|{f}"])
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
