@@ -1,17 +1,23 @@
-//! Where the quickstart gets its DynamoDB from: a local engine it starts itself, unless
-//! the user asks for their own AWS configuration with `--aws` (an AWS profile or region
-//! merely present in the environment is not enough: nothing creates a table in a real
-//! account by accident).
+//! Where the quickstart (and the other examples, through `examples/support`) gets its
+//! DynamoDB from: a local engine it starts itself, unless the user asks for their own
+//! AWS configuration with `--aws` (an AWS profile or region merely present in the
+//! environment is not enough: nothing creates a table in a real account by accident).
 
 use onetable::aws_sdk_dynamodb;
 use onetable_local::{DynamoDbLocal, Engine};
 
-/// A DynamoDB client and, when the quickstart started one, the engine behind it (kept
+/// A DynamoDB client and, when the example started one, the engine behind it (kept
 /// alive as long as this value; dropping it stops the engine).
 pub struct Target {
     pub client: aws_sdk_dynamodb::Client,
     pub description: String,
-    _local: Option<DynamoDbLocal>,
+    /// The user's AWS configuration, with `--aws` (the other examples build their
+    /// streams client from it).
+    #[allow(dead_code)]
+    pub aws: Option<aws_config::SdkConfig>,
+    /// The engine started, without `--aws`; holding it keeps the engine running.
+    #[allow(dead_code)]
+    pub local: Option<DynamoDbLocal>,
 }
 
 /// True when the user configured AWS through the standard environment variables.
@@ -30,11 +36,12 @@ pub async fn connect() -> Result<Target, Box<dyn std::error::Error>> {
             config.region().map(|r| r.as_ref()).unwrap_or("unset"),
             std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| "default".into())
         );
-        return Ok(Target { client: aws_sdk_dynamodb::Client::new(&config), description, _local: None });
+        let client = aws_sdk_dynamodb::Client::new(&config);
+        return Ok(Target { client, description, aws: Some(config), local: None });
     }
     if aws_configured() {
         eprintln!(
-            "An AWS configuration is set in the environment; the quickstart runs locally \
+            "An AWS configuration is set in the environment; this example runs locally \
              anyway. Pass --aws to run it against your AWS configuration (it creates its table there)."
         );
     }
@@ -46,7 +53,7 @@ pub async fn connect() -> Result<Target, Box<dyn std::error::Error>> {
         Some(pid) => format!("DynamoDB Local at {} (pid {pid})", local.endpoint()),
         None => format!("the embedded engine at {}", local.endpoint()),
     };
-    Ok(Target { client: local.client(), description, _local: Some(local) })
+    Ok(Target { client: local.client(), description, aws: None, local: Some(local) })
 }
 
 /// The table name from `--table NAME` or `ONETABLE_TABLE`, else `default`.
