@@ -15,6 +15,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Drives a migration run until `started` reaches `at` items, then drops it, as a
+/// killed process stops: boxed, so that dropping it drops the run and its heartbeat.
+async fn kill_once<T: std::fmt::Debug>(
+    run: impl std::future::Future<Output = T>,
+    started: &AtomicUsize,
+    at: usize,
+) {
+    let mut run = Box::pin(run);
+    while started.load(Ordering::Relaxed) < at {
+        tokio::select! {
+            ended = &mut run => panic!("the run was still going, yet it ended: {ended:?}"),
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+        }
+    }
+}
+
 /// The lease of a migrator a test does not kill or stop: past any stall a loaded
 /// machine gives its heartbeat, so only the process the test interrupts loses a lock.
 const LONG_LEASE: Duration = Duration::from_secs(60);
@@ -354,15 +370,7 @@ async fn a_killed_data_migration_resumes_and_migrates_every_item_exactly_once() 
     // Killed midway: the run is dropped once a tenth of the items went through it,
     // however long that took on this machine.
     let first = bump("first", KILLED_LEASE, Duration::ZERO);
-    // Boxed, so that dropping it drops the run (its heartbeat with it).
-    let mut run = Box::pin(first.up(None));
-    while started.load(Ordering::Relaxed) < 1_000 {
-        tokio::select! {
-            ended = &mut run => panic!("the run was still going, yet it ended: {ended:?}"),
-            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
-        }
-    }
-    drop(run);
+    kill_once(first.up(None), &started, 1_000).await;
     let counters = table.model::<Counter>().scan().segments(4).await.unwrap();
     let done = counters.iter().filter(|c| c.passes == 1).count();
     assert!(done > 0 && done < 10_000, "stopped midway: {done} done");
@@ -803,15 +811,7 @@ async fn an_async_transform_reads_other_items_splits_an_entity_and_retires_items
         )
     };
     let first = migrator("first", Duration::from_secs(6));
-    // Boxed, so that dropping it drops the run (its heartbeat with it).
-    let mut run = Box::pin(first.up(None));
-    while started.load(Ordering::Relaxed) < 100 {
-        tokio::select! {
-            ended = &mut run => panic!("the run was still going, yet it ended: {ended:?}"),
-            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
-        }
-    }
-    drop(run);
+    kill_once(first.up(None), &started, 100).await;
     migrator("second", LONG_LEASE).up(None).await.unwrap();
 
     let items = snapshot(&table, false).await;

@@ -31,23 +31,13 @@ impl crate::EntitySchema {
     /// keys reads that attribute and the value is an empty string or binary, which
     /// DynamoDB refuses in an index key (the whole write would fail).
     pub fn check_index_value(&self, attribute: &str, value: &crate::AttributeValue) -> Result<(), Error> {
-        use crate::AttributeValue::{B, S};
-        let empty = match value {
-            S(text) => text.is_empty(),
-            B(bytes) => bytes.as_ref().is_empty(),
-            _ => false,
-        };
-        if !empty {
+        if !empty(value) {
             return Ok(());
         }
         for index in self.indexes {
             let Some(multi) = &index.multi else { continue };
             if let Some(key) = multi.fields().find(|k| k.attribute == attribute) {
-                let problem = crate::KeyProblem::Empty;
-                let (entity, field, template) = (self.name, key.field, index.name);
-                return Err(
-                    ErrorKind::InvalidKey { entity, field, value: String::new(), template, problem }.into()
-                );
+                return Err(self.empty_key(key, index.name));
             }
         }
         Ok(())
@@ -57,13 +47,25 @@ impl crate::EntitySchema {
     pub fn check_index_values(&self, item: &crate::Item) -> Result<(), Error> {
         for index in self.indexes {
             let Some(multi) = &index.multi else { continue };
-            for key in multi.fields() {
-                if let Some(value) = item.get(key.attribute) {
-                    self.check_index_value(key.attribute, value)?;
-                }
+            if let Some(key) = multi.fields().find(|k| item.get(k.attribute).is_some_and(empty)) {
+                return Err(self.empty_key(key, index.name));
             }
         }
         Ok(())
+    }
+
+    fn empty_key(&self, key: &KeyField, index: &'static str) -> Error {
+        let (entity, field, problem) = (self.name, key.field, crate::KeyProblem::Empty);
+        ErrorKind::InvalidKey { entity, field, value: String::new(), template: index, problem }.into()
+    }
+}
+
+/// An empty string or binary: what DynamoDB refuses in an index key attribute.
+fn empty(value: &crate::AttributeValue) -> bool {
+    match value {
+        crate::AttributeValue::S(text) => text.is_empty(),
+        crate::AttributeValue::B(bytes) => bytes.as_ref().is_empty(),
+        _ => false,
     }
 }
 
