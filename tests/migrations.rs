@@ -269,24 +269,39 @@ async fn a_dry_run_reports_the_plan_and_writes_nothing() {
 #[tokio::test]
 async fn two_migrators_started_together_one_runs_the_other_is_told_who_holds_the_lock() {
     let table = app().await;
+    // The running step holds the lock until the other migrator has been refused, however
+    // long this machine takes to get there.
+    let gate = Arc::new(tokio::sync::Notify::new());
     let slow = |owner: &str| {
+        let gate = gate.clone();
         // Told at once rather than waiting (the default): this test is about being told.
         Migrator::new(table.clone()).owner(owner).wait(Duration::ZERO).migration(
-            Migration::new("0.1.0", "slow").up(|_| async {
-                tokio::time::sleep(Duration::from_millis(1500)).await;
-                Ok(())
+            Migration::new("0.1.0", "slow").up(move |_| {
+                let gate = gate.clone();
+                async move {
+                    gate.notified().await;
+                    Ok(())
+                }
             }),
         )
     };
     let (a, b) = (slow("deploy-a"), slow("deploy-b"));
-    let (ra, rb) = tokio::join!(a.up(None), b.up(None));
-    let (ok, err) = match (ra, rb) {
-        (Ok(ran), Err(e)) | (Err(e), Ok(ran)) => (ran, e),
-        other => panic!("exactly one should run: {other:?}"),
-    };
-    assert_eq!(ok.len(), 1);
+    let mut a = tokio::spawn(async move { a.up(None).await });
+    let mut b = tokio::spawn(async move { b.up(None).await });
+    let first = tokio::time::timeout(Duration::from_secs(120), async {
+        tokio::select! {
+            r = &mut a => (r.unwrap(), b),
+            r = &mut b => (r.unwrap(), a),
+        }
+    })
+    .await
+    .expect("neither migrator was refused");
+    let (refused, running) = first;
+    let err = refused.expect_err("exactly one should run");
     assert!(err.is_locked(), "{err}");
     assert!(err.to_string().contains("deploy-"), "the holder is named: {err}");
+    gate.notify_one();
+    assert_eq!(running.await.unwrap().unwrap().len(), 1);
     // Released after the run: the next migrator goes ahead (nothing left to do).
     assert!(slow("deploy-c").up(None).await.unwrap().is_empty());
 }

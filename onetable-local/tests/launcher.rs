@@ -105,15 +105,22 @@ fn java_does_not_outlive_a_crashed_owner() {
         .unwrap_or_else(|| panic!("helper printed no pid: {stdout}"));
     assert!(!out.status.success(), "the helper aborted");
     assert!(wait_gone(pid, Duration::from_secs(15)), "java {pid} outlived the process that started it");
-    // Nor does its log file.
-    std::thread::sleep(Duration::from_millis(500));
+    // Nor does its log file (removed by the guardian once java is gone: polled, as a
+    // loaded machine may schedule the guardian late).
     let prefix = format!("onetable-dynamodb-local-{helper_pid}-");
-    let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-        .collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
+    let left = || -> Vec<_> {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|e| e.path())
+            .collect()
+    };
+    let start = Instant::now();
+    while !left().is_empty() && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(left().is_empty(), "left behind: {:?}", left());
 }
 
 #[test]
