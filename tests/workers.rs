@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 /// Set in a child process: `endpoint|table|owner`.
 const CHILD: &str = "ONETABLE_WORKER_CHILD";
-const ITEMS: u32 = 30_000;
+const ITEMS: u32 = 10_000;
 /// Long enough that a loaded machine's scheduling never costs a running worker its
 /// lease (renewed every third of it); only the stop the test makes outlasts it.
 const LEASE: Duration = Duration::from_secs(12);
@@ -28,7 +28,7 @@ fn migrator(table: &Table, owner: &str) -> Migrator {
                 .segments(12)
                 .parallel(2)
                 // All workers together: slow enough to be interrupted twice.
-                .rate_limit(3_000.0)
+                .rate_limit(1_000.0)
                 .run()
                 .await
                 .map(|_| ())

@@ -20,9 +20,14 @@
 //!
 //! `cargo run --release --example bench -- --cold-start` starts a process per run to
 //! its first get, through onetable and hand-written SDK code (`cold_start.rs`).
+//!
+//! `cargo run --release --example bench -- --scale-out` runs one data migration in 1,
+//! 2, 4 and 8 worker processes against the embedded engine behind a front that adds
+//! DynamoDB's latency and per-partition write limit (`scale_out.rs`).
 
 mod cold_start;
 mod projections;
+mod scale_out;
 mod stub;
 #[path = "../../bench/workload.rs"]
 mod workload;
@@ -314,7 +319,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return against_stub();
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    if std::env::args().any(|a| a == "--scale-out") {
+        println!("{}", scale_out::run(&runtime));
+        return Ok(());
+    }
     // Child modes.
+    if let (Some(endpoint), Some(table), Some(owner), Some(limit)) =
+        (arg("--endpoint"), arg("--table"), arg("--owner"), arg("--limit"))
+    {
+        scale_out::worker(&runtime, &endpoint, &table, &owner, limit.parse()?);
+        return Ok(());
+    }
     if let (Some(side), Some(endpoint), Some(table)) = (arg("--side"), arg("--endpoint"), arg("--table")) {
         let client = client_for(&endpoint);
         let figures = runtime.block_on(async {

@@ -1,7 +1,7 @@
 //! The engine of a transform's run: the segments it takes, the pages it reads, and
 //! the final passes that find what was written in the old form behind the scan.
 
-use super::budget::Budget;
+use super::budget::{Budget, Pace, RECOUNT};
 use super::transform::{same_keys, Transform};
 use crate::retry::retrying;
 use crate::store::{Fence, Held, Segments, Store};
@@ -12,7 +12,7 @@ use onetable_client::rewrite::Rewrite;
 use onetable_client::{describe_key, Cursor, DESIGN_ATTRIBUTE};
 use onetable_core::{AttributeValue, Entity, Error, Item, Version};
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -67,6 +67,11 @@ pub(super) struct Run<Old, New> {
     pub(super) call: Call,
     /// The design items go to going up (see `goal`).
     goal: Version,
+    /// The migration's write-unit limit, shared by the segments running over every
+    /// worker.
+    pace: Arc<Pace>,
+    /// The segments this process runs now.
+    here: AtomicU32,
 }
 
 impl<Old: Entity, New: Entity> Run<Old, New> {
@@ -84,6 +89,9 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
                 job.segments,
             ),
             call,
+            // Until counted: as if every segment ran, as many may.
+            pace: Pace::new(job.rate, job.segments),
+            here: AtomicU32::new(0),
             goal: New::SCHEMA
                 .design
                 .and_then(|d| Version::parse(d).ok())
@@ -222,7 +230,21 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
                 let (this, progress) = (self.clone(), progress.clone());
                 async move { this.take_segments(&progress).await }
             });
-            futures_util::future::try_join_all(workers).await?;
+            // Meanwhile the segments running over every worker are counted, so the
+            // limit stays the migration's however many workers join or finish.
+            let recount = async {
+                loop {
+                    tokio::time::sleep(RECOUNT).await;
+                    self.recount().await;
+                }
+            };
+            let workers = Box::pin(futures_util::future::try_join_all(workers));
+            match futures_util::future::select(workers, Box::pin(recount)).await {
+                futures_util::future::Either::Left((ran, _)) => ran?,
+                futures_util::future::Either::Right(_) => {
+                    unreachable!("the recount runs until the segments end")
+                }
+            };
             if ctx.role() == Role::Worker {
                 return Ok(());
             }
@@ -255,7 +277,9 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
             }
             let before = self.counts.migrated.load(Ordering::Relaxed);
             self.counts.verified.store(0, Ordering::Relaxed);
-            let segments = (0..self.job.segments).map(|segment| self.pass(segment, progress));
+            // Every segment's pass at once, by this process alone: they share the limit.
+            let pace = Pace::new(self.job.rate, self.job.segments);
+            let segments = (0..self.job.segments).map(|segment| self.pass(segment, &pace, progress));
             let due: u64 = futures_util::future::try_join_all(segments).await?.into_iter().sum();
             let found = self.counts.migrated.load(Ordering::Relaxed) - before;
             self.counts.total.fetch_add(found, Ordering::Relaxed);
@@ -314,7 +338,11 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
                 return Ok(());
             };
             tracing::debug!(migration = %ctx.version(), transform = %self.job.name, segment = held.index, epoch = held.fence.epoch(), "segment taken");
-            match self.segment(&held, progress).await {
+            self.here.fetch_add(1, Ordering::Relaxed);
+            self.recount().await;
+            let ran = self.segment(&held, progress).await;
+            self.here.fetch_sub(1, Ordering::Relaxed);
+            match ran {
                 Ok(()) => {}
                 // Another worker took this segment over (this one was too slow or
                 // paused): it finishes it; this one goes on with others, unless it
@@ -324,6 +352,17 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
                 }
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// Counts the segments running over every worker (at least this process's own),
+    /// for the share of the limit each spends. A failed count keeps the last one.
+    async fn recount(&self) {
+        if self.job.rate.is_none() {
+            return;
+        }
+        if let Ok(running) = self.segments.running().await {
+            self.pace.set_running(running.max(self.here.load(Ordering::Relaxed)));
         }
     }
 
@@ -402,7 +441,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
             held.item.get("items").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
         let started = Instant::now();
         let resumed_at = processed;
-        let budget = Budget::new(self.job.rate.map(|r| r / f64::from(self.job.segments)));
+        let budget = Budget::new(self.pace.clone());
         let lease = self.job.ctx.lease();
         self.check_fence()?;
         held.fence.check()?;
@@ -443,9 +482,14 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
 
     /// A final pass over one segment: items still due are migrated, the others
     /// counted as verified. Returns how many were due.
-    async fn pass(&self, segment: u32, progress: &super::progress::Progress) -> Result<u64, Error> {
+    async fn pass(
+        &self,
+        segment: u32,
+        pace: &Arc<Pace>,
+        progress: &super::progress::Progress,
+    ) -> Result<u64, Error> {
         let mut start = None;
-        let budget = Budget::new(self.job.rate.map(|r| r / f64::from(self.job.segments)));
+        let budget = Budget::new(pace.clone());
         let markers = self.job.mode == Mode::Design;
         let mut due = 0;
         loop {

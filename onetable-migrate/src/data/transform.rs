@@ -148,8 +148,10 @@ impl<Old: Entity, New: Entity> Transform<Old, New> {
     /// At most `write_units` write units a second over all segments and all workers
     /// (what DynamoDB charges: an item of up to 1 KB costs one, a re-key's transaction
     /// four; a refused write is charged as DynamoDB charges it), to leave capacity to
-    /// the application's own traffic. Each segment spends its share, so the whole
-    /// stays within the limit however many workers run.
+    /// the application's own traffic. Each running segment spends an equal share, and
+    /// the segments running over every worker are counted from their leases (when a
+    /// worker takes a segment, and every second), so the whole stays at the limit
+    /// however many workers run, one or many, joining or finishing.
     pub fn rate_limit(mut self, write_units: f64) -> Self {
         self.rate = Some(write_units.max(1.0));
         self

@@ -161,6 +161,15 @@ impl Segments {
         }
     }
 
+    /// How many segments run now, over every worker: not done, with a live owner.
+    pub(crate) async fn running(&self) -> Result<u32, Error> {
+        let now = lease::now_ms() as u64;
+        let listed = self.list().await?;
+        let running =
+            listed.iter().filter(|i| !is_done(i) && i.get("owner").is_some() && number(i, "expires") >= now);
+        Ok(running.count() as u32)
+    }
+
     /// True when every segment is done, and the items they migrated.
     pub(crate) async fn progress(&self) -> Result<(bool, u64), Error> {
         let items = self.list().await?;
