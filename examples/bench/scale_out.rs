@@ -31,13 +31,14 @@ const PARTITIONS: usize = 2;
 /// What each partition admits a second: DynamoDB's per-partition write limit.
 const PARTITION_UNITS: f64 = 1_000.0;
 /// The service's latency, added to every request.
-const LATENCY: Duration = Duration::from_millis(10);
+const LATENCY: Duration = Duration::from_millis(20);
 /// Scan segments; each worker runs two at a time, four writes in flight each.
 const SEGMENTS: u32 = 16;
 const PARALLEL: u32 = 2;
 const IN_FLIGHT: usize = 4;
-/// The limit of the limited runs, in write units a second.
-const LIMIT: f64 = 1_000.0;
+/// The limit of the limited runs, in write units a second: more than one worker
+/// reaches (2 × 4 writes in flight at 20 ms: 400 a second at most).
+const LIMIT: f64 = 600.0;
 /// Time buckets of the front's write-unit count.
 const BUCKET: Duration = Duration::from_millis(100);
 
@@ -90,7 +91,7 @@ struct Seen {
     units: Vec<f64>,
     /// Write units of everything else (checkpoints, leases, history).
     bookkeeping: f64,
-    /// Writes refused for a partition over its limit.
+    /// Writes refused for a partition over its limit (the migration's and bookkeeping).
     throttled: u64,
     first: Option<Instant>,
     last: Option<Instant>,
@@ -238,7 +239,9 @@ fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<Request>> {
     head.extend_from_slice(line.as_bytes());
     loop {
         line.clear();
-        reader.read_line(&mut line)?;
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
         head.extend_from_slice(line.as_bytes());
         let header = line.trim_end();
         if header.is_empty() {
@@ -259,7 +262,10 @@ fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<Request>> {
 /// One response, re-framed with a content length (the engine may send it chunked).
 fn read_response(reader: &mut impl BufRead) -> std::io::Result<(u16, Vec<u8>)> {
     let mut line = String::new();
-    reader.read_line(&mut line)?;
+    if reader.read_line(&mut line)? == 0 {
+        // The engine closed the connection: so does the front, and the client retries.
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
     let status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let mut head = line.clone();
     let (mut length, mut chunked) = (None, false);

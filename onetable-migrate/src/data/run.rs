@@ -332,6 +332,8 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
     /// is free.
     async fn take_segments(&self, progress: &super::progress::Progress) -> Result<(), Error> {
         let ctx = &self.job.ctx;
+        // One bucket for every segment this task runs: its share carries over.
+        let budget = Budget::new(self.pace.clone());
         loop {
             self.check_fence()?;
             let Some(held) = self.segments.take(ctx.owner(), ctx.lease(), &ctx.checksum()).await? else {
@@ -340,7 +342,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
             tracing::debug!(migration = %ctx.version(), transform = %self.job.name, segment = held.index, epoch = held.fence.epoch(), "segment taken");
             self.here.fetch_add(1, Ordering::Relaxed);
             self.recount().await;
-            let ran = self.segment(&held, progress).await;
+            let ran = self.segment(&held, &budget, progress).await;
             self.here.fetch_sub(1, Ordering::Relaxed);
             match ran {
                 Ok(()) => {}
@@ -361,7 +363,9 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
         if self.job.rate.is_none() {
             return;
         }
-        if let Ok(running) = self.segments.running().await {
+        // Bounded: a count that DynamoDB delays (its reads retried while throttled)
+        // keeps the last count rather than holding the writes up.
+        if let Ok(Ok(running)) = tokio::time::timeout(RECOUNT, self.segments.running()).await {
             self.pace.set_running(running.max(self.here.load(Ordering::Relaxed)));
         }
     }
@@ -431,7 +435,12 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
 
     /// Runs a segment this process holds from its checkpoint to its end,
     /// checkpointing each page under the segment's fence.
-    async fn segment(&self, held: &Held, progress: &super::progress::Progress) -> Result<(), Error> {
+    async fn segment(
+        &self,
+        held: &Held,
+        budget: &Budget,
+        progress: &super::progress::Progress,
+    ) -> Result<(), Error> {
         let segment = held.index;
         let start = match held.item.get("cursor") {
             Some(AttributeValue::S(c)) => Some(Cursor::from(c.clone()).to_key()?),
@@ -441,7 +450,6 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
             held.item.get("items").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
         let started = Instant::now();
         let resumed_at = processed;
-        let budget = Budget::new(self.pace.clone());
         let lease = self.job.ctx.lease();
         self.check_fence()?;
         held.fence.check()?;
@@ -456,7 +464,7 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
                 }
             };
             let (migrated, next) =
-                futures_util::future::join(self.page(items, false, Some(&held.fence), &budget), next).await;
+                futures_util::future::join(self.page(items, false, Some(&held.fence), budget), next).await;
             let migrated = migrated?;
             processed += migrated;
             progress.advance(migrated);
