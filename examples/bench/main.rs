@@ -327,7 +327,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let (Some(endpoint), Some(table), Some(owner), Some(limit)) =
         (arg("--endpoint"), arg("--table"), arg("--owner"), arg("--limit"))
     {
-        scale_out::worker(&runtime, &endpoint, &table, &owner, limit.parse()?);
+        let rekey = std::env::args().any(|a| a == "--rekey");
+        scale_out::worker(&runtime, &endpoint, &table, &owner, limit.parse()?, rekey);
         return Ok(());
     }
     if let (Some(side), Some(endpoint), Some(table)) = (arg("--side"), arg("--endpoint"), arg("--table")) {

@@ -50,29 +50,58 @@ struct Counter {
     passes: u32,
 }
 
-fn migrator(table: &Table, owner: &str, limit: Option<f64>) -> Migrator {
-    Migrator::new(table.clone()).owner(owner).wait(Duration::from_secs(300)).migration(
-        Migration::new("0.2.0", "count a pass").up(move |ctx| async move {
-            let transform = ctx
-                .transform("passes", |c: Counter| Some(Counter { passes: c.passes + 1, ..c }))
-                .segments(SEGMENTS)
-                .parallel(PARALLEL)
-                .concurrency(IN_FLIGHT);
-            let transform = match limit {
-                Some(limit) => transform.rate_limit(limit),
-                None => transform,
-            };
-            transform.run().await.map(|_| ())
-        }),
-    )
+/// The same counter re-keyed: the target of the re-key runs (a transaction per item
+/// that puts the new item and deletes the old, 4 write units).
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[entity(name = "Counter", design = "0.2.0")]
+#[key(pk = "BY#${id}", sk = "COUNTER")]
+struct CounterById {
+    id: u32,
+    passes: u32,
+}
+
+/// Items of the re-key runs: fewer, as each costs four write units.
+const REKEY_ITEMS: u32 = 6_000;
+
+fn migrator(table: &Table, owner: &str, limit: Option<f64>, rekey: bool) -> Migrator {
+    Migrator::new(table.clone())
+        .owner(owner)
+        .wait(Duration::from_secs(300))
+        .migration(Migration::new("0.2.0", "count a pass").up(move |ctx| async move {
+        macro_rules! run {
+            ($transform:expr) => {{
+                let transform = $transform.segments(SEGMENTS).parallel(PARALLEL).concurrency(IN_FLIGHT);
+                match limit {
+                    Some(limit) => transform.rate_limit(limit),
+                    None => transform,
+                }
+                .run()
+                .await
+                .map(|_| ())
+            }};
+        }
+        if rekey {
+            run!(ctx.transform("rekey", |c: Counter| Some(CounterById { id: c.id, passes: c.passes + 1 })))
+        } else {
+            run!(ctx.transform("passes", |c: Counter| Some(Counter { passes: c.passes + 1, ..c })))
+        }
+    }))
 }
 
 /// One worker process: runs the migration through the front and prints one JSON line.
-pub fn worker(runtime: &tokio::runtime::Runtime, endpoint: &str, table: &str, owner: &str, limit: f64) {
-    let table =
-        Table::builder(super::client_for(endpoint), table).entity::<Counter>().build().expect("the table");
+pub fn worker(
+    runtime: &tokio::runtime::Runtime,
+    endpoint: &str,
+    table: &str,
+    owner: &str,
+    limit: f64,
+    rekey: bool,
+) {
+    let builder = Table::builder(super::client_for(endpoint), table);
+    let table = if rekey { builder.entity::<CounterById>() } else { builder.entity::<Counter>() };
+    let table = table.build().expect("the table");
     let limit = (limit > 0.0).then_some(limit);
-    let report = match runtime.block_on(migrator(&table, owner, limit).up(None)) {
+    let report = match runtime.block_on(migrator(&table, owner, limit, rekey).up(None)) {
         Ok(ran) => serde_json::json!({
             "owner": owner,
             "ok": true,
@@ -361,21 +390,49 @@ fn charges(operation: &str, body: &[u8]) -> (Vec<(usize, f64)>, bool) {
     (charges, data)
 }
 
-/// One configuration: `workers` processes, with or without the limit.
+/// Every counter of the table, raw: its partition key and passes.
+async fn counters(table: &Table) -> Vec<(String, u32)> {
+    let mut all = Vec::new();
+    let mut start = None;
+    loop {
+        let out = table
+            .client()
+            .scan()
+            .table_name(table.name())
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        for item in out.items() {
+            let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            if let (false, Some(Ok(passes))) =
+                (pk.starts_with('_'), item.get("passes").and_then(|v| v.as_n().ok()).map(|n| n.parse()))
+            {
+                all.push((pk, passes));
+            }
+        }
+        match out.last_evaluated_key() {
+            Some(key) => start = Some(key.clone()),
+            None => return all,
+        }
+    }
+}
+
+/// One configuration: `workers` processes, with or without the limit, in place or
+/// re-keyed.
 fn one_run(
     runtime: &tokio::runtime::Runtime,
-    engine: &onetable_local::DynamoDbLocal,
-    front: &Front,
-    endpoint: &str,
+    (engine, front, endpoint): (&onetable_local::DynamoDbLocal, &Front, &str),
     name: &str,
-    workers: usize,
-    limit: Option<f64>,
+    (rekey, workers, limit): (bool, usize, Option<f64>),
 ) -> serde_json::Value {
+    let items = if rekey { REKEY_ITEMS } else { ITEMS };
     let table = Table::builder(engine.client(), name).entity::<Counter>().build().expect("the table");
     runtime.block_on(async {
         table.create_table().send().await.expect("create the table");
         let mut batch = table.batch_write().concurrency(8);
-        for id in 0..ITEMS {
+        for id in 0..items {
             batch = batch.put(Counter { id, passes: 0 });
         }
         batch.await.expect("seed");
@@ -388,6 +445,7 @@ fn one_run(
             Command::new(&exe)
                 .args(["--scale-out-worker", "--endpoint", endpoint, "--table", name])
                 .args(["--owner", &format!("worker-{w}"), "--limit", &limit.unwrap_or(0.0).to_string()])
+                .args(rekey.then_some("--rekey"))
                 .stdout(Stdio::piped())
                 .spawn()
                 .expect("start a worker")
@@ -405,12 +463,13 @@ fn one_run(
     let wall = started.elapsed().as_secs_f64();
     let seen = front.reset();
 
-    // The whole table, read past the front: every item migrated exactly once.
-    let counters =
-        runtime.block_on(async { table.model::<Counter>().scan().segments(4).await }).expect("scan");
-    let once = counters.iter().filter(|c| c.passes == 1).count();
-    assert_eq!(counters.len(), ITEMS as usize, "no item lost or added");
-    assert_eq!(once, ITEMS as usize, "every item migrated exactly once");
+    // The whole table, read past the front: every item migrated exactly once (and,
+    // re-keyed, under its new key only).
+    let passes = runtime.block_on(counters(&table));
+    let prefix = if rekey { "BY#" } else { "COUNTER#" };
+    assert_eq!(passes.len(), items as usize, "no item lost or added");
+    assert!(passes.iter().all(|(pk, _)| pk.starts_with(prefix)), "every item under its new key");
+    assert!(passes.iter().all(|(_, p)| *p == 1), "every item migrated exactly once");
     assert!(reports.iter().all(|r| r["ok"] == true), "every worker ended well: {reports:?}");
 
     let (first, last) = (seen.first.expect("writes seen"), seen.last.expect("writes seen"));
@@ -422,9 +481,10 @@ fn one_run(
     let steady = if per_second.len() > 2 { &per_second[1..per_second.len() - 1] } else { &per_second[..] };
     let (low, high) = steady.iter().fold((f64::MAX, 0.0f64), |(l, h), u| (l.min(*u), h.max(*u)));
     serde_json::json!({
+        "rekey": rekey,
         "workers": workers,
         "limit": limit,
-        "items_per_s": f64::from(ITEMS) / writing,
+        "items_per_s": f64::from(items) / writing,
         "units_per_s": units / writing,
         "steady_units_per_s_min": low,
         "steady_units_per_s_max": high,
@@ -441,16 +501,20 @@ pub fn run(runtime: &tokio::runtime::Runtime) -> serde_json::Value {
     let engine = onetable_local::DynamoDbLocal::embedded().expect("the embedded engine");
     let (front, endpoint) = Front::start(engine.endpoint());
     let mut rows = Vec::new();
-    for limit in [None, Some(LIMIT)] {
-        for workers in [1, 2, 4, 8] {
-            let name = format!("scale-out-{}-{workers}", limit.map_or(0, |l| l as u32));
-            let row = one_run(runtime, &engine, &front, &endpoint, &name, workers, limit);
-            eprintln!("{row}");
-            rows.push(row);
-        }
+    let runs = [None, Some(LIMIT)]
+        .into_iter()
+        .flat_map(|limit| [1, 2, 4, 8].map(|workers| (false, workers, limit)))
+        .chain([(true, 4, None), (true, 4, Some(LIMIT))]);
+    for (rekey, workers, limit) in runs {
+        let kind = if rekey { "rekey" } else { "inplace" };
+        let name = format!("scale-out-{kind}-{}-{workers}", limit.map_or(0, |l| l as u32));
+        let row = one_run(runtime, (&engine, &front, &endpoint), &name, (rekey, workers, limit));
+        eprintln!("{row}");
+        rows.push(row);
     }
     serde_json::json!({
         "items": ITEMS,
+        "rekey_items": REKEY_ITEMS,
         "partitions": PARTITIONS,
         "partition_units": PARTITION_UNITS,
         "latency_ms": LATENCY.as_millis() as u64,
