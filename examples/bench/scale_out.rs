@@ -223,7 +223,7 @@ impl Front {
         let mut writer = stream;
         let mut upstream: Option<(BufReader<TcpStream>, TcpStream)> = None;
         loop {
-            let Some((head, target, body)) = read_request(&mut reader)? else { return Ok(()) };
+            let Some((head, target, body)) = super::stub::read_request(&mut reader)? else { return Ok(()) };
             std::thread::sleep(LATENCY);
             let operation = target.rsplit('.').next().unwrap_or_default();
             let (charges, data) = charges(operation, &body);
@@ -253,39 +253,6 @@ impl Front {
             writer.write_all(&response)?;
         }
     }
-}
-
-/// One request: its head as received, its `x-amz-target`, its body.
-type Request = (Vec<u8>, String, Vec<u8>);
-
-/// The next request of a connection; `None` at its end.
-fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<Request>> {
-    let mut head = Vec::new();
-    let (mut line, mut length, mut target) = (String::new(), 0usize, String::new());
-    if reader.read_line(&mut line)? == 0 {
-        return Ok(None);
-    }
-    head.extend_from_slice(line.as_bytes());
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(None);
-        }
-        head.extend_from_slice(line.as_bytes());
-        let header = line.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        let Some((name, value)) = header.split_once(':') else { continue };
-        if name.eq_ignore_ascii_case("content-length") {
-            length = value.trim().parse().unwrap_or(0);
-        } else if name.eq_ignore_ascii_case("x-amz-target") {
-            target = value.trim().to_owned();
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    Ok(Some((head, target, body)))
 }
 
 /// One response, re-framed with a content length (the engine may send it chunked).

@@ -4,7 +4,7 @@
 //! the client's own CPU is the limit, whatever the language.
 
 use super::workload::{user_json, PARTITIONS};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 
@@ -50,29 +50,8 @@ fn connection(stream: TcpStream, responses: &Responses) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
-    let (mut line, mut body, mut out) = (String::new(), Vec::new(), Vec::new());
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        let (mut length, mut target) = (0usize, String::new());
-        loop {
-            line.clear();
-            reader.read_line(&mut line)?;
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            let Some((name, value)) = header.split_once(':') else { continue };
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            } else if name.eq_ignore_ascii_case("x-amz-target") {
-                target = value.trim().to_owned();
-            }
-        }
-        body.resize(length, 0);
-        reader.read_exact(&mut body)?;
+    let mut out = Vec::new();
+    while let Some((_, target, _)) = read_request(&mut reader)? {
         let answer = responses.body(&target);
         out.clear();
         write!(
@@ -83,6 +62,40 @@ fn connection(stream: TcpStream, responses: &Responses) -> std::io::Result<()> {
         out.extend_from_slice(answer);
         writer.write_all(&out)?;
     }
+    Ok(())
+}
+
+/// One request: its head as received, its `x-amz-target`, its body.
+pub(super) type Request = (Vec<u8>, String, Vec<u8>);
+
+/// The next request of a connection; `None` at its end.
+pub(super) fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<Request>> {
+    let mut head = Vec::new();
+    let (mut line, mut length, mut target) = (String::new(), 0usize, String::new());
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    head.extend_from_slice(line.as_bytes());
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        head.extend_from_slice(line.as_bytes());
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let Some((name, value)) = header.split_once(':') else { continue };
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value.trim().parse().unwrap_or(0);
+        } else if name.eq_ignore_ascii_case("x-amz-target") {
+            target = value.trim().to_owned();
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok(Some((head, target, body)))
 }
 
 /// Keeps the calling process on one CPU (and the processes it starts after), so the
