@@ -46,7 +46,8 @@ impl Pace {
     }
 }
 
-/// A token bucket in write units, shared by every task of one segment.
+/// A token bucket in write units, for the writes in flight of the segments one task
+/// runs one after the other.
 pub(crate) struct Budget {
     pace: Arc<Pace>,
     state: Mutex<(f64, Instant)>,
