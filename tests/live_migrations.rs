@@ -532,13 +532,12 @@ async fn items_written_in_the_old_form_behind_the_scan_are_migrated_by_the_final
             async move {
                 ctx.transform("passes", move |c: CounterV1| {
                     if calls.fetch_add(1, Ordering::SeqCst) + 1 == N as usize {
-                        tokio::task::block_in_place(|| {
-                            tokio::runtime::Handle::current().block_on(async {
-                                for id in &behind {
-                                    let counters = old_code.model::<CounterV1>();
-                                    counters.put(CounterV1 { id: *id, passes: 0, hits: 7 }).await.unwrap();
-                                }
-                            })
+                        let (old_code, behind) = (old_code.clone(), behind.clone());
+                        common::complete(async move {
+                            for id in &behind {
+                                let counters = old_code.model::<CounterV1>();
+                                counters.put(CounterV1 { id: *id, passes: 0, hits: 7 }).await.unwrap();
+                            }
                         });
                     }
                     Some(one_pass(c))

@@ -155,7 +155,7 @@ async fn old_form_writes_that_keep_coming_make_the_migration_incomplete_then_up_
             let person = PersonV1 { id, name: format!("New{id} Comer"), visits: 0, passes: 0 };
             let people = old.model::<PersonV1>();
             let write = std::future::IntoFuture::into_future(people.create(person));
-            tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(write)).unwrap();
+            common::complete(write).unwrap();
         }
     };
     let migrator =

@@ -150,6 +150,21 @@ pub fn signal(pid: u32, signal: i32) {
     assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0, "kill {pid}");
 }
 
+/// Runs `work` to its end from synchronous code inside the runtime (a migration's
+/// transform that writes as another deployment would): on the runtime's workers,
+/// waited for on a channel. Not `Handle::block_on` in `block_in_place`: on the
+/// thread of a test's own `block_on`, that nested `block_on` shares the thread's
+/// parker with the outer one and can swallow a wake-up meant for it, leaving the test
+/// waiting forever.
+#[allow(dead_code)]
+pub fn complete<T: Send + 'static>(work: impl std::future::Future<Output = T> + Send + 'static) -> T {
+    let (done, result) = std::sync::mpsc::channel();
+    tokio::runtime::Handle::current().spawn(async move {
+        let _ = done.send(work.await);
+    });
+    tokio::task::block_in_place(|| result.recv().expect("the work ran to its end"))
+}
+
 /// Every item of the table, raw, read strongly consistently.
 pub async fn scan_all(table: &Table) -> Vec<onetable::Item> {
     let mut all = Vec::new();
