@@ -233,6 +233,10 @@ impl<Old: Entity, New: Entity> Run<Old, New> {
             // Meanwhile the segments running over every worker are counted, so the
             // limit stays the migration's however many workers join or finish.
             let recount = async {
+                if self.job.rate.is_none() {
+                    // Nothing to share: no count, no wake-up every second.
+                    return std::future::pending::<()>().await;
+                }
                 loop {
                     tokio::time::sleep(RECOUNT).await;
                     self.recount().await;
