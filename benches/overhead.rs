@@ -8,6 +8,41 @@
 mod workload;
 
 use aws_smithy_http_client::test_util::infallible_client_fn;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Counts what is allocated, and the most held at once, for the memory of one read.
+struct Counting;
+static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
+        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        // SAFETY: the layout is the caller's, passed on unchanged.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Bytes allocated by one run of `f`, and the most it held at once above what was live
+/// before.
+fn memory_of(f: impl FnOnce()) -> (usize, usize) {
+    let (before, live) = (ALLOCATED.load(Ordering::Relaxed), LIVE.load(Ordering::Relaxed));
+    PEAK.store(live, Ordering::Relaxed);
+    f();
+    (ALLOCATED.load(Ordering::Relaxed) - before, PEAK.load(Ordering::Relaxed) - live)
+}
 use criterion::{criterion_group, criterion_main, Criterion};
 use onetable::Table;
 use workload::{raw, user, user_json, User};
@@ -63,9 +98,42 @@ fn bench(c: &mut Criterion) {
     group.bench_function("raw_sdk", |b| b.iter(|| rt.block_on(raw::create(&client, "app", &user(1)))));
     group.finish();
 
+    // The same table reading every response through the SDK's output types: what
+    // decoding the body straight into the entity saves.
+    let through_sdk =
+        Table::builder(client.clone(), "app").entity::<User>().direct_reads(false).build().expect("schema");
+    let sdk_users = through_sdk.model::<User>();
+    rt.block_on(async {
+        assert_eq!(
+            sdk_users.find(User::partition("p0")).limit(100).await.unwrap().items,
+            users.find(User::partition("p0")).limit(100).await.unwrap().items
+        );
+    });
+
+    // Memory of one find of 100 items and one get, each way (printed, not timed).
+    for (side, find, get) in [("onetable", &users, &users), ("onetable_sdk_types", &sdk_users, &sdk_users)] {
+        let (f, fp) = memory_of(|| {
+            rt.block_on(find.find(User::partition("p0")).limit(100).send()).unwrap();
+        });
+        let (g, gp) = memory_of(|| {
+            rt.block_on(get.get(User::key(&one.account, &one.id)).send()).unwrap();
+        });
+        eprintln!("memory {side}: find_100 allocates {f} B (peak {fp} B), get {g} B (peak {gp} B)");
+    }
+    let (f, fp) = memory_of(|| {
+        rt.block_on(raw::find(&client, "app", "p0"));
+    });
+    let (g, gp) = memory_of(|| {
+        rt.block_on(raw::get(&client, "app", &one.account, &one.id));
+    });
+    eprintln!("memory raw_sdk: find_100 allocates {f} B (peak {fp} B), get {g} B (peak {gp} B)");
+
     let mut group = c.benchmark_group("get");
     group.bench_function("onetable", |b| {
         b.iter(|| rt.block_on(users.get(User::key(&one.account, &one.id)).send()).unwrap())
+    });
+    group.bench_function("onetable_sdk_types", |b| {
+        b.iter(|| rt.block_on(sdk_users.get(User::key(&one.account, &one.id)).send()).unwrap())
     });
     group.bench_function("raw_sdk", |b| {
         b.iter(|| rt.block_on(raw::get(&client, "app", &one.account, &one.id)))
@@ -75,6 +143,9 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("find_100");
     group.bench_function("onetable", |b| {
         b.iter(|| rt.block_on(users.find(User::partition("p0")).limit(100).send()).unwrap())
+    });
+    group.bench_function("onetable_sdk_types", |b| {
+        b.iter(|| rt.block_on(sdk_users.find(User::partition("p0")).limit(100).send()).unwrap())
     });
     group.bench_function("raw_sdk", |b| b.iter(|| rt.block_on(raw::find(&client, "app", "p0"))));
     group.finish();

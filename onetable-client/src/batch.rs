@@ -1,26 +1,23 @@
 //! Batches of any size: `BatchWriteItem` in requests of 25, `BatchGetItem` in requests
-//! of 100, sent with bounded concurrency; whatever DynamoDB returns unprocessed is
-//! retried with backoff, and what is still unprocessed at the end is returned in a
-//! typed error. Nothing is dropped silently.
+//! of 100 (`batch_get`), sent with bounded concurrency; whatever DynamoDB returns
+//! unprocessed is retried with backoff, and what is still unprocessed at the end is
+//! returned in a typed error. Nothing is dropped silently.
 
 use crate::keys::describe as key_text;
-use crate::model::{into_future, Model};
+use crate::model::Model;
 use crate::retry::Backoff;
 use crate::send::Call;
 use crate::table::Table;
-use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
-use onetable_core::expr::Placeholders;
-use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item, Key, Projection, Unprocessed};
-use std::collections::HashMap;
+use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item, Key, Unprocessed};
 use std::future::IntoFuture;
-use std::marker::PhantomData;
 use std::time::Duration;
 use tracing::Instrument;
 
 const WRITE_CHUNK: usize = 25;
-const GET_CHUNK: usize = 100;
+pub(crate) const GET_CHUNK: usize = 100;
 
 /// Writes and removals of any number of items of any registered entities, made by
 /// [`Table::batch_write`]. Not atomic: use a transaction for all-or-nothing.
@@ -208,11 +205,11 @@ impl IntoFuture for BatchWrite {
 }
 
 /// What one chunk came to after its retries.
-struct ChunkResult {
-    processed: usize,
-    requests: usize,
-    unprocessed: Vec<Unprocessed>,
-    error: Option<Error>,
+pub(crate) struct ChunkResult {
+    pub(crate) processed: usize,
+    pub(crate) requests: usize,
+    pub(crate) unprocessed: Vec<Unprocessed>,
+    pub(crate) error: Option<Error>,
 }
 
 /// Sends one chunk, then re-sends whatever DynamoDB returns unprocessed. A request
@@ -373,7 +370,7 @@ impl KeyList {
     }
 }
 
-fn summarize(
+pub(crate) fn summarize(
     operation: &'static str,
     results: Vec<ChunkResult>,
     backoff: Backoff,
@@ -400,200 +397,4 @@ fn summarize(
         source: source.map(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>),
     }
     .into())
-}
-
-/// [`Model::get_many`]: reads of any number of items by key.
-#[must_use = "await it or call .send().await"]
-pub struct GetMany<E, P = E> {
-    model: Model<E>,
-    keys: Vec<Key<E>>,
-    consistent: bool,
-    concurrency: usize,
-    backoff: Backoff,
-    projection: PhantomData<fn() -> P>,
-}
-
-impl<E: Entity> Model<E> {
-    /// Reads many items by key with `BatchGetItem`, 100 keys a request. Resolves to
-    /// one `Option<E>` per key, in the order of the keys.
-    pub fn get_many(&self, keys: impl IntoIterator<Item = Key<E>>) -> GetMany<E> {
-        GetMany {
-            model: self.clone(),
-            keys: keys.into_iter().collect(),
-            consistent: false,
-            concurrency: 4,
-            backoff: Backoff::default(),
-            projection: PhantomData,
-        }
-    }
-}
-
-impl<E: Entity, P: Projection<Entity = E>> GetMany<E, P> {
-    /// Reads only the fields of `Q` (a struct deriving [`Projection`] of `E`), as
-    /// [`Get::project`](crate::Get::project).
-    pub fn project<Q: Projection<Entity = E>>(self) -> GetMany<E, Q> {
-        GetMany {
-            model: self.model,
-            keys: self.keys,
-            consistent: self.consistent,
-            concurrency: self.concurrency,
-            backoff: self.backoff,
-            projection: PhantomData,
-        }
-    }
-
-    /// Strongly consistent reads.
-    pub fn consistent(mut self) -> Self {
-        self.consistent = true;
-        self
-    }
-
-    /// How many requests are in flight at once (4 by default).
-    pub fn concurrency(mut self, n: usize) -> Self {
-        self.concurrency = n.max(1);
-        self
-    }
-
-    /// Attempts per request, retries of unprocessed keys included (10 by default).
-    pub fn max_attempts(mut self, n: u32) -> Self {
-        self.backoff.max_attempts = n.max(1);
-        self
-    }
-
-    /// The first wait between retries (50 ms by default).
-    pub fn base_delay(mut self, delay: Duration) -> Self {
-        self.backoff.base = delay;
-        self
-    }
-
-    /// Sends the requests.
-    pub async fn send(self) -> Result<Vec<Option<P>>, Error> {
-        let model = self.model.clone();
-        model.check_registered()?;
-        let keys: Vec<Item> = self.keys.into_iter().map(Key::into_attrs).collect::<Result<_, _>>()?;
-        let texts: Vec<String> = keys.iter().map(key_text).collect();
-        let mut p = Placeholders::new();
-        let projection = crate::projection::expression::<P>(&model.table, &[], None, &mut p);
-        let read = Read {
-            call: Call::new("get_many", E::SCHEMA.name),
-            consistent: self.consistent,
-            projection,
-            names: p.into_maps().0,
-            concurrency: self.concurrency,
-            backoff: self.backoff,
-        };
-        let found = get_items(&model.table, keys, &read).await?;
-        let mut out = Vec::with_capacity(texts.len());
-        for text in &texts {
-            // A key asked for twice gets the item twice.
-            let item = found.get(text).filter(|i| !model.table.is_expired(E::SCHEMA, i)).cloned();
-            out.push(item.map(|item| model.read_as(item)).transpose()?);
-        }
-        Ok(out)
-    }
-}
-into_future!(projected GetMany, Vec<Option<P>>);
-
-/// How each key of a `get_many` is read.
-pub(crate) struct Read {
-    pub(crate) call: Call,
-    pub(crate) consistent: bool,
-    pub(crate) projection: Option<String>,
-    pub(crate) names: Option<HashMap<String, String>>,
-    pub(crate) concurrency: usize,
-    pub(crate) backoff: Backoff,
-}
-
-/// Reads `keys` with `BatchGetItem`, 100 keys a request and `read.concurrency` in
-/// flight, each distinct key once (one request may not name a key twice), retrying
-/// unprocessed keys; the items found by their key's text. Keys still unprocessed
-/// after the retries are an error that lists them: a missing item is never a read
-/// that did not happen.
-pub(crate) async fn get_items(
-    table: &Table,
-    keys: Vec<Item>,
-    read: &Read,
-) -> Result<HashMap<String, Item>, Error> {
-    let mut distinct: Vec<Item> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for key in keys {
-        if seen.insert(key_text(&key)) {
-            distinct.push(key);
-        }
-    }
-    let chunks: Vec<Vec<Item>> = distinct.chunks(GET_CHUNK).map(<[Item]>::to_vec).collect();
-    let results: Vec<(Vec<Item>, ChunkResult)> = stream::iter(chunks)
-        .map(|chunk| get_chunk(table, chunk, read))
-        .buffer_unordered(read.concurrency)
-        .collect()
-        .await;
-    let mut found: HashMap<String, Item> = HashMap::new();
-    let mut chunk_results = Vec::new();
-    for (items, result) in results {
-        for item in items {
-            found.insert(key_text(&table.key_of(&item)), item);
-        }
-        chunk_results.push(result);
-    }
-    summarize("batch_get", chunk_results, read.backoff)?;
-    Ok(found)
-}
-
-async fn get_chunk(table: &Table, chunk: Vec<Item>, read: &Read) -> (Vec<Item>, ChunkResult) {
-    let (name, call, backoff) = (table.name(), &read.call, read.backoff);
-    let total = chunk.len();
-    let mut pending = chunk;
-    let mut items = Vec::new();
-    let mut requests = 0;
-    for attempt in 0..backoff.max_attempts {
-        if attempt > 0 {
-            tokio::time::sleep(backoff.delay(attempt)).await;
-        }
-        requests += 1;
-        let request = KeysAndAttributes::builder()
-            .set_keys(Some(pending.clone()))
-            .consistent_read(read.consistent)
-            .set_projection_expression(read.projection.clone())
-            .set_expression_attribute_names(read.names.clone())
-            .build();
-        let request = match request {
-            Ok(r) => r,
-            Err(e) => {
-                let error =
-                    ErrorKind::Dynamo { operation: "batch_get", table: name.to_owned(), source: Box::new(e) }
-                        .into();
-                let unprocessed = pending.into_iter().map(Unprocessed::Get).collect();
-                return (items, ChunkResult { processed: 0, requests, unprocessed, error: Some(error) });
-            }
-        };
-        let request = table.client().batch_get_item().request_items(name, request);
-        let result = table
-            .send(call, request)
-            .instrument(tracing::debug_span!("onetable", table = %name, operation = "batch_get", keys = pending.len()))
-            .await;
-        match result {
-            Ok(mut out) => {
-                items.extend(out.responses.as_mut().and_then(|r| r.remove(name)).unwrap_or_default());
-                let left =
-                    out.unprocessed_keys.and_then(|mut m| m.remove(name)).map(|k| k.keys).unwrap_or_default();
-                if left.is_empty() {
-                    return (
-                        items,
-                        ChunkResult { processed: total, requests, unprocessed: Vec::new(), error: None },
-                    );
-                }
-                pending = left;
-            }
-            Err(failure) => {
-                let error = failure.into_error(call.entity(), "batch_get");
-                if !error.is_throttled() || attempt + 1 == backoff.max_attempts {
-                    let unprocessed: Vec<_> = pending.into_iter().map(Unprocessed::Get).collect();
-                    let processed = total - unprocessed.len();
-                    return (items, ChunkResult { processed, requests, unprocessed, error: Some(error) });
-                }
-            }
-        }
-    }
-    let unprocessed: Vec<_> = pending.into_iter().map(Unprocessed::Get).collect();
-    (items, ChunkResult { processed: total - unprocessed.len(), requests, unprocessed, error: None })
 }

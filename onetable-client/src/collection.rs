@@ -2,6 +2,7 @@
 //! variant (OneTable #503).
 
 use crate::cursor::Cursor;
+use crate::fetched::Raw;
 use crate::query::{cursor_attributes, index_attributes, Page, Query};
 use crate::table::Table;
 use futures_util::future::BoxFuture;
@@ -156,8 +157,21 @@ impl<C: Collection> FindCollection<C> {
             };
             let unknown = self.unknown;
             query
-                .collect(table, |item| {
-                    let (name, item) = table.current_form_named(item)?;
+                .collect(table, |raw| {
+                    // Straight from the body when the item's entity reads so.
+                    let raw = match raw {
+                        Raw::Json(mut json) => {
+                            let name = json.type_name(type_field).filter(|name| table.reads_direct(name));
+                            let direct =
+                                name.and_then(|name| json.decode_with(|r| C::from_json(name, r, type_field)));
+                            if let Some(variant) = direct {
+                                return Ok(Some(variant));
+                            }
+                            Raw::Json(json)
+                        }
+                        raw => raw,
+                    };
+                    let (name, item) = table.current_form_named(raw.into_item(table)?)?;
                     match name.as_deref().and_then(|n| C::from_item(n, item)) {
                         Some(variant) => variant.map(Some),
                         None if unknown == Unknown::Skip => Ok(None),

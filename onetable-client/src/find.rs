@@ -5,6 +5,7 @@
 //! items returned to the caller, fetching further pages only while more are needed.
 
 use crate::cursor::Cursor;
+use crate::fetched::Raw;
 use crate::model::{into_future, Model};
 pub use crate::query::Page;
 use crate::query::{cursor_attributes, index_attributes, Query};
@@ -12,7 +13,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::{self, Stream, StreamExt};
 use onetable_core::expr::{Condition, Placeholders};
 use onetable_core::{
-    AttributeValue, Entity, Error, ErrorKind, IndexProjection, Item, PartialKey, Projection, SortCondition,
+    AttributeValue, Entity, Error, ErrorKind, IndexProjection, PartialKey, Projection, SortCondition,
 };
 use std::future::IntoFuture;
 use std::marker::PhantomData;
@@ -198,7 +199,8 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
         if self.hydrate {
             let consistent = self.consistent;
             return async move {
-                let page = self.page(|item| Ok(Some(item))).await?;
+                let table = model.table.clone();
+                let page = self.page(|raw| raw.into_item(&table).map(Some)).await?;
                 let items = crate::hydrate::items(&model, page.items, consistent).await?;
                 let items = items.into_iter().collect::<Result<_, _>>()?;
                 Ok(Page { items, next: page.next, prev: page.prev })
@@ -206,13 +208,13 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
             .instrument(span)
             .await;
         }
-        self.page(|item| model.read_as(item).map(Some)).instrument(span).await
+        self.page(|raw| model.read_raw(raw).map(Some)).instrument(span).await
     }
 
     /// One page, forward or back, each item turned into a result by `read`.
     pub(crate) async fn page<T>(
         self,
-        read: impl FnMut(Item) -> Result<Option<T>, Error>,
+        read: impl FnMut(Raw<'_, '_>) -> Result<Option<T>, Error>,
     ) -> Result<Page<T>, Error> {
         let model = self.model.clone();
         let (started, backwards) = (self.next.is_some(), self.prev.is_some());
@@ -306,10 +308,22 @@ impl<E: Entity, P: Projection<Entity = E>> Find<E, P> {
             async move {
                 let read: Vec<Result<P, Error>> = match (page, hydrate) {
                     (Err(e), _) => vec![Err(e)],
-                    (Ok(page), false) => page.into_iter().map(|item| model.read_as::<P>(item)).collect(),
-                    (Ok(page), true) => {
-                        crate::hydrate::items(&model, page, consistent).await.unwrap_or_else(|e| vec![Err(e)])
+                    (Ok(mut page), false) => {
+                        let mut read = Vec::with_capacity(page.len_hint());
+                        let each = page.each(&model.table, |_, raw| {
+                            read.push(model.read_raw::<P>(raw));
+                            Ok(true)
+                        });
+                        // A body that stops being JSON ends the page with its error.
+                        read.extend(each.err().map(Err));
+                        read
                     }
+                    (Ok(page), true) => match page.into_items(&model.table) {
+                        Ok(page) => crate::hydrate::items(&model, page, consistent)
+                            .await
+                            .unwrap_or_else(|e| vec![Err(e)]),
+                        Err(e) => vec![Err(e)],
+                    },
                 };
                 stream::iter(read)
             }

@@ -3,7 +3,7 @@
 //! then read whole (or as the projection asks) from the table by key, 100 a request,
 //! and returned in that order (ElectroDB's `hydrate`).
 
-use crate::batch::{get_items, Read};
+use crate::batch_get::{get_items, Read};
 use crate::keys::describe as key_text;
 use crate::model::Model;
 use crate::retry::Backoff;
@@ -57,6 +57,7 @@ pub(crate) async fn items<E: Entity, P: Projection<Entity = E>>(
         names: p.into_maps().0,
         concurrency: 4,
         backoff: Backoff::default(),
+        direct: false,
     };
     let mut read_items = get_items(table, keys.clone(), &read).await?;
     let type_field = table.format().type_field;

@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+mod batch_get;
 mod call;
 pub mod changes;
 mod collection;
@@ -13,6 +14,7 @@ mod conditions;
 mod crypto;
 mod cursor;
 pub mod evolve;
+mod fetched;
 mod find;
 mod hydrate;
 mod keys;
@@ -36,7 +38,8 @@ mod unique;
 mod update;
 mod write;
 
-pub use batch::{BatchSummary, BatchWrite, GetMany};
+pub use batch::{BatchSummary, BatchWrite};
+pub use batch_get::GetMany;
 pub use collection::{Collections, FindCollection, Unknown};
 pub use cursor::Cursor;
 pub use find::{Find, Page};

@@ -2,8 +2,9 @@
 //! helpers every operation shares.
 
 use crate::conditions::{version_field, Conditions};
+use crate::fetched::Raw;
 use crate::keys::{check_size, describe, KeyValues};
-use crate::send::Call;
+use crate::send::{Call, Member};
 use crate::table::Table;
 use crate::unique::{has_unique, sentinel_changes, stored_unique_values, unique_values};
 use crate::write::{execute, Op, Prepared, Request, Role, Write};
@@ -125,6 +126,18 @@ impl<E: Entity> Model<E> {
         }
         self.table.decrypt_fields(E::SCHEMA, &mut item)?;
         P::from_item(item)
+    }
+
+    /// [`Model::read_as`] of an item as it came: read straight from its JSON when the
+    /// projection can be, else through its map (the general path).
+    pub(crate) fn read_raw<P: Projection<Entity = E>>(&self, raw: Raw<'_, '_>) -> Result<P, Error> {
+        match raw {
+            Raw::Item(item) => self.read_as(item),
+            Raw::Json(mut json) => match json.decode::<P>(self.table.format().type_field) {
+                Some(value) => Ok(value),
+                None => self.read_as(json.into_item(&self.table)?),
+            },
+        }
     }
 
     /// The item this table writes for `entity` (as a put would): keys composed, type
@@ -349,8 +362,19 @@ impl<E: Entity, P: Projection<Entity = E>> Get<E, P> {
         async move {
             model.check_registered()?;
             let key = self.key.into_attrs()?;
-            let item = model.get_item::<P>(key, self.consistent).await?;
-            let item = item.filter(|i| !model.table.is_expired(E::SCHEMA, i));
+            let table = &model.table;
+            // Hiding an expired item takes its TTL from the map: read through one then.
+            let hides = table.hides_expired() && E::SCHEMA.fields.iter().any(|f| f.ttl);
+            let direct = table.reads_direct(E::SCHEMA.name) && !hides;
+            let call = Call::new("get", E::SCHEMA.name).partition(table.partition_label(&key));
+            let (out, captured) = table
+                .send_read(&call, model.get_builder::<P>(key, self.consistent), Member::Top("Item"), direct)
+                .await
+                .map_err(|f| f.into_error(E::SCHEMA.name, "get"))?;
+            if let Some(captured) = captured {
+                return table.read_json(captured.value(), |raw| model.read_raw(raw)).map(Some);
+            }
+            let item = out.item.filter(|i| !table.is_expired(E::SCHEMA, i));
             item.map(|item| model.read_as(item)).transpose()
         }
         .instrument(span)

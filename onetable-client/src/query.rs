@@ -2,7 +2,8 @@
 //! counts and cursors. Finds of one entity and of a collection both run one.
 
 use crate::cursor::Cursor;
-use crate::send::Call;
+use crate::fetched::{Fetched, Raw};
+use crate::send::{Call, Member};
 use aws_sdk_dynamodb::types::Select;
 use onetable_core::{Error, IndexKind, Item};
 
@@ -89,13 +90,16 @@ impl Query {
         &self,
         table: &crate::Table,
         remaining: Option<usize>,
-    ) -> Result<(Vec<Item>, Option<Item>), Error> {
+    ) -> Result<(Fetched, Option<Item>), Error> {
         let call = self.call("find");
-        let out = table
-            .send(&call, self.builder(table, remaining))
+        // An entity's items straight from the body when the table can (a collection
+        // decides item by item, by the entity its type names).
+        let direct = table.reads_direct(self.entity);
+        let (out, captured) = table
+            .send_read(&call, self.builder(table, remaining), Member::Top("Items"), direct)
             .await
             .map_err(|f| f.into_error(self.entity, "find"))?;
-        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+        Ok((Fetched::new(out.items, out.count, captured), out.last_evaluated_key))
     }
 
     /// The request for the page from `start`, `remaining` items still wanted.
@@ -135,7 +139,7 @@ impl Query {
     pub(crate) async fn has_more(&mut self, table: &crate::Table) -> Result<bool, Error> {
         loop {
             let (items, last) = self.fetch(table, Some(1)).await?;
-            if !items.is_empty() {
+            if !items.is_empty().map_err(|e| crate::fetched::wire_error(table, e))? {
                 return Ok(true);
             }
             match last {
@@ -167,7 +171,7 @@ impl Query {
     pub(crate) async fn collect<T>(
         &mut self,
         table: &crate::Table,
-        mut convert: impl FnMut(Item) -> Result<Option<T>, Error>,
+        mut convert: impl FnMut(Raw<'_, '_>) -> Result<Option<T>, Error>,
     ) -> Result<(Page<T>, Option<Item>, Option<Item>), Error> {
         let limit = self.limit;
         let mut items = Vec::new();
@@ -177,30 +181,42 @@ impl Query {
         }
         loop {
             let remaining = limit.map(|l| l - items.len());
-            let (page, last) = self.fetch(table, remaining).await?;
-            let page_len = page.len();
-            let mut taken = 0;
-            let mut last_returned = None;
-            for item in page {
+            let (mut page, last) = self.fetch(table, remaining).await?;
+            // Where the cursors come from: an SDK map's key is copied before the map
+            // is converted; an item kept as JSON is read again only if it is an edge.
+            let (mut first_here, mut last_kept_here, mut last_returned) = (None, None, None);
+            let stopped_inside = page.each(table, |index, raw| {
                 if Some(items.len()) == limit {
-                    break;
+                    return Ok(false);
                 }
-                last_returned = Some(self.cursor_key(&item));
-                taken += 1;
-                let key = last_returned.clone();
-                if let Some(value) = convert(item)? {
+                let edge = match &raw {
+                    Raw::Item(item) => Edge::Key(self.cursor_key(item)),
+                    Raw::Json(_) => Edge::At(index),
+                };
+                if let Some(value) = convert(raw)? {
                     items.push(value);
-                    if first.is_none() {
-                        first = key.clone();
+                    if first.is_none() && first_here.is_none() {
+                        first_here = Some(edge.clone());
                     }
-                    last_kept = key;
+                    last_kept_here = Some(edge.clone());
                 }
+                last_returned = Some(edge);
+                Ok(Some(items.len()) != limit)
+            })?;
+            if let Some(edge) = first_here {
+                first = self.edge_key(&page, edge, table)?;
+            }
+            if let Some(edge) = last_kept_here {
+                last_kept = self.edge_key(&page, edge, table)?;
             }
             if Some(items.len()) == limit {
                 // Stopped inside a page: the next one starts after the last item
                 // returned, so nothing is skipped. At a page's end: where DynamoDB
                 // stopped reading.
-                let next = if taken < page_len { last_returned } else { last };
+                let next = match last_returned {
+                    Some(edge) if stopped_inside => self.edge_key(&page, edge, table)?,
+                    _ => last,
+                };
                 self.first_read = first.clone();
                 let page = Page { items, next: next.as_ref().map(Cursor::from_key), prev: None };
                 return Ok((page, first, last_kept));
@@ -215,6 +231,14 @@ impl Query {
         }
     }
 
+    /// The cursor key of an item of `page`.
+    fn edge_key(&self, page: &Fetched, edge: Edge, table: &crate::Table) -> Result<Option<Item>, Error> {
+        match edge {
+            Edge::Key(key) => Ok(Some(key)),
+            Edge::At(index) => Ok(page.item_at(index, table)?.map(|item| self.cursor_key(&item))),
+        }
+    }
+
     /// What this query's requests for `operation` are.
     fn call(&self, operation: &'static str) -> Call {
         Call::new(operation, self.entity).index(self.index).partition(self.partition.clone())
@@ -223,4 +247,11 @@ impl Query {
     pub(crate) fn cursor_key(&self, item: &Item) -> Item {
         self.cursor_attrs.iter().filter_map(|a| item.get(a).map(|v| (a.clone(), v.clone()))).collect()
     }
+}
+
+/// An item a cursor may start from: its key, or its place in a page kept as JSON.
+#[derive(Clone)]
+enum Edge {
+    Key(Item),
+    At(usize),
 }

@@ -153,15 +153,16 @@ impl Raw<'_> {
             let named = [hash].into_iter().chain(sort).chain(attributes.iter().copied());
             named.map(|a| p.name(a).into_owned()).collect::<Vec<_>>().join(", ")
         });
-        let read = crate::batch::Read {
+        let read = crate::batch_get::Read {
             call: call.clone(),
             consistent: true,
             projection,
             names: p.into_maps().0,
             concurrency: 4,
             backoff: crate::retry::Backoff::default(),
+            direct: false,
         };
-        crate::batch::get_items(self.table, keys, &read).await
+        crate::batch_get::get_items(self.table, keys, &read).await
     }
 
     /// Sends one write, alone: its condition's failure is an outcome, not an error.

@@ -1,7 +1,8 @@
 //! [`Model::scan`]: every item of an entity in the table, in parallel segments.
 
+use crate::fetched::Fetched;
 use crate::model::{into_future, Model};
-use crate::send::Call;
+use crate::send::{Call, Member};
 use aws_sdk_dynamodb::types::Select;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, Stream, StreamExt, TryStreamExt};
@@ -164,23 +165,31 @@ impl<E: Entity, P: Projection<Entity = E>> Scan<E, P> {
                     }
                     let prepared = prepared?;
                     let request = scan_request(&model, &prepared, (segment, segments), consistent, start);
-                    let out = model
+                    let direct = model.table.reads_direct(E::SCHEMA.name);
+                    let (out, captured) = model
                         .table
-                        .send(&Call::new("scan", E::SCHEMA.name), request)
+                        .send_read(&Call::new("scan", E::SCHEMA.name), request, Member::Top("Items"), direct)
                         .instrument(model.span("scan"))
                         .await
                         .map_err(|f| f.into_error(E::SCHEMA.name, "scan"))?;
+                    let page = Fetched::new(out.items, out.count, captured);
                     let last = out.last_evaluated_key;
                     let done = last.is_none();
-                    Ok(Some((out.items.unwrap_or_default(), (Ok(prepared), last, done))))
+                    Ok(Some((page, (Ok(prepared), last, done))))
                 }
             })
             .boxed()
         });
         stream::select_all(streams)
-            .map_ok(move |page| {
-                let model = reader.clone();
-                stream::iter(page.into_iter().map(move |item| model.read_as::<P>(item)))
+            .map_ok(move |mut page| {
+                let mut read: Vec<Result<P, Error>> = Vec::with_capacity(page.len_hint());
+                let each = page.each(&reader.table, |_, raw| {
+                    read.push(reader.read_raw::<P>(raw));
+                    Ok(true)
+                });
+                // A body that stops being JSON ends the page with its error.
+                read.extend(each.err().map(Err));
+                stream::iter(read)
             })
             .try_flatten()
             .take(limit)

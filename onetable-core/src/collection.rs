@@ -17,4 +17,13 @@ pub trait Collection: Sized + Send + 'static {
 
     /// The variant for an item of entity `name`; `None` when no variant has it.
     fn from_item(name: &str, item: Item) -> Option<Result<Self, Error>>;
+
+    /// The variant for an item of entity `name`, read straight from the JSON `json`
+    /// stands at (see [`Entity::from_json`](crate::Entity::from_json)); `None` takes
+    /// the general path.
+    #[doc(hidden)]
+    fn from_json(name: &str, json: &mut crate::wire::Reader<'_>, type_field: &str) -> Option<Self> {
+        let _ = (name, json, type_field);
+        None
+    }
 }

@@ -20,6 +20,21 @@ pub trait Entity: Sized + Send + Sync + 'static {
     /// type found.
     fn from_item(item: Item) -> Result<Self, Error>;
 
+    /// The entity read straight from the item that `json` stands at, in DynamoDB's
+    /// JSON (one element of a response's `Items`), leaving `json` at its end, without
+    /// building the item's map: each attribute the
+    /// entity stores is taken as it comes, the others skipped. `None` hands the item
+    /// to the general path ([`Entity::from_item`] after the table's own steps), which
+    /// every item takes that is not plainly this entity's in its current form: another
+    /// type attribute, a value that does not read (so its error is the general path's),
+    /// an entity with encrypted or packed fields. Derived; a hand-written entity
+    /// keeps this default and always takes the general path.
+    #[doc(hidden)]
+    fn from_json(json: &mut crate::wire::Reader<'_>, type_field: &str) -> Option<Self> {
+        let _ = (json, type_field);
+        None
+    }
+
     /// The primary key attributes of this value.
     fn primary_key(&self) -> Result<Item, Error>;
 

@@ -24,6 +24,7 @@ mod template;
 mod value;
 mod value_error;
 mod version;
+pub mod wire;
 
 pub use collection::Collection;
 pub use entity::Entity;
@@ -163,6 +164,38 @@ pub mod __private {
             None => T::from_missing(),
         }
         .map_err(|e| crate::Error::value(entity, field, attribute, e))
+    }
+
+    /// The reader derived entities read response bodies with (`Entity::from_json`).
+    pub use crate::wire::Reader as WireReader;
+
+    /// A field read straight from a response body, as [`take`] reads it from an item
+    /// (`None`: the value does not read, and the general path reports it).
+    #[inline]
+    pub fn slot<T: crate::Value>(slot: Option<AttributeValue>) -> Option<T> {
+        match slot {
+            Some(av) => T::from_attr(av).ok(),
+            None => T::from_missing().ok(),
+        }
+    }
+
+    /// [`slot`] for a field with a default, as [`take_or`] reads it, the default left
+    /// to the caller: `Some(None)` when absent.
+    #[inline]
+    pub fn slot_present<T: crate::Value>(slot: Option<AttributeValue>) -> Option<Option<T>> {
+        match slot {
+            Some(av) => T::from_attr(av).ok().map(Some),
+            None => Some(None),
+        }
+    }
+
+    /// [`slot`] for a TTL field, as [`take_ttl`].
+    #[inline]
+    pub fn slot_ttl<T: crate::TtlValue>(slot: Option<AttributeValue>) -> Option<T> {
+        match slot {
+            Some(av) => T::from_ttl(av).ok(),
+            None => T::ttl_missing().ok(),
+        }
     }
 
     /// Reads a field that falls back to `default` when absent.

@@ -20,6 +20,14 @@ pub trait Projection: Sized + Send + 'static {
     /// The value from an item of the entity, holding at least [`Projection::FIELDS`]
     /// (its type attribute already checked and removed, encrypted fields decrypted).
     fn from_item(item: Item) -> Result<Self, Error>;
+
+    /// The value read straight from the item `json` stands at, as
+    /// [`Entity::from_json`]; `None` takes the general path.
+    #[doc(hidden)]
+    fn from_json(json: &mut crate::wire::Reader<'_>, type_field: &str) -> Option<Self> {
+        let _ = (json, type_field);
+        None
+    }
 }
 
 impl<E: Entity> Projection for E {
@@ -28,5 +36,9 @@ impl<E: Entity> Projection for E {
 
     fn from_item(item: Item) -> Result<Self, Error> {
         <E as Entity>::from_item(item)
+    }
+
+    fn from_json(json: &mut crate::wire::Reader<'_>, type_field: &str) -> Option<Self> {
+        <E as Entity>::from_json(json, type_field)
     }
 }

@@ -245,8 +245,10 @@ impl Outcome for op::query::QueryOutput {
         Some(self.count)
     }
     fn items(&self) -> usize {
-        // A count returns no items but `count`.
-        self.items.as_ref().map_or(0, Vec::len)
+        // A count returns no items but `count`; a page whose items the library reads
+        // itself comes out of the SDK with them emptied but its `Count`, which is
+        // the number of items returned.
+        self.items.as_ref().map_or(0, |_| usize::try_from(self.count).unwrap_or(0))
     }
 }
 impl Outcome for op::scan::ScanOutput {
@@ -258,7 +260,8 @@ impl Outcome for op::scan::ScanOutput {
         Some(self.count)
     }
     fn items(&self) -> usize {
-        self.items.as_ref().map_or(0, Vec::len)
+        // As a query's.
+        self.items.as_ref().map_or(0, |_| usize::try_from(self.count).unwrap_or(0))
     }
 }
 impl Outcome for op::batch_get_item::BatchGetItemOutput {

@@ -17,6 +17,7 @@ pub struct TableBuilder {
     entities: Vec<&'static EntitySchema>,
     capacity: bool,
     hide_expired: bool,
+    direct: bool,
     earlier: Vec<super::forms::EarlierForm>,
     keys: Vec<crate::crypto::Key>,
     #[cfg(feature = "metrics")]
@@ -35,6 +36,7 @@ impl TableBuilder {
             entities: Vec::new(),
             capacity: false,
             hide_expired: false,
+            direct: true,
             earlier: Vec::new(),
             keys: Vec::new(),
             #[cfg(feature = "metrics")]
@@ -62,6 +64,18 @@ impl TableBuilder {
     pub fn crypto(mut self, name: &str, password: &str) -> Self {
         self.keys.retain(|k| !k.is(name));
         self.keys.push(crate::crypto::Key::from_password(name, password));
+        self
+    }
+
+    /// Read the items of gets, finds and scans straight from the response body into
+    /// the entity (on by default), instead of through the SDK's output types: the
+    /// body is read once, and no map is built for an item the entity reads whole.
+    /// Items that need more (an earlier form the table upgrades, encrypted or packed
+    /// fields, another entity's type, a value that does not read) take the general
+    /// path either way, so both give the same results; `false` sends every item
+    /// through the SDK's types, as a way to compare the two.
+    pub fn direct_reads(mut self, direct: bool) -> Self {
+        self.direct = direct;
         self
     }
 
@@ -312,6 +326,7 @@ impl TableBuilder {
                 capacity: self.capacity,
                 ttl: ttl.map(|(a, _)| a.to_owned()),
                 hide_expired: self.hide_expired,
+                direct: self.direct,
                 earlier: self.earlier,
                 keys: crate::crypto::Keys(self.keys),
                 #[cfg(feature = "metrics")]

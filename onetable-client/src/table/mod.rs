@@ -50,6 +50,8 @@ struct Inner {
     /// The table's TTL attribute, from the entities' `#[attr(ttl)]` fields.
     ttl: Option<String>,
     hide_expired: bool,
+    /// Whether reads decode response bodies themselves (`TableBuilder::direct_reads`).
+    direct: bool,
     /// Earlier forms of registered entities that the table reads and upgrades.
     earlier: Vec<forms::EarlierForm>,
     /// The keys of encrypted fields.
@@ -278,6 +280,14 @@ impl Table {
         let name = p.name(field.attribute);
         let now = p.value(AttributeValue::N(now_seconds().to_string()));
         Some(format!("(attribute_not_exists({name}) OR {name} > {now})"))
+    }
+
+    /// Whether reads of `entity`'s items decode the response body themselves: asked
+    /// for, and no earlier form to upgrade (an item of one needs the general path, and
+    /// telling it apart takes reading its marker first). `""`: a collection's page,
+    /// kept in every case (each member decides by its own entity).
+    pub(crate) fn reads_direct(&self, entity: &str) -> bool {
+        self.inner.direct && (entity.is_empty() || !self.inner.earlier.iter().any(|e| e.entity == entity))
     }
 
     /// True when the table hides expired items and this one has expired.

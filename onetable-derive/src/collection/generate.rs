@@ -19,6 +19,13 @@ pub fn collection(ident: &syn::Ident, members: &Members<'_>) -> TokenStream {
             }
         }
     });
+    let json_arms = members.iter().map(|(v, ty)| {
+        quote! {
+            if name == <<#ty as _onetable::Projection>::Entity as _onetable::Entity>::SCHEMA.name {
+                return <#ty as _onetable::Projection>::from_json(json, type_field).map(Self::#v);
+            }
+        }
+    });
     quote! {
         #[automatically_derived]
         impl _onetable::Collection for #ident {
@@ -27,6 +34,11 @@ pub fn collection(ident: &syn::Ident, members: &Members<'_>) -> TokenStream {
 
             fn from_item(name: &str, item: _onetable::Item) -> ::core::option::Option<::core::result::Result<Self, _onetable::Error>> {
                 #(#arms)*
+                ::core::option::Option::None
+            }
+
+            fn from_json(name: &str, json: &mut _onetable::__private::WireReader<'_>, type_field: &str) -> ::core::option::Option<Self> {
+                #(#json_arms)*
                 ::core::option::Option::None
             }
         }

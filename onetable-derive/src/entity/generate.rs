@@ -18,6 +18,7 @@ pub fn entity(schema: &Schema<'_>) -> TokenStream {
     let templates = template_consts(schema);
     let (to_item, into_item) = (to_item(schema, false), to_item(schema, true));
     let from_item = from_item(schema);
+    let from_json = from_json(schema);
     let primary_key = primary_key(schema);
     let generate_ids = generate_ids(schema);
     let field_consts = field_consts(schema);
@@ -39,6 +40,8 @@ pub fn entity(schema: &Schema<'_>) -> TokenStream {
             fn from_item(mut item: _onetable::Item) -> ::core::result::Result<Self, _onetable::Error> {
                 #from_item
             }
+
+            #from_json
 
             fn primary_key(&self) -> ::core::result::Result<_onetable::Item, _onetable::Error> {
                 #primary_key
@@ -248,6 +251,78 @@ fn from_item(schema: &Schema<'_>) -> TokenStream {
     quote! {
         #(#map_takes)*
         ::core::result::Result::Ok(Self { #(#fields),* })
+    }
+}
+
+/// `Entity::from_json`: the item's attributes read from a response body one by one,
+/// each the entity stores kept for its field and the rest skipped, then converted in
+/// field order as `from_item` converts them. Not generated (the general path reads
+/// every item) for an entity with packed fields (their map would be read whole
+/// anyway) or encrypted ones (the table holds the key).
+fn from_json(schema: &Schema<'_>) -> TokenStream {
+    let entity = &schema.name;
+    if schema.fields.iter().any(|s| s.map.is_some() || s.field.crypt.is_some()) {
+        return TokenStream::new();
+    }
+    let slot = |i: usize| format_ident!("__onetable_slot_{}", i);
+    let slots = (0..schema.fields.len()).map(|i| {
+        let var = slot(i);
+        quote!(let mut #var: ::core::option::Option<_onetable::AttributeValue> = ::core::option::Option::None;)
+    });
+    let arms = schema.fields.iter().enumerate().map(|(i, stored)| {
+        let (attribute, var) = (&stored.attribute, slot(i));
+        quote!(#attribute => #var = ::core::option::Option::Some(reader.attribute().ok()?),)
+    });
+    // Every value that can fail is converted first, so that no default is made for an
+    // item the general path then reads (and makes its defaults for) again.
+    let value = |i: usize| format_ident!("__onetable_value_{}", i);
+    let conversions = schema.fields.iter().enumerate().map(|(i, stored)| {
+        let f = stored.field;
+        let (ty, var, value) = (&f.ty, slot(i), value(i));
+        let read = if f.ttl.is_some() {
+            quote_spanned!(ty.span()=> _onetable::__private::slot_ttl::<#ty>(#var))
+        } else if f.default.is_some() {
+            quote_spanned!(ty.span()=> _onetable::__private::slot_present::<#ty>(#var))
+        } else {
+            quote_spanned!(ty.span()=> _onetable::__private::slot::<#ty>(#var))
+        };
+        quote!(let #value = #read?;)
+    });
+    let fields = schema.entity.fields.iter().map(|f| {
+        let ident = &f.ident;
+        let default = default_fn(&f.default, f.ident.span());
+        let Some(i) = schema.fields.iter().position(|s| s.field.ident == f.ident) else {
+            return quote!(#ident: #default());
+        };
+        let value = value(i);
+        if f.default.is_some() && f.ttl.is_none() {
+            quote!(#ident: #value.unwrap_or_else(#default))
+        } else {
+            quote!(#ident: #value)
+        }
+    });
+    quote! {
+        fn from_json(reader: &mut _onetable::__private::WireReader<'_>, type_field: &str) -> ::core::option::Option<Self> {
+            reader.begin_object().ok()?;
+            #(#slots)*
+            while let ::core::option::Option::Some(key) = reader.next_key().ok()? {
+                let key: &str = &key;
+                if key == type_field {
+                    // Another entity's item, or a type that is not a string: the
+                    // general path reports it.
+                    if !reader.attribute_is_string(#entity).ok()? {
+                        return ::core::option::Option::None;
+                    }
+                    continue;
+                }
+                match key {
+                    #(#arms)*
+                    _ => reader.skip().ok()?,
+                }
+            }
+            #(#conversions)*
+            ::core::option::Option::Some(Self { #(#fields),* })
+        }
     }
 }
 

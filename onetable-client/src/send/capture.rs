@@ -1,0 +1,264 @@
+//! Response bodies read by the library itself. A read's request carries an
+//! interceptor that, once a successful response's body has arrived, keeps the body and
+//! hands the SDK the same body with the items' member emptied (`"Items":[]`,
+//! `"Item":{}`): the SDK still reads everything else (the `LastEvaluatedKey`, counts,
+//! consumed capacity, unprocessed keys) and runs its retries, signing, error
+//! mapping and metrics as for any request, while the items are decoded once, from the
+//! kept bytes, straight into the entity (see `onetable_core::wire`).
+//!
+//! An error response (any status but 200) is left alone: the SDK reads it as always.
+//! Interceptors of the application's own see the successful response as the SDK
+//! reads it, its items emptied (`TableBuilder::direct_reads(false)` shows them).
+
+use super::operation::Operation;
+use super::Failure;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation as op;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextMut;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::config_bag::ConfigBag;
+use bytes::Bytes;
+use http_body::{Body, Frame};
+use std::future::Future;
+use std::ops::Range;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{ready, Context, Poll};
+
+/// A response's body as it arrived (checked to be UTF-8 once, so that strings in it
+/// are not checked one by one) and where its items' member value is in it.
+#[derive(Debug, Clone)]
+pub(crate) struct Captured {
+    pub body: String,
+    pub value: Range<usize>,
+}
+
+impl Captured {
+    /// The member's value.
+    pub fn value(&self) -> &str {
+        &self.body[self.value.clone()]
+    }
+}
+
+/// Where one request's body is kept: the request's interceptor fills it, the code
+/// that sent the request takes it. Each attempt of a retried request empties it
+/// first, so a body kept is that of the response the SDK returned.
+#[derive(Debug, Clone)]
+pub(crate) struct Capture {
+    member: Member,
+    slot: Arc<Mutex<Option<Captured>>>,
+}
+
+/// Where a response's items are.
+#[derive(Debug, Clone)]
+pub(crate) enum Member {
+    /// A top-level member: `Items` (a query's, a scan's), `Item` (a get's).
+    Top(&'static str),
+    /// A `BatchGetItem`'s items of one table: `Responses.<table>`.
+    Responses(String),
+}
+
+impl Capture {
+    /// Keeps the value of `member` of the body.
+    pub fn new(member: Member) -> Capture {
+        Capture { member, slot: Arc::default() }
+    }
+
+    /// The body kept, if the response had the member.
+    pub fn take(&self) -> Option<Captured> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Keeps `body` when it has the member, and returns what the SDK reads instead.
+    fn keep(&self, body: Vec<u8>) -> Bytes {
+        let body = match String::from_utf8(body) {
+            Ok(text) => text,
+            // Not JSON the library reads: the SDK reads it (and reports it) as it is.
+            Err(e) => return Bytes::from(e.into_bytes()),
+        };
+        let Some((span, empty)) = self.find(&body) else {
+            return Bytes::from(body.into_bytes());
+        };
+        let rest = [&body[..span.start], empty.as_str(), &body[span.end..]].concat();
+        *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(Captured { body, value: span });
+        Bytes::from(rest.into_bytes())
+    }
+}
+
+impl Capture {
+    /// The span of the member's value, and what the SDK reads in its place.
+    fn find(&self, body: &str) -> Option<(Range<usize>, String)> {
+        use onetable_core::wire::{elements, member};
+        match &self.member {
+            Member::Top(name) => {
+                let span = member(body, name).ok()??;
+                let empty = if body.as_bytes()[span.start] == b'[' { "[]" } else { "{}" };
+                Some((span, empty.to_owned()))
+            }
+            Member::Responses(table) => {
+                let responses = member(body, "Responses").ok()??;
+                let inner = member(&body[responses.clone()], table).ok()??;
+                let span = responses.start + inner.start..responses.start + inner.end;
+                // As many empty items as there are: the SDK counts them for metrics.
+                let count = elements(body, span.clone()).ok()?.len();
+                let empty = format!("[{}]", vec!["{}"; count].join(","));
+                Some((span, empty))
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Interceptor(Capture);
+
+impl Intercept for Interceptor {
+    fn name(&self) -> &'static str {
+        "onetable::Capture"
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        // Whatever an earlier attempt of a retried request kept is not this response.
+        self.0.slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let response = context.response_mut();
+        if response.status().as_u16() != 200 {
+            return Ok(());
+        }
+        let body = std::mem::replace(response.body_mut(), SdkBody::taken());
+        let capture = self.0.clone();
+        *response.body_mut() = match body.bytes() {
+            // Already in memory (a replayed or test response).
+            Some(bytes) => SdkBody::from(capture.keep(bytes.to_vec())),
+            None => SdkBody::from_body_1_x(Collect { inner: body, buffer: Vec::new(), capture, done: false }),
+        };
+        Ok(())
+    }
+}
+
+/// A streamed body read to its end, then handed on as one chunk, the items' member
+/// emptied (the SDK reads a non-streaming response whole before decoding it anyway).
+struct Collect {
+    inner: SdkBody,
+    buffer: Vec<u8>,
+    capture: Capture,
+    done: bool,
+}
+
+impl Body for Collect {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        loop {
+            match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        this.buffer.extend_from_slice(&data);
+                    }
+                }
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                None => {
+                    this.done = true;
+                    let body = std::mem::take(&mut this.buffer);
+                    return Poll::Ready(Some(Ok(Frame::data(this.capture.keep(body)))));
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
+}
+
+/// A read request whose items the library decodes (see the module).
+pub(crate) struct Capturing<O> {
+    pub request: O,
+    pub capture: Capture,
+}
+
+/// The reads a body can be kept for: their request builders sent with the
+/// interceptor.
+pub(crate) trait Capturable: Operation {
+    fn send_with(
+        self,
+        capture: Capture,
+    ) -> impl Future<Output = Result<Self::Output, SdkError<Self::Error, HttpResponse>>> + Send;
+}
+
+macro_rules! capturable {
+    ($($builder:ty),*) => {$(
+        impl Capturable for $builder {
+            fn send_with(
+                self,
+                capture: Capture,
+            ) -> impl Future<Output = Result<Self::Output, SdkError<Self::Error, HttpResponse>>> + Send {
+                self.customize().interceptor(Interceptor(capture)).send()
+            }
+        }
+    )*};
+}
+capturable!(
+    op::get_item::builders::GetItemFluentBuilder,
+    op::query::builders::QueryFluentBuilder,
+    op::scan::builders::ScanFluentBuilder,
+    op::batch_get_item::builders::BatchGetItemFluentBuilder
+);
+
+impl<O: Capturable> Operation for Capturing<O> {
+    type Output = O::Output;
+    type Error = O::Error;
+    const NAME: &'static str = O::NAME;
+    const WRITES: bool = O::WRITES;
+
+    fn expressions(&self) -> Vec<(&'static str, &str)> {
+        self.request.expressions()
+    }
+
+    fn capacity(self, capacity: Option<aws_sdk_dynamodb::types::ReturnConsumedCapacity>) -> Self {
+        Capturing { request: self.request.capacity(capacity), capture: self.capture }
+    }
+
+    fn send(self) -> impl Future<Output = Result<Self::Output, SdkError<Self::Error, HttpResponse>>> + Send {
+        self.request.send_with(self.capture)
+    }
+
+    fn refusal(error: &Self::Error) -> Option<super::Refusal> {
+        O::refusal(error)
+    }
+}
+
+impl crate::Table {
+    /// Sends read `request`, keeping the value of its response's `member` for the
+    /// library to decode when `direct` (see the module): the output, and the kept
+    /// body (`None`: not asked, or the response had no such member).
+    pub(crate) async fn send_read<O: Capturable>(
+        &self,
+        call: &super::Call,
+        request: O,
+        member: Member,
+        direct: bool,
+    ) -> Result<(O::Output, Option<Captured>), Failure> {
+        if !direct {
+            return self.send(call, request).await.map(|out| (out, None));
+        }
+        let capture = Capture::new(member);
+        let out = self.send(call, Capturing { request, capture: capture.clone() }).await?;
+        Ok((out, capture.take()))
+    }
+}
