@@ -89,6 +89,8 @@ struct Packed {
 }
 
 /// A partition's items, whichever entity.
+// A member is an entity by value: one wide, one narrow.
+#[allow(clippy::large_enum_variant)]
 #[derive(Collection, Debug, PartialEq)]
 enum Group {
     Wide(Wide),
@@ -304,8 +306,11 @@ fn same<T: std::fmt::Debug + PartialEq>(direct: &T, general: &T, what: &str) {
     }
 }
 
+/// A page's items and its cursors (`next`, `prev`) as text.
+type Comparable<T> = (Vec<T>, Option<String>, Option<String>);
+
 /// A page, comparable.
-fn page<T>(p: Result<onetable::Page<T>, String>) -> Result<(Vec<T>, Option<String>, Option<String>), String> {
+fn page<T>(p: Result<onetable::Page<T>, String>) -> Result<Comparable<T>, String> {
     p.map(|p| (p.items, p.next.map(|c| c.to_string()), p.prev.map(|c| c.to_string())))
 }
 
