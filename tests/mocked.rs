@@ -249,3 +249,36 @@ async fn a_cancelled_transaction_reports_a_reason_per_action() {
     );
     assert!(err.to_string().contains("action 1: TransactionConflict"), "{err}");
 }
+
+#[tokio::test]
+async fn a_read_retried_after_throttling_decodes_the_response_that_succeeded() {
+    // Two throttles, then a page of two events; the SDK retries, and what the library
+    // decodes straight from the body is the last response's.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let http = infallible_client_fn(move |_request| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        let (status, body) = match n % 3 {
+            0 | 1 => (400, THROTTLED.to_owned()),
+            _ => (
+                200,
+                format!(
+                    r#"{{"Count":2,"Items":[{{"pk":{{"S":"STREAM#s"}},"sk":{{"S":"EVENT#{a}"}},"_type":{{"S":"Event"}},"stream":{{"S":"s"}},"seq":{{"N":"{a}"}}}},{{"pk":{{"S":"STREAM#s"}},"sk":{{"S":"EVENT#{b}"}},"_type":{{"S":"Event"}},"stream":{{"S":"s"}},"seq":{{"N":"{b}"}}}}],"ScannedCount":2}}"#,
+                    a = n,
+                    b = n + 1
+                ),
+            ),
+        };
+        http::Response::builder()
+            .status(status)
+            .header("content-type", "application/x-amz-json-1.0")
+            .body(body)
+            .expect("a valid response")
+    });
+    let table = Table::builder(common::mocked_client(http, 3), "app").entity::<Event>().build().unwrap();
+    let page = table.model::<Event>().find(Event::partition("s")).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    let seqs: Vec<u64> = page.items.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [2, 3], "the items of the third response, the one that succeeded");
+    assert!(page.next.is_none());
+}

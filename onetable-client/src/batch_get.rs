@@ -1,7 +1,7 @@
 //! `BatchGetItem` for `Model::get_many` (and the library's own reads by key): 100 keys a
 //! request, bounded concurrency, unprocessed keys retried, what is still unprocessed at
 //! the end a typed error. Items are kept as JSON for the caller to decode when the
-//! table reads so (see `send::capture`).
+//! table reads so (see `crate::capture`).
 
 use crate::batch::{summarize, ChunkResult, GET_CHUNK};
 use crate::keys::describe as key_text;
@@ -134,7 +134,7 @@ pub(crate) struct Read {
     pub(crate) names: Option<HashMap<String, String>>,
     pub(crate) concurrency: usize,
     pub(crate) backoff: Backoff,
-    /// Keep the items as JSON, for the caller to decode (see `send::capture`).
+    /// Keep the items as JSON, for the caller to decode (see `crate::capture`).
     pub(crate) direct: bool,
 }
 
@@ -248,7 +248,7 @@ async fn get_chunk(table: &Table, chunk: Vec<Item>, read: &Read) -> (Vec<(String
                 return (items, ChunkResult { processed: 0, requests, unprocessed, error: Some(error) });
             }
         };
-        let request = table.client().batch_get_item().request_items(name, request);
+        let request = table.reader().batch_get_item().request_items(name, request);
         let result = table
             .send_read(call, request, Member::Responses(name.to_owned()), read.direct)
             .instrument(tracing::debug_span!("onetable", table = %name, operation = "batch_get", keys = pending.len()))

@@ -1,5 +1,5 @@
 //! The items of one read response: the SDK's maps, or the response body the library
-//! decodes itself (see `send::capture`), read in one pass: each item decoded where it
+//! decodes itself (see `crate::capture`), read in one pass: each item decoded where it
 //! stands, its span noted on the way for the one or two a cursor is taken from.
 
 use crate::send::Captured;

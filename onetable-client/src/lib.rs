@@ -8,6 +8,7 @@
 mod batch;
 mod batch_get;
 mod call;
+mod capture;
 pub mod changes;
 mod collection;
 mod conditions;

@@ -414,7 +414,7 @@ impl<E: Entity> Model<E> {
         let mut p = Placeholders::new();
         let projection = crate::projection::expression::<P>(&self.table, &[], None, &mut p);
         self.table
-            .client()
+            .reader()
             .get_item()
             .table_name(self.table.name())
             .set_key(Some(key))

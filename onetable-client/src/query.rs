@@ -120,7 +120,7 @@ impl Query {
             }
         });
         table
-            .client()
+            .reader()
             .query()
             .table_name(table.name())
             .set_index_name(self.index.map(str::to_owned))

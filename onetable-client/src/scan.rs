@@ -40,7 +40,7 @@ fn scan_request<E>(
 ) -> aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder {
     model
         .table
-        .client()
+        .reader()
         .scan()
         .table_name(model.table.name())
         .filter_expression(filter)

@@ -6,14 +6,14 @@
 //! labelled by [`Call`], and a failure becomes a typed error or a [`Refusal`] the
 //! caller handles — one error mapping, one parser of cancelled transactions.
 
-mod capture;
 mod failure;
 pub mod limits;
 mod operation;
+mod read;
 mod span;
 
 pub use crate::call::Call;
-pub(crate) use capture::{Captured, Member};
+pub(crate) use crate::capture::{Captured, Member};
 pub(crate) use failure::error;
 pub use failure::{Failure, Reason, Refusal};
 pub(crate) use operation::{Operation, Outcome};

@@ -310,10 +310,14 @@ impl TableBuilder {
         };
         #[cfg(not(feature = "metrics"))]
         let client = self.client;
+        // Reads decoded straight from the body go through a client with their
+        // interceptor; every other request through the application's own.
+        let reader = if self.direct { crate::capture::with_capture(client.clone()) } else { client.clone() };
         Ok(Table {
             inner: Arc::new(Inner {
                 read_only: false,
                 client,
+                reader,
                 name: self.name,
                 format: self.format,
                 created: self.created,

@@ -36,6 +36,10 @@ struct Inner {
     /// Refuses every write: the table a dry-run migration step is given.
     read_only: bool,
     client: Client,
+    /// The client of reads whose body the library decodes: `client` with the
+    /// interceptor that keeps the body (see `crate::capture`), so that no other request
+    /// pays for it.
+    reader: Client,
     name: String,
     format: Format,
     created: String,
@@ -100,6 +104,12 @@ impl Table {
         &self.inner.client
     }
 
+    /// The client that gets, finds, scans and batch gets are built with (see
+    /// `Inner::reader`).
+    pub(crate) fn reader(&self) -> &Client {
+        &self.inner.reader
+    }
+
     /// How values are written (dates, nulls, the type attribute).
     pub fn format(&self) -> &Format {
         &self.inner.format
@@ -146,7 +156,9 @@ impl Table {
     /// built from it is read-only as well.
     pub fn read_only(&self) -> Table {
         let client = crate::read_only::read_only(&self.inner.client);
-        Table { inner: Arc::new(Inner { read_only: true, client, ..(*self.inner).clone() }) }
+        let reader =
+            if self.inner.direct { crate::capture::with_capture(client.clone()) } else { client.clone() };
+        Table { inner: Arc::new(Inner { read_only: true, client, reader, ..(*self.inner).clone() }) }
     }
 
     /// The same table with its key attributes named as DynamoDB describes them.

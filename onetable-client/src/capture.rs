@@ -1,7 +1,8 @@
-//! Response bodies read by the library itself. A read's request carries an
-//! interceptor that, once a successful response's body has arrived, keeps the body and
-//! hands the SDK the same body with the items' member emptied (`"Items":[]`,
-//! `"Item":{}`): the SDK still reads everything else (the `LastEvaluatedKey`, counts,
+//! Response bodies read by the library itself. The table's client carries an
+//! interceptor that, for a read sent through `Table::send_read`, once a successful
+//! response's body has arrived, keeps the body and hands the SDK the same body with
+//! the items' member emptied (`"Items":[]`, `"Item":{}`): the SDK still reads
+//! everything else (the `LastEvaluatedKey`, counts,
 //! consumed capacity, unprocessed keys) and runs its retries, signing, error
 //! mapping and metrics as for any request, while the items are decoded once, from the
 //! kept bytes, straight into the entity (see `onetable_core::wire`).
@@ -10,20 +11,14 @@
 //! Interceptors of the application's own see the successful response as the SDK
 //! reads it, its items emptied (`TableBuilder::direct_reads(false)` shows them).
 
-use super::operation::Operation;
-use super::Failure;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation as op;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextMut;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
 use bytes::Bytes;
 use http_body::{Body, Frame};
-use std::future::Future;
 use std::ops::Range;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -112,12 +107,31 @@ impl Capture {
     }
 }
 
+tokio::task_local! {
+    /// The capture of the read being sent from this task, if any: requests sent
+    /// outside [`Table::send_read`](crate::Table) have none and are left alone.
+    pub(crate) static CAPTURE: Capture;
+}
+
+/// The interceptor on every table's client (one, however many tables share it): a
+/// request's capture comes from the task that sends it, so the per-request cost is a
+/// task-local lookup, not a per-operation runtime plugin.
 #[derive(Debug)]
-struct Interceptor(Capture);
+struct Interceptor;
+
+const NAME: &str = "onetable::Capture";
+
+/// `client` with the interceptor (unchanged when it has it already).
+pub(crate) fn with_capture(client: aws_sdk_dynamodb::Client) -> aws_sdk_dynamodb::Client {
+    if client.config().interceptors().any(|i| i.name() == NAME) {
+        return client;
+    }
+    aws_sdk_dynamodb::Client::from_conf(client.config().to_builder().interceptor(Interceptor).build())
+}
 
 impl Intercept for Interceptor {
     fn name(&self) -> &'static str {
-        "onetable::Capture"
+        NAME
     }
 
     fn modify_before_deserialization(
@@ -126,14 +140,16 @@ impl Intercept for Interceptor {
         _: &RuntimeComponents,
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        let Ok(capture) = CAPTURE.try_with(Capture::clone) else {
+            return Ok(());
+        };
         // Whatever an earlier attempt of a retried request kept is not this response.
-        self.0.slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        capture.slot.lock().unwrap_or_else(|e| e.into_inner()).take();
         let response = context.response_mut();
         if response.status().as_u16() != 200 {
             return Ok(());
         }
         let body = std::mem::replace(response.body_mut(), SdkBody::taken());
-        let capture = self.0.clone();
         *response.body_mut() = match body.bytes() {
             // Already in memory (a replayed or test response).
             Some(bytes) => SdkBody::from(capture.keep(bytes.to_vec())),
@@ -183,82 +199,5 @@ impl Body for Collect {
 
     fn is_end_stream(&self) -> bool {
         self.done
-    }
-}
-
-/// A read request whose items the library decodes (see the module).
-pub(crate) struct Capturing<O> {
-    pub request: O,
-    pub capture: Capture,
-}
-
-/// The reads a body can be kept for: their request builders sent with the
-/// interceptor.
-pub(crate) trait Capturable: Operation {
-    fn send_with(
-        self,
-        capture: Capture,
-    ) -> impl Future<Output = Result<Self::Output, SdkError<Self::Error, HttpResponse>>> + Send;
-}
-
-macro_rules! capturable {
-    ($($builder:ty),*) => {$(
-        impl Capturable for $builder {
-            fn send_with(
-                self,
-                capture: Capture,
-            ) -> impl Future<Output = Result<Self::Output, SdkError<Self::Error, HttpResponse>>> + Send {
-                self.customize().interceptor(Interceptor(capture)).send()
-            }
-        }
-    )*};
-}
-capturable!(
-    op::get_item::builders::GetItemFluentBuilder,
-    op::query::builders::QueryFluentBuilder,
-    op::scan::builders::ScanFluentBuilder,
-    op::batch_get_item::builders::BatchGetItemFluentBuilder
-);
-
-impl<O: Capturable> Operation for Capturing<O> {
-    type Output = O::Output;
-    type Error = O::Error;
-    const NAME: &'static str = O::NAME;
-    const WRITES: bool = O::WRITES;
-
-    fn expressions(&self) -> Vec<(&'static str, &str)> {
-        self.request.expressions()
-    }
-
-    fn capacity(self, capacity: Option<aws_sdk_dynamodb::types::ReturnConsumedCapacity>) -> Self {
-        Capturing { request: self.request.capacity(capacity), capture: self.capture }
-    }
-
-    fn send(self) -> impl Future<Output = Result<Self::Output, SdkError<Self::Error, HttpResponse>>> + Send {
-        self.request.send_with(self.capture)
-    }
-
-    fn refusal(error: &Self::Error) -> Option<super::Refusal> {
-        O::refusal(error)
-    }
-}
-
-impl crate::Table {
-    /// Sends read `request`, keeping the value of its response's `member` for the
-    /// library to decode when `direct` (see the module): the output, and the kept
-    /// body (`None`: not asked, or the response had no such member).
-    pub(crate) async fn send_read<O: Capturable>(
-        &self,
-        call: &super::Call,
-        request: O,
-        member: Member,
-        direct: bool,
-    ) -> Result<(O::Output, Option<Captured>), Failure> {
-        if !direct {
-            return self.send(call, request).await.map(|out| (out, None));
-        }
-        let capture = Capture::new(member);
-        let out = self.send(call, Capturing { request, capture: capture.clone() }).await?;
-        Ok((out, capture.take()))
     }
 }
