@@ -122,20 +122,29 @@ impl<'a> Reader<'a> {
     /// The next member's name of the object being read (its value is next: read it
     /// with one of the value methods, or [`Reader::skip`] it), or `None` at its end.
     pub fn next_key(&mut self) -> Result<Option<Cow<'a, str>>, WireError> {
+        if !self.next_member()? {
+            return Ok(None);
+        }
+        let key = self.string()?;
+        self.expect(b':', "expected ':' after a member name")?;
+        Ok(Some(key))
+    }
+
+    /// Whether another member follows in the object being read (its name next), or
+    /// the object ends here.
+    fn next_member(&mut self) -> Result<bool, WireError> {
         match self.peek() {
             Some(b'}') => {
                 self.pos += 1;
                 self.first = false;
-                return Ok(None);
+                return Ok(false);
             }
             Some(b',') if !self.first => self.pos += 1,
             Some(b'"') if self.first => {}
             _ => return self.fail("expected a member or the end of an object"),
         }
         self.first = false;
-        let key = self.string()?;
-        self.expect(b':', "expected ':' after a member name")?;
-        Ok(Some(key))
+        Ok(true)
     }
 
     /// Enters an array: call [`Reader::next_element`] before each element.
@@ -323,17 +332,9 @@ impl<'a> Reader<'a> {
 
     /// [`Reader::next_key`] when the name does not matter.
     fn next_key_raw(&mut self) -> Result<bool, WireError> {
-        match self.peek() {
-            Some(b'}') => {
-                self.pos += 1;
-                self.first = false;
-                return Ok(false);
-            }
-            Some(b',') if !self.first => self.pos += 1,
-            Some(b'"') if self.first => {}
-            _ => return self.fail("expected a member or the end of an object"),
+        if !self.next_member()? {
+            return Ok(false);
         }
-        self.first = false;
         self.skip_string()?;
         self.expect(b':', "expected ':' after a member name")?;
         Ok(true)
