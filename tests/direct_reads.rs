@@ -511,3 +511,40 @@ async fn a_direct_find_leaves_the_sdk_no_item_to_build_and_the_general_path_ever
     assert_eq!(again, found);
     assert_eq!(decoded.0.lock().unwrap().last(), Some(&(1, 1)), "the general path has the SDK build it");
 }
+
+#[tokio::test]
+async fn the_widest_items_read_the_same_both_ways() {
+    // Items at DynamoDB's limits: hundreds of attributes the entity does not declare
+    // (maps, lists, sets, escapes) beside its own, and one of nearly 400 KB.
+    let describe = |b: onetable::TableBuilder| b.entity::<Note>();
+    let direct = common::table(describe).await;
+    let general = common::table_named(direct.name(), |b| describe(b).direct_reads(false));
+    let notes = direct.model::<Note>();
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    for (id, extra, big) in [("wide", 400, 0), ("big", 3, 390_000)] {
+        let note = Note {
+            id: id.into(),
+            text: "\"quoted\" \\ text\u{1F600}".repeat(big / 20 + 1),
+            stars: Some(3),
+            views: 9,
+        };
+        let mut item = notes.to_item(&note).unwrap();
+        for i in 0..extra {
+            let value = attribute().new_tree(&mut runner).unwrap().current();
+            item.insert(format!("x{i}\"\\{}", '\u{e9}'), value);
+        }
+        direct.client().put_item().table_name(direct.name()).set_item(Some(item)).send().await.unwrap();
+        let read = |t: &Table| {
+            let t = t.clone();
+            async move {
+                let got = t.model::<Note>().get(Note::key(id)).await.unwrap();
+                let found = t.model::<Note>().find(Note::partition(id)).await.unwrap().items;
+                (got, found)
+            }
+        };
+        let (d, g) = (read(&direct).await, read(&general).await);
+        assert_eq!(d, g, "{id}");
+        assert_eq!(d.0.as_ref(), Some(&note), "{id}");
+        assert_eq!(d.1, [note], "{id}");
+    }
+}
