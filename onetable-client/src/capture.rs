@@ -8,8 +8,9 @@
 //! kept bytes, straight into the entity (see `onetable_core::wire`).
 //!
 //! An error response (any status but 200) is left alone: the SDK reads it as always.
-//! Interceptors of the application's own see the successful response as the SDK
-//! reads it, its items emptied (`TableBuilder::direct_reads(false)` shows them).
+//! An interceptor of the application's own that looks at a read's output (after
+//! deserialization) finds its items emptied (`TableBuilder::direct_reads(false)`
+//! keeps them there).
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextMut;
