@@ -83,9 +83,7 @@ impl Capture {
         *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(Captured { body, value: span });
         Bytes::from(rest.into_bytes())
     }
-}
 
-impl Capture {
     /// The span of the member's value, and what the SDK reads in its place.
     fn find(&self, body: &str) -> Option<(Range<usize>, String)> {
         use onetable_core::wire::{elements, member};
@@ -114,9 +112,9 @@ tokio::task_local! {
     pub(crate) static CAPTURE: Capture;
 }
 
-/// The interceptor on every table's client (one, however many tables share it): a
-/// request's capture comes from the task that sends it, so the per-request cost is a
-/// task-local lookup, not a per-operation runtime plugin.
+/// The interceptor on every table's reader client (one, however many tables share
+/// it): a request's capture comes from the task that sends it, so the per-request cost
+/// is a task-local lookup, not a per-operation runtime plugin.
 #[derive(Debug)]
 struct Interceptor;
 
