@@ -4,6 +4,7 @@
 //! table reads so (see `crate::capture`).
 
 use crate::batch::{summarize, ChunkResult, GET_CHUNK};
+use crate::fetched::wire_error;
 use crate::keys::describe as key_text;
 use crate::model::{into_future, Model};
 use crate::retry::Backoff;
@@ -95,8 +96,6 @@ impl<E: Entity, P: Projection<Entity = E>> GetMany<E, P> {
         let mut p = Placeholders::new();
         let projection = crate::projection::expression::<P>(&model.table, &[], None, &mut p);
         let table = &model.table;
-        // Hiding an expired item takes its TTL from the map: read through one then.
-        let hides = table.hides_expired() && E::SCHEMA.fields.iter().any(|f| f.ttl);
         let read = Read {
             call: Call::new("get_many", E::SCHEMA.name),
             consistent: self.consistent,
@@ -104,7 +103,7 @@ impl<E: Entity, P: Projection<Entity = E>> GetMany<E, P> {
             names: p.into_maps().0,
             concurrency: self.concurrency,
             backoff: self.backoff,
-            direct: table.reads_direct(E::SCHEMA.name) && !hides,
+            direct: table.reads_direct_by_key(E::SCHEMA),
         };
         let found = fetch_items(table, keys, &read).await?;
         let mut out = Vec::with_capacity(texts.len());
@@ -206,19 +205,16 @@ fn found_items(
     let (hash, sort) = table.key_attributes();
     let names: Vec<&str> = std::iter::once(hash).chain(sort).collect();
     let body = Arc::new(captured.body);
-    let spans = onetable_core::wire::elements(&body, captured.value).map_err(|e| wire_error(table, e))?;
+    let spans = onetable_core::wire::elements(&body, captured.value)
+        .map_err(|e| wire_error(table, "batch_get", e))?;
     let mut out = Vec::with_capacity(spans.len());
     for span in spans {
         let key = onetable_core::wire::Reader::new(&body[span.clone()])
             .attributes(&names)
-            .map_err(|e| wire_error(table, e))?;
+            .map_err(|e| wire_error(table, "batch_get", e))?;
         out.push((key_text(&key), Found::Json(body.clone(), span)));
     }
     Ok(out)
-}
-
-fn wire_error(table: &Table, e: onetable_core::wire::WireError) -> Error {
-    ErrorKind::Dynamo { operation: "batch_get", table: table.name().to_owned(), source: Box::new(e) }.into()
 }
 
 async fn get_chunk(table: &Table, chunk: Vec<Item>, read: &Read) -> (Vec<(String, Found)>, ChunkResult) {

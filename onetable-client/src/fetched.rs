@@ -59,7 +59,7 @@ impl<'a> JsonItem<'_, 'a> {
 
     /// The item as a map, as the SDK would have read it.
     pub fn into_item(self, table: &crate::Table) -> Result<Item, Error> {
-        let item = self.reader.item().map_err(|e| wire_error(table, e))?;
+        let item = self.reader.item().map_err(|e| wire_error(table, "read", e))?;
         *self.read = true;
         Ok(item)
     }
@@ -120,7 +120,7 @@ impl Fetched {
             }
             Fetched::Json { body, array, spans, .. } => {
                 let body: &str = body;
-                let failed = |e| wire_error(table, e);
+                let failed = |e| wire_error(table, "read", e);
                 let mut reader = Reader::new(body);
                 reader.rewind(array.start);
                 reader.begin_array().map_err(failed)?;
@@ -178,14 +178,15 @@ impl Raw<'_, '_> {
     }
 }
 
-pub(crate) fn wire_error(table: &crate::Table, e: WireError) -> Error {
-    ErrorKind::Dynamo { operation: "read", table: table.name().to_owned(), source: Box::new(e) }.into()
+/// A body that is not the JSON DynamoDB sends, as the error of `operation`.
+pub(crate) fn wire_error(table: &crate::Table, operation: &'static str, e: WireError) -> Error {
+    ErrorKind::Dynamo { operation, table: table.name().to_owned(), source: Box::new(e) }.into()
 }
 
 impl crate::Table {
     /// The item in DynamoDB JSON `json`, as the SDK would have read it.
     pub(crate) fn wire_item(&self, json: &str) -> Result<Item, Error> {
-        onetable_core::wire::item(json).map_err(|e| wire_error(self, e))
+        onetable_core::wire::item(json).map_err(|e| wire_error(self, "read", e))
     }
 
     /// A body's one item read as `P` (a get's `Item`), straight or through its map.

@@ -363,9 +363,7 @@ impl<E: Entity, P: Projection<Entity = E>> Get<E, P> {
             model.check_registered()?;
             let key = self.key.into_attrs()?;
             let table = &model.table;
-            // Hiding an expired item takes its TTL from the map: read through one then.
-            let hides = table.hides_expired() && E::SCHEMA.fields.iter().any(|f| f.ttl);
-            let direct = table.reads_direct(E::SCHEMA.name) && !hides;
+            let direct = table.reads_direct_by_key(E::SCHEMA);
             let call = Call::new("get", E::SCHEMA.name).partition(table.partition_label(&key));
             let (out, captured) = table
                 .send_read(&call, model.get_builder::<P>(key, self.consistent), Member::Top("Item"), direct)

@@ -139,7 +139,7 @@ impl Query {
     pub(crate) async fn has_more(&mut self, table: &crate::Table) -> Result<bool, Error> {
         loop {
             let (items, last) = self.fetch(table, Some(1)).await?;
-            if !items.is_empty().map_err(|e| crate::fetched::wire_error(table, e))? {
+            if !items.is_empty().map_err(|e| crate::fetched::wire_error(table, "read", e))? {
                 return Ok(true);
             }
             match last {

@@ -302,6 +302,13 @@ impl Table {
         self.inner.direct && (entity.is_empty() || !self.inner.earlier.iter().any(|e| e.entity == entity))
     }
 
+    /// [`Table::reads_direct`] for reads by key (gets, batch gets): not when the
+    /// table hides the entity's expired items, which takes the TTL from the item's map.
+    pub(crate) fn reads_direct_by_key(&self, schema: &EntitySchema) -> bool {
+        let hides = self.inner.hide_expired && schema.fields.iter().any(|f| f.ttl);
+        self.reads_direct(schema.name) && !hides
+    }
+
     /// True when the table hides expired items and this one has expired.
     pub(crate) fn is_expired(&self, schema: &EntitySchema, item: &Item) -> bool {
         let Some(field) = schema.fields.iter().find(|f| f.ttl).filter(|_| self.inner.hide_expired) else {
