@@ -187,8 +187,8 @@ pub async fn scan_all(table: &Table) -> Vec<onetable::Item> {
     }
 }
 
-/// An attribute value as text, maps in key order (their iteration order varies): to
-/// compare whole items.
+/// An attribute value as text, maps in key order (their iteration order varies) and
+/// sets sorted (their members come back in no order): to compare whole items.
 pub fn canonical(value: &onetable::AttributeValue) -> String {
     match value {
         onetable::AttributeValue::M(m) => {
@@ -199,8 +199,19 @@ pub fn canonical(value: &onetable::AttributeValue) -> String {
         onetable::AttributeValue::L(l) => {
             format!("[{}]", l.iter().map(canonical).collect::<Vec<_>>().join(","))
         }
+        // A set's members come back in no order (DynamoDB Local changes it from one
+        // read to the next): sorted, they compare as a set.
+        onetable::AttributeValue::Ss(s) => sorted_set("SS", s.iter().map(|m| format!("{m:?}"))),
+        onetable::AttributeValue::Ns(s) => sorted_set("NS", s.iter().cloned()),
+        onetable::AttributeValue::Bs(s) => sorted_set("BS", s.iter().map(|m| format!("{:?}", m.as_ref()))),
         other => format!("{other:?}"),
     }
+}
+
+fn sorted_set(tag: &str, members: impl Iterator<Item = String>) -> String {
+    let mut members: Vec<String> = members.collect();
+    members.sort();
+    format!("{tag}({})", members.join(","))
 }
 
 /// The data-migration tests' item: a migration that counts its passes shows an item
