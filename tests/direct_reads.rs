@@ -311,38 +311,15 @@ async fn write(table: &Table, wides: &[(Wide, Change)], packed: &[Packed]) {
     }
 }
 
-/// A read with the members of its sets in one order. DynamoDB keeps a set's members in
-/// no order (DynamoDB Local lists them differently from one read of an item to the
-/// next), so a raw `SS`, `NS` or `BS` compares as a set.
+/// A read with the members of its raw sets sorted (`common::sets_sorted`), so that
+/// they compare as sets.
 trait Unordered: Sized {
     fn unordered(self) -> Self;
 }
 
-fn unordered_value(value: AttributeValue) -> AttributeValue {
-    match value {
-        AttributeValue::Ss(mut s) => {
-            s.sort();
-            AttributeValue::Ss(s)
-        }
-        AttributeValue::Ns(mut s) => {
-            s.sort();
-            AttributeValue::Ns(s)
-        }
-        AttributeValue::Bs(mut s) => {
-            s.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
-            AttributeValue::Bs(s)
-        }
-        AttributeValue::L(l) => AttributeValue::L(l.into_iter().map(unordered_value).collect()),
-        AttributeValue::M(m) => {
-            AttributeValue::M(m.into_iter().map(|(k, v)| (k, unordered_value(v))).collect())
-        }
-        other => other,
-    }
-}
-
 impl Unordered for Wide {
     fn unordered(self) -> Self {
-        Wide { raw: unordered_value(self.raw), ..self }
+        Wide { raw: common::sets_sorted(self.raw), ..self }
     }
 }
 

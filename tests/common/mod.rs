@@ -199,19 +199,32 @@ pub fn canonical(value: &onetable::AttributeValue) -> String {
         onetable::AttributeValue::L(l) => {
             format!("[{}]", l.iter().map(canonical).collect::<Vec<_>>().join(","))
         }
-        // A set's members come back in no order (DynamoDB Local changes it from one
-        // read to the next): sorted, they compare as a set.
-        onetable::AttributeValue::Ss(s) => sorted_set("SS", s.iter().map(|m| format!("{m:?}"))),
-        onetable::AttributeValue::Ns(s) => sorted_set("NS", s.iter().cloned()),
-        onetable::AttributeValue::Bs(s) => sorted_set("BS", s.iter().map(|m| format!("{:?}", m.as_ref()))),
-        other => format!("{other:?}"),
+        other => format!("{:?}", sets_sorted(other.clone())),
     }
 }
 
-fn sorted_set(tag: &str, members: impl Iterator<Item = String>) -> String {
-    let mut members: Vec<String> = members.collect();
-    members.sort();
-    format!("{tag}({})", members.join(","))
+/// `value` with the members of every set in it sorted. A set's members come back in no
+/// order (DynamoDB Local changes it from one read of an item to the next): sorted,
+/// sets compare as sets.
+pub fn sets_sorted(value: onetable::AttributeValue) -> onetable::AttributeValue {
+    use onetable::AttributeValue::{Bs, Ns, Ss, L, M};
+    match value {
+        Ss(mut s) => {
+            s.sort();
+            Ss(s)
+        }
+        Ns(mut s) => {
+            s.sort();
+            Ns(s)
+        }
+        Bs(mut s) => {
+            s.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
+            Bs(s)
+        }
+        L(l) => L(l.into_iter().map(sets_sorted).collect()),
+        M(m) => M(m.into_iter().map(|(k, v)| (k, sets_sorted(v))).collect()),
+        other => other,
+    }
 }
 
 /// The data-migration tests' item: a migration that counts its passes shows an item
