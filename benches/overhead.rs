@@ -3,6 +3,12 @@
 //! that answers with canned DynamoDB responses — so only client CPU is measured.
 //!
 //! `cargo bench --bench overhead`
+//!
+//! With `OVERHEAD_RUNS=<n> OVERHEAD_ONLY=<group>/<side>` the binary skips criterion and
+//! runs that one operation n times (after one run to warm up): for counting
+//! instructions under `valgrind --tool=cachegrind`, which a shared, noisy host cannot
+//! disturb. `bench/counted.sh` does that for every operation and side, counting instructions
+//! or CPU time.
 
 #[path = "../bench/workload.rs"]
 mod workload;
@@ -53,7 +59,7 @@ fn memory_of(f: impl FnOnce()) -> (usize, usize) {
     COUNTING.store(false, Ordering::Relaxed);
     (ALLOCATED.load(Ordering::Relaxed), PEAK.load(Ordering::Relaxed).max(0) as usize)
 }
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use onetable::Table;
 use workload::{raw, user, user_json, User};
 
@@ -220,5 +226,65 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// Runs `OVERHEAD_ONLY` `OVERHEAD_RUNS` times, if both are set (see the module).
+fn counted() -> bool {
+    let (Ok(only), Ok(runs)) = (std::env::var("OVERHEAD_ONLY"), std::env::var("OVERHEAD_RUNS")) else {
+        return false;
+    };
+    let runs: usize = runs.parse().expect("OVERHEAD_RUNS: a number");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let client = stub_client();
+    let table = Table::builder(client.clone(), "app").entity::<User>().build().expect("schema");
+    let users = table.model::<User>();
+    let one = user(1);
+    let hundred: Vec<User> = (0..100).map(user).collect();
+    // Each arm's result is dropped: only the work of getting it is counted.
+    let run = || match only.as_str() {
+        "create/onetable" => {
+            rt.block_on(users.create(user(1)).send()).unwrap();
+        }
+        "create/raw_sdk" => rt.block_on(raw::create(&client, "app", &user(1))),
+        "get/onetable" => {
+            rt.block_on(users.get(User::key(&one.account, &one.id)).send()).unwrap();
+        }
+        "get/raw_sdk" => {
+            rt.block_on(raw::get(&client, "app", &one.account, &one.id));
+        }
+        "find_100/onetable" => {
+            rt.block_on(users.find(User::partition("p0")).limit(100).send()).unwrap();
+        }
+        "find_100/raw_sdk" => {
+            rt.block_on(raw::find(&client, "app", "p0"));
+        }
+        "update/onetable" => {
+            let update =
+                users.update(User::key(&one.account, &one.id)).set(User::NAME, "Ann").add(User::AGE, 1);
+            rt.block_on(update.send()).unwrap();
+        }
+        "update/raw_sdk" => {
+            rt.block_on(raw::update(&client, "app", &one.account, &one.id));
+        }
+        "batch_write_100/onetable" => {
+            let mut batch = table.batch_write().concurrency(1);
+            for u in hundred.iter().cloned() {
+                batch = batch.put(u);
+            }
+            rt.block_on(batch.send()).unwrap();
+        }
+        "batch_write_100/raw_sdk" => rt.block_on(raw::batch(&client, "app", &hundred)),
+        other => panic!("OVERHEAD_ONLY: no operation {other}"),
+    };
+    for _ in 0..=runs {
+        run();
+    }
+    true
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if !counted() {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    }
+}

@@ -128,6 +128,10 @@ pub(crate) fn with_capture(client: aws_sdk_dynamodb::Client) -> aws_sdk_dynamodb
     aws_sdk_dynamodb::Client::from_conf(client.config().to_builder().interceptor(Interceptor).build())
 }
 
+// Only the hooks it overrides are called: without the hint the SDK calls every hook of
+// every interceptor, each after a look-up in the request's configuration (≈ 6,000
+// instructions, 1.5% of a get).
+#[aws_smithy_runtime_api::client::interceptors::dyn_dispatch_hint]
 impl Intercept for Interceptor {
     fn name(&self) -> &'static str {
         NAME

@@ -122,6 +122,8 @@ impl aws_smithy_types::config_bag::Storable for AttemptCount {
 }
 
 #[cfg(feature = "metrics")]
+// Only the hooks it overrides are called (see `capture::Interceptor`).
+#[aws_smithy_runtime_api::client::interceptors::dyn_dispatch_hint]
 impl aws_sdk_dynamodb::config::Intercept for Attempts {
     fn name(&self) -> &'static str {
         "onetable metrics"

@@ -33,6 +33,8 @@ fn reads(operation: &str) -> bool {
         || ["Get", "Describe", "List"].iter().any(|prefix| operation.starts_with(prefix))
 }
 
+// Only the hook it overrides is called (see `capture::Interceptor`).
+#[aws_smithy_runtime_api::client::interceptors::dyn_dispatch_hint]
 impl Intercept for RefuseWrites {
     fn name(&self) -> &'static str {
         "onetable read-only client"
