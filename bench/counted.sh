@@ -14,24 +14,50 @@
 # Groups: create get find_100 update batch_write_100 (default: all).
 # Needs valgrind, or perf for --cpu (`apt-get install valgrind linux-perf`).
 set -euo pipefail
+export LC_ALL=C
 cd "$(dirname "$0")/.."
 mode=instructions
-if [ "${1:-}" = --cpu ]; then mode=cpu; shift; fi
-groups=("$@")
+groups=()
+for arg in "$@"; do
+  case $arg in
+    --cpu) mode=cpu ;;
+    -*) echo "unknown option $arg" >&2; exit 2 ;;
+    *) groups+=("$arg") ;;
+  esac
+done
 [ ${#groups[@]} -gt 0 ] || groups=(create get find_100 update batch_write_100)
-binary=$(cargo bench --bench overhead --no-run --message-format=json 2>/dev/null \
-  | sed -n 's/.*"executable":"\([^"]*overhead[^"]*\)".*/\1/p' | tail -1)
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! cargo bench --bench overhead --no-run --message-format=json >"$log" 2>&1; then
+  cat "$log" >&2; exit 1
+fi
+binary=$(sed -n 's/.*"executable":"\([^"]*overhead[^"]*\)".*/\1/p' "$log" | tail -1)
 [ -x "$binary" ] || { echo "no overhead bench binary" >&2; exit 1; }
 
+# Runs "$@" with its output in $log, and prints the number `pattern` (sed) finds in
+# it; shows that output and stops when the run fails or there is no number.
+number() {
+  local pattern=$1; shift
+  local value
+  value=
+  if "$@" >"$log" 2>&1; then
+    value=$(sed -n "$pattern" "$log" | tr -d , | tail -1)
+  fi
+  if ! [[ $value =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
+    echo "no figure from: $*" >&2; cat "$log" >&2; exit 1
+  fi
+  echo "$value"
+}
+
 instructions() { # of $2 runs of operation $1
-  OVERHEAD_ONLY=$1 OVERHEAD_RUNS=$2 valgrind --tool=cachegrind --cache-sim=no \
-    --cachegrind-out-file=/dev/null "$binary" 2>&1 >/dev/null \
-    | sed -n 's/.*I *refs: *\([0-9,]*\).*/\1/p' | tr -d ,
+  OVERHEAD_ONLY=$1 OVERHEAD_RUNS=$2 number 's/.*I *refs: *\([0-9,]*\).*/\1/p' \
+    valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null "$binary"
 }
 
 milliseconds() { # of CPU for 10,000 runs of operation $1
-  OVERHEAD_ONLY=$1 OVERHEAD_RUNS=10000 perf stat -x, -e task-clock "$binary" 2>&1 >/dev/null \
-    | cut -d, -f1
+  OVERHEAD_ONLY=$1 OVERHEAD_RUNS=10000 number 's/^\([0-9.]*\),.*task-clock.*/\1/p' \
+    perf stat -x, -e task-clock "$binary"
 }
 
 median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }

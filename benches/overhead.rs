@@ -5,7 +5,7 @@
 //! `cargo bench --bench overhead`
 //!
 //! With `OVERHEAD_RUNS=<n> OVERHEAD_ONLY=<group>/<side>` the binary skips criterion and
-//! runs that one operation n times (after one run to warm up): for counting
+//! runs that one operation n times after one run to warm up (n + 1 in all): for counting
 //! instructions under `valgrind --tool=cachegrind`, which a shared, noisy host cannot
 //! disturb. `bench/counted.sh` does that for every operation and side, counting instructions
 //! or CPU time.
