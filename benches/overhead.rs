@@ -89,141 +89,150 @@ fn stub_client() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(workload::config().http_client(http).build())
 }
 
+/// The stub, the tables and the items the operations use.
+struct Workload {
+    rt: tokio::runtime::Runtime,
+    client: aws_sdk_dynamodb::Client,
+    /// Reads decoded straight from the body: side `onetable`.
+    table: Table,
+    /// The same table reading every response through the SDK's output types (what
+    /// decoding the body straight into the entity saves): side `onetable_sdk_types`.
+    through_sdk: Table,
+    /// The same table recording metrics, with no recorder installed (the facade's
+    /// no-op recorder): side `onetable_metrics`.
+    measured: Table,
+    one: User,
+    hundred: Vec<User>,
+}
+
+impl Workload {
+    fn new() -> Self {
+        let client = stub_client();
+        let table = || Table::builder(client.clone(), "app").entity::<User>();
+        Workload {
+            rt: tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime"),
+            table: table().build().expect("schema"),
+            through_sdk: table().direct_reads(false).build().expect("schema"),
+            measured: table().metrics(onetable::metrics::Metrics::new()).build().expect("schema"),
+            client,
+            one: user(1),
+            hundred: (0..100).map(user).collect(),
+        }
+    }
+
+    /// Operation `<group>/<side>`, one run a call: what criterion times and the
+    /// counted mode counts. Each result is dropped: only getting it counts.
+    fn operation(&self, name: &str) -> Box<dyn Fn() + '_> {
+        let Workload { rt, client, one, hundred, .. } = self;
+        let (group, side) = name.split_once('/').unwrap_or_else(|| panic!("{name}: not <group>/<side>"));
+        let table = match side {
+            "onetable" => &self.table,
+            "onetable_sdk_types" => &self.through_sdk,
+            "onetable_metrics" => &self.measured,
+            "raw_sdk" => {
+                return match group {
+                    "create" => Box::new(move || rt.block_on(raw::create(client, "app", &user(1)))),
+                    "get" => Box::new(move || {
+                        rt.block_on(raw::get(client, "app", &one.account, &one.id));
+                    }),
+                    "find_100" => Box::new(move || {
+                        rt.block_on(raw::find(client, "app", "p0"));
+                    }),
+                    "update" => Box::new(move || {
+                        rt.block_on(raw::update(client, "app", &one.account, &one.id));
+                    }),
+                    "batch_write_100" => Box::new(move || rt.block_on(raw::batch(client, "app", hundred))),
+                    _ => panic!("no operation {name}"),
+                }
+            }
+            _ => panic!("no operation {name}"),
+        };
+        let users = table.model::<User>();
+        match group {
+            "create" => Box::new(move || {
+                rt.block_on(users.create(user(1)).send()).unwrap();
+            }),
+            "get" => Box::new(move || {
+                rt.block_on(users.get(User::key(&one.account, &one.id)).send()).unwrap();
+            }),
+            "find_100" => Box::new(move || {
+                rt.block_on(users.find(User::partition("p0")).limit(100).send()).unwrap();
+            }),
+            "update" => Box::new(move || {
+                let update =
+                    users.update(User::key(&one.account, &one.id)).set(User::NAME, "Ann").add(User::AGE, 1);
+                rt.block_on(update.send()).unwrap();
+            }),
+            "batch_write_100" => Box::new(move || {
+                let mut batch = table.batch_write().concurrency(1);
+                for u in hundred.iter().cloned() {
+                    batch = batch.put(u);
+                }
+                rt.block_on(batch.send()).unwrap();
+            }),
+            _ => panic!("no operation {name}"),
+        }
+    }
+}
+
+/// Times each of `runs` (a label and an operation of [`Workload::operation`]) in
+/// criterion group `group`.
+fn measure(c: &mut Criterion, w: &Workload, group: &str, runs: &[(&str, String)]) {
+    let mut timed = c.benchmark_group(group);
+    for (label, operation) in runs {
+        let run = w.operation(operation);
+        timed.bench_function(*label, |b| b.iter(&run));
+    }
+    timed.finish();
+}
+
+/// `sides` of operation `group`, each labelled with its side.
+fn sides(group: &str, sides: &[&'static str]) -> Vec<(&'static str, String)> {
+    sides.iter().map(|side| (*side, format!("{group}/{side}"))).collect()
+}
+
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let client = stub_client();
-    let table = Table::builder(client.clone(), "app").entity::<User>().build().expect("schema");
-    let users = table.model::<User>();
-    let hundred: Vec<User> = (0..100).map(user).collect();
-    let one = user(1);
+    let w = Workload::new();
+    let one = &w.one;
 
-    // Both sides do the same work and read the same answers.
-    rt.block_on(async {
-        assert_eq!(
-            users.get(User::key(&one.account, &one.id)).await.unwrap(),
-            raw::get(&client, "app", &one.account, &one.id).await
-        );
-        assert_eq!(
-            users.find(User::partition("p0")).limit(100).await.unwrap().items,
-            raw::find(&client, "app", "p0").await
-        );
+    // Every side does the same work and reads the same answers.
+    w.rt.block_on(async {
+        let raw_get = raw::get(&w.client, "app", &one.account, &one.id).await;
+        let raw_find = raw::find(&w.client, "app", "p0").await;
+        for users in [w.table.model::<User>(), w.through_sdk.model::<User>()] {
+            assert_eq!(users.get(User::key(&one.account, &one.id)).await.unwrap(), raw_get);
+            assert_eq!(users.find(User::partition("p0")).limit(100).await.unwrap().items, raw_find);
+        }
     });
 
-    // The same table reading every response through the SDK's output types: what
-    // decoding the body straight into the entity saves.
-    let through_sdk =
-        Table::builder(client.clone(), "app").entity::<User>().direct_reads(false).build().expect("schema");
-    let sdk_users = through_sdk.model::<User>();
-    rt.block_on(async {
-        assert_eq!(
-            sdk_users.find(User::partition("p0")).limit(100).await.unwrap().items,
-            users.find(User::partition("p0")).limit(100).await.unwrap().items
-        );
-    });
-
-    let mut group = c.benchmark_group("create");
-    group.bench_function("onetable", |b| b.iter(|| rt.block_on(users.create(user(1)).send()).unwrap()));
-    // A write on a client without the interceptor of direct reads: what it costs others.
-    group.bench_function("onetable_sdk_types", |b| {
-        b.iter(|| rt.block_on(sdk_users.create(user(1)).send()).unwrap())
-    });
-    group.bench_function("raw_sdk", |b| b.iter(|| rt.block_on(raw::create(&client, "app", &user(1)))));
-    group.finish();
+    // `onetable_sdk_types` for a write: a client without the interceptor of direct
+    // reads, so what that interceptor costs others.
+    let all = ["onetable", "onetable_sdk_types", "raw_sdk"];
+    measure(c, &w, "create", &sides("create", &all));
 
     // Memory of one find of 100 items and one get, each way (printed, not timed).
-    for (side, find, get) in [("onetable", &users, &users), ("onetable_sdk_types", &sdk_users, &sdk_users)] {
-        let (f, fp) = memory_of(|| {
-            rt.block_on(find.find(User::partition("p0")).limit(100).send()).unwrap();
-        });
-        let (g, gp) = memory_of(|| {
-            rt.block_on(get.get(User::key(&one.account, &one.id)).send()).unwrap();
-        });
+    for side in all {
+        let (find, get) = (w.operation(&format!("find_100/{side}")), w.operation(&format!("get/{side}")));
+        let (f, fp) = memory_of(&find);
+        let (g, gp) = memory_of(&get);
         eprintln!("memory {side}: find_100 allocates {f} B (peak {fp} B), get {g} B (peak {gp} B)");
     }
-    let (f, fp) = memory_of(|| {
-        rt.block_on(raw::find(&client, "app", "p0"));
-    });
-    let (g, gp) = memory_of(|| {
-        rt.block_on(raw::get(&client, "app", &one.account, &one.id));
-    });
-    eprintln!("memory raw_sdk: find_100 allocates {f} B (peak {fp} B), get {g} B (peak {gp} B)");
 
-    let mut group = c.benchmark_group("get");
-    group.bench_function("onetable", |b| {
-        b.iter(|| rt.block_on(users.get(User::key(&one.account, &one.id)).send()).unwrap())
-    });
-    group.bench_function("onetable_sdk_types", |b| {
-        b.iter(|| rt.block_on(sdk_users.get(User::key(&one.account, &one.id)).send()).unwrap())
-    });
-    group.bench_function("raw_sdk", |b| {
-        b.iter(|| rt.block_on(raw::get(&client, "app", &one.account, &one.id)))
-    });
-    group.finish();
-
-    let mut group = c.benchmark_group("find_100");
-    group.bench_function("onetable", |b| {
-        b.iter(|| rt.block_on(users.find(User::partition("p0")).limit(100).send()).unwrap())
-    });
-    group.bench_function("onetable_sdk_types", |b| {
-        b.iter(|| rt.block_on(sdk_users.find(User::partition("p0")).limit(100).send()).unwrap())
-    });
-    group.bench_function("raw_sdk", |b| b.iter(|| rt.block_on(raw::find(&client, "app", "p0"))));
-    group.finish();
-
-    let mut group = c.benchmark_group("update");
-    group.bench_function("onetable", |b| {
-        b.iter(|| {
-            rt.block_on(
-                users
-                    .update(User::key(&one.account, &one.id))
-                    .set(User::NAME, "Ann")
-                    .add(User::AGE, 1)
-                    .send(),
-            )
-            .unwrap()
-        })
-    });
-    group.bench_function("raw_sdk", |b| {
-        b.iter(|| rt.block_on(raw::update(&client, "app", &one.account, &one.id)))
-    });
-    group.finish();
-
-    let mut group = c.benchmark_group("batch_write_100");
-    group.bench_function("onetable", |b| {
-        b.iter(|| {
-            let mut batch = table.batch_write().concurrency(1);
-            for u in hundred.iter().cloned() {
-                batch = batch.put(u);
-            }
-            rt.block_on(batch.send()).unwrap()
-        })
-    });
-    group.bench_function("raw_sdk", |b| b.iter(|| rt.block_on(raw::batch(&client, "app", &hundred))));
-    group.finish();
+    measure(c, &w, "get", &sides("get", &all));
+    measure(c, &w, "find_100", &sides("find_100", &all));
+    measure(c, &w, "update", &sides("update", &["onetable", "raw_sdk"]));
+    measure(c, &w, "batch_write_100", &sides("batch_write_100", &["onetable", "raw_sdk"]));
 
     // Metrics compiled in (the `metrics` feature) and off at run time, the default,
-    // against metrics on with no recorder installed (the facade's no-op recorder):
-    // what recording costs onetable itself, whatever exporter then adds.
-    let measured = Table::builder(client.clone(), "app")
-        .entity::<User>()
-        .metrics(onetable::metrics::Metrics::new())
-        .build()
-        .expect("schema");
-    let measured_users = measured.model::<User>();
-    let mut group = c.benchmark_group("metrics");
-    group.bench_function("get_off", |b| {
-        b.iter(|| rt.block_on(users.get(User::key(&one.account, &one.id)).send()).unwrap())
-    });
-    group.bench_function("get_on", |b| {
-        b.iter(|| rt.block_on(measured_users.get(User::key(&one.account, &one.id)).send()).unwrap())
-    });
-    group.bench_function("find_100_off", |b| {
-        b.iter(|| rt.block_on(users.find(User::partition("p0")).limit(100).send()).unwrap())
-    });
-    group.bench_function("find_100_on", |b| {
-        b.iter(|| rt.block_on(measured_users.find(User::partition("p0")).limit(100).send()).unwrap())
-    });
-    group.finish();
+    // against metrics on with no recorder installed: what recording costs onetable
+    // itself, whatever exporter then adds.
+    let metrics = [
+        ("get_off", "get/onetable"),
+        ("get_on", "get/onetable_metrics"),
+        ("find_100_off", "find_100/onetable"),
+        ("find_100_on", "find_100/onetable_metrics"),
+    ];
+    measure(c, &w, "metrics", &metrics.map(|(label, operation)| (label, operation.to_owned())));
 }
 
 /// Runs `OVERHEAD_ONLY` `OVERHEAD_RUNS` times, if both are set (see the module).
@@ -232,48 +241,8 @@ fn counted() -> bool {
         return false;
     };
     let runs: usize = runs.parse().expect("OVERHEAD_RUNS: a number");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let client = stub_client();
-    let table = Table::builder(client.clone(), "app").entity::<User>().build().expect("schema");
-    let users = table.model::<User>();
-    let one = user(1);
-    let hundred: Vec<User> = (0..100).map(user).collect();
-    // Each arm's result is dropped: only the work of getting it is counted.
-    let run = || match only.as_str() {
-        "create/onetable" => {
-            rt.block_on(users.create(user(1)).send()).unwrap();
-        }
-        "create/raw_sdk" => rt.block_on(raw::create(&client, "app", &user(1))),
-        "get/onetable" => {
-            rt.block_on(users.get(User::key(&one.account, &one.id)).send()).unwrap();
-        }
-        "get/raw_sdk" => {
-            rt.block_on(raw::get(&client, "app", &one.account, &one.id));
-        }
-        "find_100/onetable" => {
-            rt.block_on(users.find(User::partition("p0")).limit(100).send()).unwrap();
-        }
-        "find_100/raw_sdk" => {
-            rt.block_on(raw::find(&client, "app", "p0"));
-        }
-        "update/onetable" => {
-            let update =
-                users.update(User::key(&one.account, &one.id)).set(User::NAME, "Ann").add(User::AGE, 1);
-            rt.block_on(update.send()).unwrap();
-        }
-        "update/raw_sdk" => {
-            rt.block_on(raw::update(&client, "app", &one.account, &one.id));
-        }
-        "batch_write_100/onetable" => {
-            let mut batch = table.batch_write().concurrency(1);
-            for u in hundred.iter().cloned() {
-                batch = batch.put(u);
-            }
-            rt.block_on(batch.send()).unwrap();
-        }
-        "batch_write_100/raw_sdk" => rt.block_on(raw::batch(&client, "app", &hundred)),
-        other => panic!("OVERHEAD_ONLY: no operation {other}"),
-    };
+    let w = Workload::new();
+    let run = w.operation(&only);
     for _ in 0..=runs {
         run();
     }
