@@ -7,12 +7,18 @@
 #                                        move. Each side runs 100 and then 600 times in
 #                                        a fresh process; the difference over 500 is one
 #                                        operation, setup and warm-up aside.
-#   bench/counted.sh --cpu [group ...]   CPU time of 10,000 operations (perf stat
-#                                        task-clock), the two sides alternating 8 times;
-#                                        the medians and their ratio.
+#   bench/counted.sh --cpu [group ...]   CPU time per operation, the two sides in one
+#                                        process alternating in blocks of 50, 200 blocks
+#                                        each (the bench's OVERHEAD_PAIRED mode): the
+#                                        host's other load falls on both alike. The
+#                                        ratio is of the means; the median of the
+#                                        blocks' ratios is printed beside it. Also
+#                                        takes two operations, `<group>/<side>,<group>/<side>`
+#                                        (get/raw_sdk_absent: a get of no item, the floor
+#                                        of the SDK's pipeline).
 #
 # Groups: create get find_100 update batch_write_100 (default: all).
-# Needs valgrind, or perf for --cpu (`apt-get install valgrind linux-perf`).
+# Needs valgrind for instructions (`apt-get install valgrind`).
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -55,17 +61,10 @@ instructions() { # of $2 runs of operation $1
     valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null "$binary"
 }
 
-milliseconds() { # of CPU for 10,000 runs of operation $1
-  OVERHEAD_ONLY=$1 OVERHEAD_RUNS=10000 number 's/^\([0-9.]*\),.*task-clock.*/\1/p' \
-    perf stat -x, -e task-clock "$binary"
-}
-
-median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
-
 if [ $mode = instructions ]; then
   printf '%-16s %14s %14s %9s\n' operation onetable raw_sdk ratio
 else
-  printf '%-16s %14s %14s %9s\n' operation 'onetable ms' 'raw_sdk ms' ratio
+  printf '%-16s %14s %14s %9s %13s\n' operation 'onetable us' 'raw_sdk us' ratio 'median block'
 fi
 for group in "${groups[@]}"; do
   if [ $mode = instructions ]; then
@@ -77,12 +76,11 @@ for group in "${groups[@]}"; do
     done
     a=${per[onetable]} b=${per[raw_sdk]}
   else
-    ones=() raws=()
-    for _ in 1 2 3 4 5 6 7 8; do
-      ones+=("$(milliseconds "$group/onetable")")
-      raws+=("$(milliseconds "$group/raw_sdk")")
-    done
-    a=$(printf '%s\n' "${ones[@]}" | median) b=$(printf '%s\n' "${raws[@]}" | median)
+    OVERHEAD_PAIRED=$group "$binary" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+    read -r a b ratio median < <(sed -n 's/^paired .* \([0-9.]*\) us\/op, .* \([0-9.]*\) us\/op, ratio \([0-9.]*\), median block ratio \([0-9.]*\)$/\1 \2 \3 \4/p' "$log")
+    [ -n "${median:-}" ] || { echo "no figures from the paired run" >&2; cat "$log" >&2; exit 1; }
+    printf '%-16s %14s %14s %8.3fx %12.3fx\n' "$group" "$a" "$b" "$ratio" "$median"
+    continue
   fi
   printf '%-16s %14s %14s %8.3fx\n' "$group" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN {print a / b}')"
 done

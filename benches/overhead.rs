@@ -8,7 +8,8 @@
 //! runs that one operation n times after one run to warm up (n + 1 in all): for counting
 //! instructions under `valgrind --tool=cachegrind`, which a shared, noisy host cannot
 //! disturb. `bench/counted.sh` does that for every operation and side, counting instructions
-//! or CPU time.
+//! or CPU time. With `OVERHEAD_PAIRED=<group>` it times the group's two sides in one
+//! process, alternating (see `paired`).
 
 #[path = "../bench/workload.rs"]
 mod workload;
@@ -74,6 +75,12 @@ fn stub_client() -> aws_sdk_dynamodb::Client {
     let http = infallible_client_fn(move |request| {
         let target = request.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
         let body = match target.rsplit('.').next().unwrap_or_default() {
+            // Key `USER#absent`: no such item (the floor of a get, `get/raw_sdk_absent`).
+            "GetItem"
+                if request.body().bytes().is_some_and(|b| b.windows(11).any(|w| w == b"USER#absent")) =>
+            {
+                "{}".to_owned()
+            }
             "GetItem" => get.clone(),
             "Query" => query.clone(),
             "UpdateItem" => update.clone(),
@@ -129,6 +136,14 @@ impl Workload {
             "onetable" => &self.table,
             "onetable_sdk_types" => &self.through_sdk,
             "onetable_metrics" => &self.measured,
+            "onetable_absent" => &self.table,
+            // A get the stub answers with no item: the SDK's pipeline with nothing to
+            // decode or parse, the least any get through it costs.
+            "raw_sdk_absent" if group == "get" => {
+                return Box::new(move || {
+                    assert!(rt.block_on(raw::get(client, "app", &one.account, "absent")).is_none());
+                })
+            }
             "raw_sdk" => {
                 return match group {
                     "create" => Box::new(move || rt.block_on(raw::create(client, "app", &user(1)))),
@@ -148,6 +163,15 @@ impl Workload {
             _ => panic!("no operation {name}"),
         };
         let users = table.model::<User>();
+        if side == "onetable_absent" && group == "get" {
+            // The same with no item: what onetable adds to the SDK's pipeline, decoding aside.
+            return Box::new(move || {
+                assert!(rt
+                    .block_on(self.table.model::<User>().get(User::key(&one.account, "absent")).send())
+                    .unwrap()
+                    .is_none());
+            });
+        }
         match group {
             "create" => Box::new(move || {
                 rt.block_on(users.create(user(1)).send()).unwrap();
@@ -249,10 +273,71 @@ fn counted() -> bool {
     true
 }
 
+/// This thread's CPU time: what the other processes of a shared host cannot add to,
+/// unlike the wall clock (they can still slow it through the caches they share).
+fn thread_cpu() -> std::time::Duration {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// With `OVERHEAD_PAIRED=<group>` (or `=<operation>,<operation>`): the CPU time of the
+/// group's `onetable` and `raw_sdk` sides (or of the two operations) in one process,
+/// alternating in blocks of `BLOCK` operations (`OVERHEAD_BLOCKS` pairs of blocks, 200
+/// by default), so that whatever else the host runs falls on both alike. Prints each
+/// side's microseconds an operation (the mean over all its blocks), their ratio, and
+/// the median of the blocks' ratios, which one disturbed block cannot move.
+fn paired() -> bool {
+    const BLOCK: usize = 50;
+    let Ok(paired) = std::env::var("OVERHEAD_PAIRED") else { return false };
+    let blocks: usize =
+        std::env::var("OVERHEAD_BLOCKS").map_or(200, |b| b.parse().expect("OVERHEAD_BLOCKS: a number"));
+    let names = match paired.split_once(',') {
+        Some((a, b)) => [a.to_owned(), b.to_owned()],
+        None => [format!("{paired}/onetable"), format!("{paired}/raw_sdk")],
+    };
+    let w = Workload::new();
+    let sides = [w.operation(&names[0]), w.operation(&names[1])];
+    let block = |run: &dyn Fn()| {
+        let start = thread_cpu();
+        for _ in 0..BLOCK {
+            run();
+        }
+        (thread_cpu() - start).as_secs_f64() * 1e6 / BLOCK as f64
+    };
+    // Warm-up: each side's first runs fill its caches and the allocator's.
+    sides.iter().for_each(|run| {
+        block(run);
+    });
+    let (mut totals, mut ratios) = ([0.0f64; 2], Vec::with_capacity(blocks));
+    for i in 0..blocks {
+        // Each pair in turn starts with the other side.
+        let order = if i % 2 == 0 { [0, 1] } else { [1, 0] };
+        let mut pair = [0.0; 2];
+        for side in order {
+            pair[side] = block(&sides[side]);
+        }
+        totals[0] += pair[0];
+        totals[1] += pair[1];
+        ratios.push(pair[0] / pair[1]);
+    }
+    ratios.sort_by(f64::total_cmp);
+    let (a, b) = (totals[0] / blocks as f64, totals[1] / blocks as f64);
+    println!(
+        "paired {} {a:.2} us/op, {} {b:.2} us/op, ratio {:.3}, median block ratio {:.3}",
+        names[0],
+        names[1],
+        a / b,
+        ratios[blocks / 2]
+    );
+    true
+}
+
 criterion_group!(benches, bench);
 
 fn main() {
-    if !counted() {
+    if !counted() && !paired() {
         benches();
         Criterion::default().configure_from_args().final_summary();
     }

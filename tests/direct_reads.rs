@@ -1,5 +1,6 @@
 //! Reads decoded straight from the response body (`TableBuilder::direct_reads`, on by
-//! default) return exactly what reads through the SDK's output types return: for
+//! default), and the items updates and removals send back, return exactly what they
+//! return through the SDK's output types: for
 //! random items of every type, with attributes the entity does not declare, items that
 //! do not read, packed maps, encrypted fields, TTLs, projections, collections, pages and
 //! cursors. Each case writes its items once and reads them through two views of the
@@ -451,6 +452,30 @@ proptest! {
             let packed_d = outcome(direct.model::<Packed>().find(Packed::partition(&group)).await.map(|p| p.items));
             let packed_g = outcome(general.model::<Packed>().find(Packed::partition(&group)).await.map(|p| p.items));
             same(&packed_d, &packed_g, "packed find");
+
+            // Updates and removals: the item each sends back. Each update sets the same
+            // value both ways; each item removed one way is put back as it was, then
+            // removed the other way.
+            for (w, _) in &wides {
+                let key = || Wide::key(&w.group, &w.id);
+                let updated = outcome(d.update(key()).set(Wide::LOGINS, 7).await);
+                same(&updated, &outcome(g.update(key()).set(Wide::LOGINS, 7).await), "update");
+                let stored = direct.client().get_item().table_name(direct.name())
+                    .set_key(Some(direct.model::<Wide>().to_item(w).unwrap().into_iter()
+                        .filter(|(k, _)| k == "pk" || k == "sk").collect()))
+                    .consistent_read(true).send().await.unwrap().item;
+                let removed = outcome(d.remove(key()).await);
+                if let Some(item) = stored {
+                    direct.client().put_item().table_name(direct.name()).set_item(Some(item)).send().await.unwrap();
+                }
+                same(&removed, &outcome(g.remove(key()).await), "remove");
+            }
+            for p in &packed {
+                let (pd, pg) = (direct.model::<Packed>(), general.model::<Packed>());
+                let key = || Packed::key(&p.group, &p.id);
+                let updated = outcome(pd.update(key()).set(Packed::NOTE, "noted").await);
+                same(&updated, &outcome(pg.update(key()).set(Packed::NOTE, "noted").await), "packed update");
+            }
             Ok(())
         })?;
     }
@@ -534,9 +559,20 @@ fn a_derived_entity_reads_its_item_json_and_hands_anything_else_to_the_general_p
     assert_eq!(read(json, "kind"), None);
 }
 
-/// What the SDK decoded of each `Query` response: its `Count`, and the items it built.
+/// What the SDK decoded of each response: the operation, the `Count` of a query, and
+/// how many items (a query's) or attributes (of the item an update or delete sent
+/// back) it built.
 #[derive(Debug, Clone, Default)]
-struct Decoded(std::sync::Arc<std::sync::Mutex<Vec<(i32, usize)>>>);
+struct Decoded(std::sync::Arc<std::sync::Mutex<Vec<Seen>>>);
+
+/// An operation, a query's `Count`, and the items or attributes the SDK built.
+type Seen = (&'static str, i32, usize);
+
+impl Decoded {
+    fn last(&self) -> Option<Seen> {
+        self.0.lock().unwrap().last().copied()
+    }
+}
 
 impl aws_sdk_dynamodb::config::Intercept for Decoded {
     fn name(&self) -> &'static str {
@@ -549,34 +585,57 @@ impl aws_sdk_dynamodb::config::Intercept for Decoded {
         _: &aws_sdk_dynamodb::config::RuntimeComponents,
         _: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        if let Ok(output) = context.output_or_error() {
-            if let Some(q) = output.downcast_ref::<aws_sdk_dynamodb::operation::query::QueryOutput>() {
-                self.0.lock().unwrap().push((q.count, q.items().len()));
-            }
-        }
+        use aws_sdk_dynamodb::operation::{
+            delete_item::DeleteItemOutput, query::QueryOutput, update_item::UpdateItemOutput,
+        };
+        let Ok(output) = context.output_or_error() else { return Ok(()) };
+        let decoded = if let Some(q) = output.downcast_ref::<QueryOutput>() {
+            ("query", q.count, q.items().len())
+        } else if let Some(u) = output.downcast_ref::<UpdateItemOutput>() {
+            ("update", 0, u.attributes().map_or(0, |a| a.len()))
+        } else if let Some(d) = output.downcast_ref::<DeleteItemOutput>() {
+            ("remove", 0, d.attributes().map_or(0, |a| a.len()))
+        } else {
+            return Ok(());
+        };
+        self.0.lock().unwrap().push(decoded);
         Ok(())
     }
 }
 
 #[tokio::test]
-async fn a_direct_find_leaves_the_sdk_no_item_to_build_and_the_general_path_every_one() {
+async fn a_direct_read_leaves_the_sdk_no_item_to_build_and_the_general_path_every_one() {
     let decoded = Decoded::default();
     let config = common::local().client().config().to_builder().interceptor(decoded.clone()).build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);
     let direct = common::table_with_client(client.clone(), |b| b.entity::<Note>()).await;
     let general = Table::builder(client, direct.name()).entity::<Note>().direct_reads(false).build().unwrap();
-    let notes = direct.model::<Note>();
-    notes.create(Note { id: "m".into(), text: "x".into(), stars: Some(1), views: 0 }).await.unwrap();
+    let (notes, general) = (direct.model::<Note>(), general.model::<Note>());
+    let note = Note { id: "m".into(), text: "x".into(), stars: Some(1), views: 0 };
+    notes.create(note.clone()).await.unwrap();
+
     let found = notes.find(Note::partition("m")).await.unwrap().items;
-    assert_eq!(found.len(), 1);
-    assert_eq!(
-        decoded.0.lock().unwrap().last(),
-        Some(&(1, 0)),
-        "the SDK was handed the page without its item"
-    );
-    let again = general.model::<Note>().find(Note::partition("m")).await.unwrap().items;
+    assert_eq!(found, std::slice::from_ref(&note));
+    assert_eq!(decoded.last(), Some(("query", 1, 0)), "the SDK was handed the page without its item");
+    let again = general.find(Note::partition("m")).await.unwrap().items;
     assert_eq!(again, found);
-    assert_eq!(decoded.0.lock().unwrap().last(), Some(&(1, 1)), "the general path has the SDK build it");
+    assert_eq!(decoded.last(), Some(("query", 1, 1)), "the general path has the SDK build it");
+
+    // The item an update sends back, and the one a removal does.
+    let updated = notes.update(Note::key("m")).set(Note::TEXT, "y").await.unwrap();
+    assert_eq!(updated, Note { text: "y".into(), ..note.clone() });
+    assert_eq!(decoded.last(), Some(("update", 0, 0)), "the SDK was handed the update's item emptied");
+    assert_eq!(general.update(Note::key("m")).set(Note::TEXT, "y").await.unwrap(), updated);
+    let attributes = decoded.last().unwrap().2;
+    assert!(
+        attributes >= 4,
+        "the general path has the SDK build the update's item ({attributes} attributes)"
+    );
+    assert_eq!(notes.remove(Note::key("m")).await.unwrap(), Some(updated.clone()));
+    assert_eq!(decoded.last(), Some(("remove", 0, 0)), "the SDK was handed the removed item emptied");
+    notes.create(updated.clone()).await.unwrap();
+    assert_eq!(general.remove(Note::key("m")).await.unwrap(), Some(updated));
+    assert!(decoded.last().unwrap().2 >= 4, "the general path has the SDK build the removed item");
 }
 
 #[tokio::test]
@@ -606,12 +665,14 @@ async fn the_widest_items_read_the_same_both_ways() {
             async move {
                 let got = t.model::<Note>().get(Note::key(id)).await.unwrap();
                 let found = t.model::<Note>().find(Note::partition(id)).await.unwrap().items;
-                (got, found)
+                // The whole item sent back by an update (the same value both ways).
+                let updated = t.model::<Note>().update(Note::key(id)).set(Note::VIEWS, 10).await.unwrap();
+                (got, found, updated)
             }
         };
-        let (d, g) = (read(&direct).await, read(&general).await);
-        assert_eq!(d, g, "{id}");
-        assert_eq!(d.0.as_ref(), Some(&note), "{id}");
-        assert_eq!(d.1, [note], "{id}");
+        // The direct reads and update first; the general path then reads the update.
+        let updated = Note { views: 10, ..note.clone() };
+        assert_eq!(read(&direct).await, (Some(note.clone()), vec![note], updated.clone()), "{id}");
+        assert_eq!(read(&general).await, (Some(updated.clone()), vec![updated.clone()], updated), "{id}");
     }
 }

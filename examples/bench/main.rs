@@ -198,7 +198,23 @@ mod raw {
             }
         })
         .await;
-        figures(create, get, find)
+        let mut figures = figures(create, get, find);
+        // Then gets of a user there is no item for (the stand-in answers none, as
+        // DynamoDB would): the SDK's pipeline with nothing to decode or parse, the least
+        // any get through it costs.
+        let absent = timed(GETS * repeat(), {
+            let (client, table) = (client.clone(), table.clone());
+            move |i| {
+                let (client, table) = (client.clone(), table.clone());
+                async move {
+                    let account = user(i).account;
+                    assert!(workload::raw::get(&client, &table, &account, "absent").await.is_none());
+                }
+            }
+        })
+        .await;
+        figures["get_absent_ops_cpu_s"] = serde_json::json!((GETS * repeat()) as f64 / absent.1);
+        figures
     }
 }
 

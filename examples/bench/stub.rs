@@ -8,6 +8,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 
+/// The sort key of a user the stand-in has no item for.
+const ABSENT: &[u8] = b"USER#absent";
+
 /// Canned bodies by operation name.
 struct Responses {
     get: Vec<u8>,
@@ -24,8 +27,11 @@ impl Responses {
         }
     }
 
-    fn body(&self, target: &str) -> &[u8] {
+    /// The answer to a request: by its operation, and no item for a get of key
+    /// `USER#absent` (the least a get costs a client, see `raw::run`).
+    fn body(&self, target: &str, request: &[u8]) -> &[u8] {
         match target.rsplit('.').next().unwrap_or_default() {
+            "GetItem" if request.windows(ABSENT.len()).any(|w| w == ABSENT) => b"{}",
             "GetItem" => &self.get,
             "Query" => &self.query,
             _ => b"{}",
@@ -51,8 +57,8 @@ fn connection(stream: TcpStream, responses: &Responses) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
     let mut out = Vec::new();
-    while let Some((_, target, _)) = read_request(&mut reader)? {
-        let answer = responses.body(&target);
+    while let Some((_, target, request)) = read_request(&mut reader)? {
+        let answer = responses.body(&target, &request);
         out.clear();
         write!(
             out,

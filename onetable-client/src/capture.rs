@@ -1,7 +1,8 @@
-//! Response bodies read by the library itself. The table's client carries an
-//! interceptor that, for a read sent through `Table::send_read`, once a successful
-//! response's body has arrived, keeps the body and hands the SDK the same body with
-//! the items' member emptied (`"Items":[]`, `"Item":{}`): the SDK still reads
+//! Response bodies read by the library itself. The table's reader client carries an
+//! interceptor that, for a request sent through `Table::send_read` (a read, or an
+//! update or delete returning its item), once a successful response's body has
+//! arrived, keeps the body and hands the SDK the same body with the items' member
+//! emptied (`"Items":[]`, `"Item":{}`, `"Attributes":{}`): the SDK still reads
 //! everything else (the `LastEvaluatedKey`, counts,
 //! consumed capacity, unprocessed keys) and runs its retries, signing, error
 //! mapping and metrics as for any request, while the items are decoded once, from the

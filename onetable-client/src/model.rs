@@ -7,7 +7,7 @@ use crate::keys::{check_size, describe, KeyValues};
 use crate::send::{Call, Member};
 use crate::table::Table;
 use crate::unique::{has_unique, sentinel_changes, stored_unique_values, unique_values};
-use crate::write::{execute, Op, Prepared, Request, Role, Write};
+use crate::write::{execute, Op, Prepared, Request, Returned, Role, Write};
 use futures_util::future::BoxFuture;
 use onetable_core::expr::Condition;
 use onetable_core::expr::Placeholders;
@@ -126,6 +126,14 @@ impl<E: Entity> Model<E> {
         }
         self.table.decrypt_fields(E::SCHEMA, &mut item)?;
         P::from_item(item)
+    }
+
+    /// [`Model::read`] of the item an update or delete sent back.
+    pub(crate) fn read_returned(&self, returned: Returned) -> Result<E, Error> {
+        match returned {
+            Returned::Item(item) => self.read(item),
+            Returned::Json(kept) => self.table.read_json(kept.value(), |raw| self.read_raw(raw)),
+        }
     }
 
     /// [`Model::read_as`] of an item as it came: read straight from its JSON when the
@@ -312,7 +320,7 @@ impl<E: Entity> Create<E> {
         let span = model.span("create");
         async move {
             let (entity, writes) = self.prepare()?;
-            execute(&model.table, writes).await?;
+            execute(&model.table, writes, false).await?;
             Ok(entity)
         }
         .instrument(span)
@@ -535,9 +543,12 @@ impl<E: Entity> Remove<E> {
                 if writes.is_empty() {
                     return Ok(None);
                 }
-                match execute(&model.table, writes).await {
+                match execute(&model.table, writes, model.table.reads_direct(E::SCHEMA.name)).await {
                     // The write landed: what it removed is returned if it reads.
-                    Ok(old) => return Ok(old.or(prior).and_then(|item| model.read(item).ok())),
+                    Ok(old) => {
+                        let old = old.or(prior.map(Returned::Item));
+                        return Ok(old.and_then(|old| model.read_returned(old).ok()));
+                    }
                     // An older form than this code knows: removed all the same.
                     Err(e) if e.is_older_design() => {
                         older =

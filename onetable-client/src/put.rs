@@ -88,7 +88,7 @@ impl<E: Entity> Put<E> {
             let mut accept = image.as_ref().and_then(|i| older_marker::<E>(&model.table, i));
             for _ in 0..PUT_TRIES {
                 let (writes, maps) = put.writes(image.as_ref(), accept.as_ref()).await?;
-                let Err(e) = execute(&model.table, writes).await else { return Ok(put.entity) };
+                let Err(e) = execute(&model.table, writes, false).await else { return Ok(put.entity) };
                 let now = e.current_item().cloned();
                 // A known map is not as the write assumed: merge with it as it is (only
                 // when DynamoDB refused the write: after a timeout it may have landed).

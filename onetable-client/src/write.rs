@@ -5,7 +5,7 @@
 //! request layer (`send`).
 
 use crate::keys::KeyValues;
-use crate::send::{Call, Failure, Reason, Refusal};
+use crate::send::{Call, Captured, Failure, Member, Reason, Refusal};
 use crate::table::forms::Form;
 use crate::table::Table;
 use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
@@ -389,7 +389,9 @@ impl Prepared {
         let Write { op, condition, names, values, role, returns } = writes.remove(0);
         let raw = matches!(role, Role::Raw { .. });
         let returns = |default: ReturnValue| returns.or((!raw).then_some(default));
-        let client = table.client();
+        // Updates and deletes return an item, which the reader client can keep as it
+        // arrived (see `crate::capture`: only when the caller asks).
+        let (client, reader) = (table.client(), table.reader());
         match op {
             Op::Put(item) => Prepared::Put(
                 client
@@ -401,7 +403,7 @@ impl Prepared {
                 role,
             ),
             Op::Update { key, expression } => Prepared::Update(
-                client
+                reader
                     .update_item()
                     .table_name(table.name())
                     .set_key(Some(key))
@@ -411,7 +413,7 @@ impl Prepared {
                 role,
             ),
             Op::Delete(key) => Prepared::Delete(
-                client
+                reader
                     .delete_item()
                     .table_name(table.name())
                     .set_key(Some(key))
@@ -500,14 +502,31 @@ fn single_call(table: &Table, role: &Role, operation: &'static str) -> Call {
     }
 }
 
+/// The attributes a single update or delete sent back (the new item of an update, the
+/// old item of a removal): as the SDK read them, or the response body kept for the
+/// library to decode (see `crate::capture`).
+pub(crate) enum Returned {
+    Item(Item),
+    Json(Captured),
+}
+
 /// Sends prepared writes: one write as a single request, several as a transaction.
-/// Returns the attributes DynamoDB sent back (the new item of an update, the old item
-/// of a removal) for a single request.
-pub(crate) async fn execute(table: &Table, writes: Vec<Write>) -> Result<Option<Item>, Error> {
+/// Returns the attributes DynamoDB sent back for a single update or delete: kept as
+/// they arrived when `direct` (the caller reads them with
+/// [`Model::read_returned`](crate::Model)), else as the SDK read them.
+pub(crate) async fn execute(
+    table: &Table,
+    writes: Vec<Write>,
+    direct: bool,
+) -> Result<Option<Returned>, Error> {
     let refused = |role: &Role, failure: Failure, call: &Call| match failure {
         Failure::Refused(Refusal::Condition(old)) => condition_error(table, role, old.as_ref()),
         other => other.into_error(call.entity(), call.operation()),
     };
+    let returned = |(attributes, kept): (Option<Item>, Option<Captured>)| {
+        kept.map(Returned::Json).or(attributes.map(Returned::Item))
+    };
+    let attributes = Member::Top("Attributes");
     match Prepared::of(table, writes) {
         Prepared::Put(b, role) => {
             let call = single_call(table, &role, "put");
@@ -515,11 +534,13 @@ pub(crate) async fn execute(table: &Table, writes: Vec<Write>) -> Result<Option<
         }
         Prepared::Update(b, role) => {
             let call = single_call(table, &role, "update");
-            table.send(&call, b).await.map(|out| out.attributes).map_err(|f| refused(&role, f, &call))
+            let sent = table.send_read(&call, b, attributes, direct).await;
+            sent.map(|(out, kept)| returned((out.attributes, kept))).map_err(|f| refused(&role, f, &call))
         }
         Prepared::Delete(b, role) => {
             let call = single_call(table, &role, "remove");
-            table.send(&call, b).await.map(|out| out.attributes).map_err(|f| refused(&role, f, &call))
+            let sent = table.send_read(&call, b, attributes, direct).await;
+            sent.map(|(out, kept)| returned((out.attributes, kept))).map_err(|f| refused(&role, f, &call))
         }
         Prepared::Transaction(writes) => run(table, writes, None).await.map(|()| None),
     }

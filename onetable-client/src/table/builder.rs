@@ -67,8 +67,9 @@ impl TableBuilder {
         self
     }
 
-    /// Read the items of gets, finds and scans straight from the response body into
-    /// the entity (on by default), instead of through the SDK's output types: the
+    /// Read the items of gets, finds and scans, and the item an update or removal
+    /// returns, straight from the response body into the entity (on by default),
+    /// instead of through the SDK's output types: the
     /// body is read once, and no map is built for an item the entity reads whole.
     /// Items that need more (an earlier form the table upgrades, encrypted or packed
     /// fields, another entity's type, a value that does not read) take the general

@@ -36,9 +36,9 @@ struct Inner {
     /// Refuses every write: the table a dry-run migration step is given.
     read_only: bool,
     client: Client,
-    /// The client of reads whose body the library decodes: `client` with the
-    /// interceptor that keeps the body (see `crate::capture`), so that no other request
-    /// pays for it.
+    /// The client of requests whose response the library may decode itself (reads,
+    /// and the updates and deletes that return an item): `client` with the interceptor
+    /// that keeps the body (see `crate::capture`), so that no other request pays for it.
     reader: Client,
     name: String,
     format: Format,
@@ -104,8 +104,8 @@ impl Table {
         &self.inner.client
     }
 
-    /// The client that gets, finds, scans and batch gets are built with (see
-    /// `Inner::reader`).
+    /// The client that gets, finds, scans, batch gets, updates and deletes are built
+    /// with (see `Inner::reader`).
     pub(crate) fn reader(&self) -> &Client {
         &self.inner.reader
     }

@@ -6,7 +6,7 @@ mod changes;
 use crate::conditions::Conditions;
 use crate::keys::{describe, KeyValues};
 use crate::model::{into_future, Model};
-use crate::write::{execute, Op, Prepared, Request, Role, Write};
+use crate::write::{execute, Op, Prepared, Request, Returned, Role, Write};
 use changes::{invalid, primary_values, Changes};
 use futures_util::future::BoxFuture;
 use onetable_core::expr::{Condition, IntoOperand, Operand, Placeholders};
@@ -228,6 +228,7 @@ impl<E: Entity> Update<E> {
         let span = model.span("update");
         async move {
             let (model, parts) = self.parts()?;
+            let direct = model.table.reads_direct(E::SCHEMA.name);
             let mut image = match parts.sets_struct_maps() {
                 true => model.get_raw(parts.key.clone(), true).await?,
                 false => None,
@@ -236,7 +237,7 @@ impl<E: Entity> Update<E> {
                 let (writes, maps) = parts.writes(&model, image.as_ref()).await?;
                 // A transaction returns no item: it is read back by key.
                 let transaction = writes.len() > 1;
-                let written = match execute(&model.table, writes).await {
+                let written = match execute(&model.table, writes, direct).await {
                     Ok(written) => written,
                     Err(e) => {
                         let now = e.current_item().cloned();
@@ -266,17 +267,24 @@ impl<E: Entity> Update<E> {
                     }
                 };
                 let item = match (written, transaction) {
-                    (Some(item), _) => item,
-                    (None, true) => model.get_raw(parts.key.clone(), true).await?.ok_or_else(|| {
-                        Error::from(ErrorKind::NotFound { entity: E::SCHEMA.name, key: describe(&parts.key) })
-                    })?,
+                    (Some(returned), _) => returned,
+                    (None, true) => {
+                        model.get_raw(parts.key.clone(), true).await?.map(Returned::Item).ok_or_else(
+                            || {
+                                Error::from(ErrorKind::NotFound {
+                                    entity: E::SCHEMA.name,
+                                    key: describe(&parts.key),
+                                })
+                            },
+                        )?
+                    }
                     (None, false) => {
                         let (operation, table) = ("update", model.table.name().to_owned());
                         let message = "it returned no item".to_owned();
                         return Err(ErrorKind::Unexpected { operation, table, message }.into());
                     }
                 };
-                return model.read(item);
+                return model.read_returned(item);
             }
             Err(ErrorKind::Unexpected {
                 operation: "update",
