@@ -475,7 +475,21 @@ proptest! {
                 let key = || Packed::key(&p.group, &p.id);
                 let updated = outcome(pd.update(key()).set(Packed::NOTE, "noted").await);
                 same(&updated, &outcome(pg.update(key()).set(Packed::NOTE, "noted").await), "packed update");
+                let removed = outcome(pd.remove(key()).await);
+                if let Ok(Some(p)) = &removed {
+                    pd.put(p.clone()).await.unwrap();
+                }
+                same(&removed, &outcome(pg.remove(key()).await), "packed remove");
             }
+            // No such item: an upsert creates it (with none of the fields it needs, so
+            // it does not read), a removal finds nothing.
+            let absent = || Wide::key(&group, "absent");
+            let upserted = outcome(d.update(absent()).set(Wide::LOGINS, 7).upsert().await);
+            same(&upserted, &outcome(g.update(absent()).set(Wide::LOGINS, 7).upsert().await), "upsert");
+            prop_assert!(upserted.is_err());
+            let removed = outcome(d.remove(absent()).await);
+            same(&removed, &outcome(g.remove(absent()).await), "remove");
+            same(&outcome(d.remove(absent()).await), &outcome(g.remove(absent()).await), "remove of nothing");
             Ok(())
         })?;
     }
@@ -636,6 +650,37 @@ async fn a_direct_read_leaves_the_sdk_no_item_to_build_and_the_general_path_ever
     notes.create(updated.clone()).await.unwrap();
     assert_eq!(general.remove(Note::key("m")).await.unwrap(), Some(updated));
     assert!(decoded.last().unwrap().2 >= 4, "the general path has the SDK build the removed item");
+}
+
+/// An entity with optimistic locking: its version rises with every write.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[key(pk = "TALLY#${id}", sk = "TALLY")]
+struct Tally {
+    id: String,
+    count: u32,
+    #[attr(version)]
+    version: u64,
+}
+
+#[tokio::test]
+async fn a_versioned_update_and_removal_return_the_same_both_ways() {
+    let direct = common::table(|b| b.entity::<Tally>()).await;
+    let general = common::table_named(direct.name(), |b| b.entity::<Tally>().direct_reads(false));
+    let (d, g) = (direct.model::<Tally>(), general.model::<Tally>());
+    d.create(Tally { id: "t".into(), count: 0, version: 0 }).await.unwrap();
+    let once = d.update(Tally::key("t")).set(Tally::COUNT, 1).if_version(1).await.unwrap();
+    assert_eq!(once, Tally { id: "t".into(), count: 1, version: 2 });
+    let twice = g.update(Tally::key("t")).set(Tally::COUNT, 2).if_version(2).await.unwrap();
+    assert_eq!(twice, Tally { id: "t".into(), count: 2, version: 3 });
+    // A stale version is refused the same way on both paths.
+    let stale = |r: Result<Tally, onetable::Error>| r.map_err(|e| (e.is_version_conflict(), e.to_string()));
+    assert_eq!(
+        stale(d.update(Tally::key("t")).set(Tally::COUNT, 9).if_version(1).await),
+        stale(g.update(Tally::key("t")).set(Tally::COUNT, 9).if_version(1).await)
+    );
+    assert_eq!(d.remove(Tally::key("t")).if_version(3).await.unwrap(), Some(twice.clone()));
+    d.create(Tally { id: "t".into(), count: 2, version: 0 }).await.unwrap();
+    assert_eq!(g.remove(Tally::key("t")).if_version(1).await.unwrap(), Some(Tally { version: 1, ..twice }));
 }
 
 #[tokio::test]

@@ -9,9 +9,10 @@
 //! kept bytes, straight into the entity (see `onetable_core::wire`).
 //!
 //! An error response (any status but 200) is left alone: the SDK reads it as always.
-//! An interceptor of the application's own that looks at a read's output (after
-//! deserialization) finds its items emptied (`TableBuilder::direct_reads(false)`
-//! keeps them there).
+//! An interceptor of the application's own that looks at the output of such a request
+//! (after deserialization) finds its items emptied, and one that changes them (say,
+//! decrypts them) changes what the library no longer reads:
+//! `TableBuilder::direct_reads(false)` sends every response through the SDK's types.
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextMut;

@@ -69,12 +69,16 @@ impl TableBuilder {
 
     /// Read the items of gets, finds and scans, and the item an update or removal
     /// returns, straight from the response body into the entity (on by default),
-    /// instead of through the SDK's output types: the
-    /// body is read once, and no map is built for an item the entity reads whole.
-    /// Items that need more (an earlier form the table upgrades, encrypted or packed
-    /// fields, another entity's type, a value that does not read) take the general
-    /// path either way, so both give the same results; `false` sends every item
-    /// through the SDK's types, as a way to compare the two.
+    /// instead of through the SDK's output types: the body is read once, and no map
+    /// is built for an item the entity reads whole. Items that need more (an earlier
+    /// form the table upgrades, encrypted or packed fields, another entity's type, a
+    /// value that does not read) take the general path either way, so both give the
+    /// same results.
+    ///
+    /// `false` sends every item through the SDK's types: as a way to compare the two,
+    /// or for a client with interceptors of its own that read or change those
+    /// responses' items after the SDK decodes them (with direct reads they find the
+    /// items emptied, and what they change is not what the library reads).
     pub fn direct_reads(mut self, direct: bool) -> Self {
         self.direct = direct;
         self
