@@ -23,6 +23,16 @@ pub struct User {
     pub active: bool,
 }
 
+/// The id of a user the stand-ins have no item for: a get of it costs the SDK's
+/// pipeline with nothing to decode, the least any get costs.
+pub const ABSENT: &str = "absent";
+
+/// Whether a request body asks for the user of id [`ABSENT`], by its sort key.
+pub fn asks_for_absent(body: &[u8]) -> bool {
+    const KEY: &[u8] = b"USER#absent";
+    body.windows(KEY.len()).any(|w| w == KEY)
+}
+
 /// Workload user `i`.
 pub fn user(i: usize) -> User {
     User {

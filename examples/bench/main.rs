@@ -208,7 +208,7 @@ mod raw {
                 let (client, table) = (client.clone(), table.clone());
                 async move {
                     let account = user(i).account;
-                    assert!(workload::raw::get(&client, &table, &account, "absent").await.is_none());
+                    assert!(workload::raw::get(&client, &table, &account, workload::ABSENT).await.is_none());
                 }
             }
         })

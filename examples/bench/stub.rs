@@ -3,13 +3,10 @@
 //! no work a client would wait for. With it on one core and a client on the other,
 //! the client's own CPU is the limit, whatever the language.
 
-use super::workload::{user_json, PARTITIONS};
+use super::workload::{asks_for_absent, user_json, PARTITIONS};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-
-/// The sort key of a user the stand-in has no item for.
-const ABSENT: &[u8] = b"USER#absent";
 
 /// Canned bodies by operation name.
 struct Responses {
@@ -27,11 +24,11 @@ impl Responses {
         }
     }
 
-    /// The answer to a request: by its operation, and no item for a get of key
-    /// `USER#absent` (the least a get costs a client, see `raw::run`).
+    /// The answer to a request: by its operation, and no item for a get of the user
+    /// `workload::ABSENT` (the least a get costs a client, see `raw::run`).
     fn body(&self, target: &str, request: &[u8]) -> &[u8] {
         match target.rsplit('.').next().unwrap_or_default() {
-            "GetItem" if request.windows(ABSENT.len()).any(|w| w == ABSENT) => b"{}",
+            "GetItem" if asks_for_absent(request) => b"{}",
             "GetItem" => &self.get,
             "Query" => &self.query,
             _ => b"{}",
