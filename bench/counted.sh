@@ -17,7 +17,8 @@
 #                                        (get/raw_sdk_absent: a get of no item, the floor
 #                                        of the SDK's pipeline).
 #
-# Groups: create get find_100 update batch_write_100 (default: all).
+# Groups: create get find_100 update batch_write_100 (the default), and mixed (a get,
+# a create and an update in turn).
 # Needs valgrind for instructions (`apt-get install valgrind`).
 set -euo pipefail
 export LC_ALL=C

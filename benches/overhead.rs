@@ -152,6 +152,13 @@ impl Workload {
                     "update" => Box::new(move || {
                         rt.block_on(raw::update(client, "app", &one.account, &one.id));
                     }),
+                    "mixed" => Box::new(move || {
+                        rt.block_on(async {
+                            raw::get(client, "app", &one.account, &one.id).await;
+                            raw::create(client, "app", &user(1)).await;
+                            raw::update(client, "app", &one.account, &one.id).await;
+                        })
+                    }),
                     "batch_write_100" => Box::new(move || rt.block_on(raw::batch(client, "app", hundred))),
                     _ => panic!("no operation {name}"),
                 }
@@ -173,6 +180,19 @@ impl Workload {
             }),
             "find_100" => Box::new(move || {
                 rt.block_on(users.find(User::partition("p0")).limit(100).send()).unwrap();
+            }),
+            // An application's requests of several kinds, one after the other: a get,
+            // a create and an update.
+            "mixed" => Box::new(move || {
+                rt.block_on(async {
+                    users.get(User::key(&one.account, &one.id)).send().await.unwrap();
+                    users.create(user(1)).send().await.unwrap();
+                    let update = users
+                        .update(User::key(&one.account, &one.id))
+                        .set(User::NAME, "Ann")
+                        .add(User::AGE, 1);
+                    update.send().await.unwrap();
+                })
             }),
             "update" => Box::new(move || {
                 let update =
