@@ -523,7 +523,8 @@ pub(crate) async fn execute(
         Failure::Refused(Refusal::Condition(old)) => condition_error(table, role, old.as_ref()),
         other => other.into_error(call.entity(), call.operation()),
     };
-    let returned = |(attributes, kept): (Option<Item>, Option<Captured>)| {
+    // The kept body when there is one (the SDK was then handed the item emptied).
+    let returned = |attributes: Option<Item>, kept: Option<Captured>| {
         kept.map(Returned::Json).or(attributes.map(Returned::Item))
     };
     let attributes = Member::Top("Attributes");
@@ -535,12 +536,12 @@ pub(crate) async fn execute(
         Prepared::Update(b, role) => {
             let call = single_call(table, &role, "update");
             let sent = table.send_read(&call, b, attributes, direct).await;
-            sent.map(|(out, kept)| returned((out.attributes, kept))).map_err(|f| refused(&role, f, &call))
+            sent.map(|(out, kept)| returned(out.attributes, kept)).map_err(|f| refused(&role, f, &call))
         }
         Prepared::Delete(b, role) => {
             let call = single_call(table, &role, "remove");
             let sent = table.send_read(&call, b, attributes, direct).await;
-            sent.map(|(out, kept)| returned((out.attributes, kept))).map_err(|f| refused(&role, f, &call))
+            sent.map(|(out, kept)| returned(out.attributes, kept)).map_err(|f| refused(&role, f, &call))
         }
         Prepared::Transaction(writes) => run(table, writes, None).await.map(|()| None),
     }

@@ -269,14 +269,10 @@ impl<E: Entity> Update<E> {
                 let item = match (written, transaction) {
                     (Some(returned), _) => returned,
                     (None, true) => {
-                        model.get_raw(parts.key.clone(), true).await?.map(Returned::Item).ok_or_else(
-                            || {
-                                Error::from(ErrorKind::NotFound {
-                                    entity: E::SCHEMA.name,
-                                    key: describe(&parts.key),
-                                })
-                            },
-                        )?
+                        let item = model.get_raw(parts.key.clone(), true).await?;
+                        let missing =
+                            || ErrorKind::NotFound { entity: E::SCHEMA.name, key: describe(&parts.key) };
+                        Returned::Item(item.ok_or_else(missing)?)
                     }
                     (None, false) => {
                         let (operation, table) = ("update", model.table.name().to_owned());
