@@ -1,6 +1,8 @@
 //! Reads decoded straight from the response body (`TableBuilder::direct_reads`, on by
 //! default), and the items updates and removals send back, return exactly what they
-//! return through the SDK's output types: for
+//! return through the SDK's output types; batch puts whose items' JSON the library
+//! writes itself (`TableBuilder::direct_writes`) store exactly what they store through
+//! the SDK's serializer: for
 //! random items of every type, with attributes the entity does not declare, items that
 //! do not read, packed maps, encrypted fields, TTLs, projections, collections, pages and
 //! cursors. Each case writes its items once and reads them through two views of the
@@ -251,7 +253,8 @@ fn tables() -> &'static (Table, Table) {
             |b: onetable::TableBuilder| b.entity::<Wide>().entity::<Packed>().crypto("primary", "pw");
         let direct = runtime().block_on(common::table(describe));
         assert!(direct.name().starts_with("test"));
-        let general = common::table_named(direct.name(), |b| describe(b).direct_reads(false));
+        let general =
+            common::table_named(direct.name(), |b| describe(b).direct_reads(false).direct_writes(false));
         (direct, general)
     })
 }
@@ -495,6 +498,127 @@ proptest! {
     }
 }
 
+/// The items stored under the keys of `items` (each an item of the table), read as
+/// the SDK reads them, with their sets sorted and without attribute `leave_out`.
+async fn stored(table: &Table, items: &[Item], leave_out: &str) -> Vec<Option<Item>> {
+    let mut out = Vec::new();
+    for item in items {
+        let key: Item = item
+            .iter()
+            .filter(|(k, _)| *k == "pk" || *k == "sk")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let got = table
+            .client()
+            .get_item()
+            .table_name(table.name())
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item;
+        out.push(got.map(|i| {
+            i.into_iter().filter(|(k, _)| k != leave_out).map(|(k, v)| (k, common::sets_sorted(v))).collect()
+        }));
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn both_paths_write_every_item_the_same((wides, packed) in case()) {
+        let (direct, general) = tables();
+        // One write a key: a batch refuses two.
+        let mut wides: Vec<Wide> = wides.into_iter().map(|(w, _)| w).collect();
+        wides.reverse();
+        let mut seen = BTreeSet::new();
+        wides.retain(|w| seen.insert(w.id.clone()));
+        let mut packed = packed;
+        packed.reverse();
+        let mut seen = BTreeSet::new();
+        packed.retain(|p| seen.insert(p.id.clone()));
+        let mut items: Vec<Item> = wides.iter().map(|w| direct.model::<Wide>().to_item(w).unwrap()).collect();
+        items.extend(packed.iter().map(|p| direct.model::<Packed>().to_item(p).unwrap()));
+        runtime().block_on(async {
+            let batch = |t: &Table| {
+                let mut b = t.batch_write();
+                for w in &wides { b = b.put(w.clone()); }
+                for p in &packed { b = b.put(p.clone()); }
+                b
+            };
+            // The encrypted field is stored with a random nonce: compared decrypted.
+            let (d, g) = (direct.model::<Packed>(), general.model::<Packed>());
+            batch(direct).await.unwrap();
+            let by_direct = stored(direct, &items, "secret").await;
+            // What the library wrote reads back as each entity.
+            for w in &wides {
+                let got = general.model::<Wide>().get(Wide::key(&w.group, &w.id)).await.unwrap();
+                prop_assert_eq!(got.unordered(), Some(w.clone().unordered()));
+            }
+            for p in &packed {
+                prop_assert_eq!(g.get(Packed::key(&p.group, &p.id)).await.unwrap(), Some(p.clone()));
+            }
+            batch(general).await.unwrap();
+            prop_assert_eq!(stored(general, &items, "secret").await, by_direct);
+            for p in &packed {
+                prop_assert_eq!(d.get(Packed::key(&p.group, &p.id)).await.unwrap(), Some(p.clone()));
+            }
+            Ok(())
+        })?;
+    }
+}
+
+#[tokio::test]
+async fn the_widest_items_are_batch_written_the_same_both_ways() {
+    // Items at DynamoDB's limits, each way in one batch: one of nearly 400 KB, one
+    // holding a map of hundreds of attributes of every type (keys with quotes,
+    // backslashes, accents), and removals among the puts.
+    let describe = |b: onetable::TableBuilder| b.entity::<Wide>().entity::<Note>();
+    let direct = common::table(describe).await;
+    let general = common::table_named(direct.name(), |b| describe(b).direct_writes(false));
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let note = Note {
+        id: "big".into(),
+        text: "\"quoted\" \\ text\u{1F600}".repeat(390_000 / 20),
+        stars: Some(3),
+        views: 9,
+    };
+    let mut wide = wide("wide".into()).new_tree(&mut runner).unwrap().current();
+    let map: HashMap<String, AttributeValue> = (0..400)
+        .map(|i| (format!("x{i}\"\\{}", '\u{e9}'), attribute().new_tree(&mut runner).unwrap().current()))
+        .collect();
+    wide.raw = AttributeValue::M(map);
+    let items =
+        [direct.model::<Note>().to_item(&note).unwrap(), direct.model::<Wide>().to_item(&wide).unwrap()];
+    let mut by = Vec::new();
+    for table in [&direct, &general] {
+        for item in &items {
+            let key = item.iter().filter(|(k, _)| *k == "pk" || *k == "sk");
+            table
+                .client()
+                .delete_item()
+                .table_name(table.name())
+                .set_key(Some(key.map(|(k, v)| (k.clone(), v.clone())).collect()))
+                .send()
+                .await
+                .unwrap();
+        }
+        let mut batch = table.batch_write().remove(Note::key("gone"));
+        batch = batch.put(note.clone()).remove(Wide::key("wide", "gone")).put(wide.clone());
+        let summary = batch.await.unwrap();
+        assert_eq!(summary.processed, 4);
+        by.push(stored(table, &items, "").await);
+    }
+    assert_eq!(by[1], by[0], "written by the library and by the SDK");
+    // Each reads back as it was written (through the SDK's types).
+    let got = general.model::<Wide>().get(Wide::key("wide", &wide.id)).await.unwrap();
+    assert_eq!(got.unordered(), Some(wide.unordered()));
+    assert_eq!(general.model::<Note>().get(Note::key("big")).await.unwrap(), Some(note));
+}
+
 #[tokio::test]
 async fn a_scan_reads_every_item_the_same_both_ways() {
     let describe = |b: onetable::TableBuilder| b.entity::<Wide>().entity::<Packed>().crypto("primary", "pw");
@@ -622,8 +746,10 @@ async fn a_direct_read_leaves_the_sdk_no_item_to_build_and_the_general_path_ever
     let decoded = Decoded::default();
     let config = common::local().client().config().to_builder().interceptor(decoded.clone()).build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);
-    let direct = common::table_with_client(client.clone(), |b| b.entity::<Note>()).await;
-    let general = Table::builder(client, direct.name()).entity::<Note>().direct_reads(false).build().unwrap();
+    // The client has an interceptor of the application's own: direct reads are off
+    // unless asked for (an interceptor that looks at items would find them emptied).
+    let direct = common::table_with_client(client.clone(), |b| b.entity::<Note>().direct_reads(true)).await;
+    let general = Table::builder(client, direct.name()).entity::<Note>().build().unwrap();
     let (notes, general) = (direct.model::<Note>(), general.model::<Note>());
     let note = Note { id: "m".into(), text: "x".into(), stars: Some(1), views: 0 };
     notes.create(note.clone()).await.unwrap();

@@ -230,6 +230,191 @@ async fn a_failed_batch_names_both_key_values_of_every_write() {
     assert_eq!(keys, expected);
 }
 
+/// Every `BatchWriteItem` body a client sent, parsed; its first `throttled` requests
+/// are answered as throttled, every other one as fully processed.
+fn recording_client(
+    throttled: usize,
+) -> (aws_sdk_dynamodb::Client, Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    let bodies = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = bodies.clone();
+    let http = infallible_client_fn(move |request| {
+        let body: serde_json::Value = serde_json::from_slice(request.body().bytes().unwrap()).unwrap();
+        let length: usize = request.headers()["content-length"].to_str().unwrap().parse().unwrap();
+        assert_eq!(length, request.body().bytes().unwrap().len(), "the length sent is the body's");
+        let mut seen = seen.lock().unwrap();
+        seen.push(body);
+        let (status, body) =
+            if seen.len() <= throttled { (400, THROTTLED) } else { (200, r#"{"UnprocessedItems":{}}"#) };
+        http::Response::builder()
+            .status(status)
+            .header("content-type", "application/x-amz-json-1.0")
+            .body(body)
+            .unwrap()
+    });
+    (common::mocked_client(http, 3), bodies)
+}
+
+#[tokio::test]
+async fn a_batch_sends_the_same_items_whoever_writes_their_json_and_resends_them_whole() {
+    // Puts of items of every shape the entity has (quotes, escapes, Unicode), and a
+    // removal among them.
+    let events: Vec<Event> =
+        (0..30u64).map(|seq| Event { stream: format!("s\"\\\n{}é😀", seq % 3), seq }).collect();
+    let send = |direct: bool, throttled: usize| {
+        let events = events.clone();
+        async move {
+            let (client, bodies) = recording_client(throttled);
+            let table =
+                Table::builder(client, "app").entity::<Event>().direct_writes(direct).build().unwrap();
+            let mut batch = table.batch_write().concurrency(1);
+            for (i, e) in events.into_iter().enumerate() {
+                batch = batch.put(e);
+                if i == 3 {
+                    batch = batch.remove(Event::key("gone", 7));
+                }
+            }
+            let summary = batch.await.unwrap();
+            assert_eq!(summary.processed, 31);
+            let bodies = bodies.lock().unwrap().clone();
+            bodies
+        }
+    };
+    let general = send(false, 0).await;
+    assert_eq!(general.len(), 2, "31 writes: a request of 25 and one of 6");
+    let direct = send(true, 0).await;
+    assert_eq!(direct, general, "the same bodies with the library writing the items' JSON");
+    // The SDK retries a throttled request: each attempt sends the items whole.
+    let retried = send(true, 2).await;
+    assert_eq!(retried.len(), 4);
+    assert_eq!(retried[..3], [general[0].clone(), general[0].clone(), general[0].clone()]);
+    assert_eq!(retried[3], general[1]);
+    // What was sent is what the model makes of each event.
+    let (client, _) = recording_client(0);
+    let table = Table::builder(client, "app").entity::<Event>().build().unwrap();
+    let first = general[0]["RequestItems"]["app"].as_array().unwrap();
+    let item = table.model::<Event>().to_item(&events[0]).unwrap();
+    let expected: serde_json::Map<String, serde_json::Value> = item
+        .iter()
+        .map(|(name, value)| {
+            let value = match value {
+                onetable::AttributeValue::S(s) => serde_json::json!({ "S": s }),
+                onetable::AttributeValue::N(n) => serde_json::json!({ "N": n }),
+                other => panic!("{other:?}"),
+            };
+            (name.clone(), value)
+        })
+        .collect();
+    assert_eq!(first[0]["PutRequest"]["Item"], serde_json::Value::Object(expected));
+    assert!(first[4]["DeleteRequest"]["Key"]["pk"].is_object(), "the removal, in its place");
+}
+
+/// An interceptor of the application's own on batch writes: records how many puts of
+/// each body it sees after serialization hold their item empty, and with `add`, adds
+/// an attribute to every put's item before serialization (as a client-side
+/// encryption would).
+#[derive(Debug, Clone, Default)]
+struct Audit {
+    empty: Arc<std::sync::Mutex<Vec<usize>>>,
+    add: bool,
+}
+
+impl aws_sdk_dynamodb::config::Intercept for Audit {
+    fn name(&self) -> &'static str {
+        "audit"
+    }
+
+    fn modify_before_serialization(
+        &self,
+        context: &mut aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextMut<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemInput;
+        let Some(input) = context.input_mut().downcast_mut::<BatchWriteItemInput>() else { return Ok(()) };
+        if self.add {
+            for writes in input.request_items.iter_mut().flat_map(|m| m.values_mut()) {
+                for put in writes.iter_mut().filter_map(|w| w.put_request.as_mut()) {
+                    put.item.insert("sealed".into(), onetable::AttributeValue::Bool(true));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn read_after_serialization(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let body: serde_json::Value =
+            serde_json::from_slice(context.request().body().bytes().unwrap()).unwrap();
+        let writes = body["RequestItems"]["app"].as_array().cloned().unwrap_or_default();
+        let empty = writes.iter().filter(|w| w["PutRequest"]["Item"] == serde_json::json!({})).count();
+        self.empty.lock().unwrap().push(empty);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_interceptor_of_the_applications_own_sees_a_batchs_items_unless_direct_writes_are_asked_for() {
+    let events = || (0..30u64).map(|seq| Event { stream: "s".into(), seq });
+    let (plain, expected) = recording_client(0);
+    let table = Table::builder(plain, "app").entity::<Event>().build().unwrap();
+    let mut batch = table.batch_write();
+    for e in events() {
+        batch = batch.put(e);
+    }
+    batch.await.unwrap();
+    let expected = expected.lock().unwrap().clone();
+    for direct in [None, Some(true)] {
+        let (client, bodies) = recording_client(0);
+        let audit = Audit::default();
+        let client = aws_sdk_dynamodb::Client::from_conf(
+            client.config().to_builder().interceptor(audit.clone()).build(),
+        );
+        let mut builder = Table::builder(client, "app").entity::<Event>();
+        if let Some(direct) = direct {
+            builder = builder.direct_writes(direct);
+        }
+        let mut batch = builder.build().unwrap().batch_write();
+        for e in events() {
+            batch = batch.put(e);
+        }
+        batch.await.unwrap();
+        let empty = audit.empty.lock().unwrap().clone();
+        let seen = if direct == Some(true) { vec![25, 5] } else { vec![0, 0] };
+        assert_eq!(empty, seen, "direct writes {direct:?}: the puts it saw empty, per request");
+        assert_eq!(*bodies.lock().unwrap(), expected, "direct writes {direct:?}: what was sent");
+    }
+}
+
+#[tokio::test]
+async fn a_batch_body_changed_under_the_library_is_refused_unsent_and_not_as_transient() {
+    // An interceptor fills in the items the library holds empty: the library cannot
+    // tell where its own go, so the request is not sent, and the batch reports every
+    // write by key, with an error that retrying will not cure.
+    let (client, bodies) = recording_client(0);
+    let audit = Audit { add: true, ..Audit::default() };
+    let client = aws_sdk_dynamodb::Client::from_conf(client.config().to_builder().interceptor(audit).build());
+    let table = Table::builder(client, "app").entity::<Event>().direct_writes(true).build().unwrap();
+    let mut batch = table.batch_write().base_delay(Duration::from_millis(1));
+    for seq in 0..30u64 {
+        batch = batch.put(Event { stream: "s".into(), seq });
+    }
+    let err = batch.await.unwrap_err();
+    assert!(bodies.lock().unwrap().is_empty(), "nothing was sent");
+    let onetable::ErrorKind::BatchIncomplete { source: Some(source), .. } = err.kind() else {
+        panic!("{err:?}")
+    };
+    let failed = source.downcast_ref::<onetable::Error>().expect("the request's error");
+    assert!(!failed.is_transient(), "{failed:?}");
+    assert_eq!(err.unprocessed().len(), 30);
+    assert!(err.unprocessed().iter().all(|u| matches!(u, onetable::Unprocessed::Failed(_))));
+    let source = format!("{:?}", std::error::Error::source(&err));
+    assert!(source.contains("batch write request body"), "{source}");
+}
+
 #[tokio::test]
 async fn a_cancelled_transaction_reports_a_reason_per_action() {
     let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [None, TransactionConflict]","CancellationReasons":[{"Code":"None"},{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"}]}"#;

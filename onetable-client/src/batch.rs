@@ -7,12 +7,15 @@ use crate::keys::describe as key_text;
 use crate::model::Model;
 use crate::retry::Backoff;
 use crate::send::Call;
+use crate::splice::{Splice, SPLICE};
 use crate::table::Table;
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
 use onetable_core::{AttributeValue, Entity, Error, ErrorKind, Item, Key, Unprocessed};
 use std::future::IntoFuture;
+use std::ops::Range;
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
@@ -30,6 +33,12 @@ pub struct BatchWrite {
     requests: Vec<WriteRequest>,
     /// The key values of `requests`, in order.
     keys: KeyList,
+    /// The items of the puts, as JSON, when the table writes them itself (see
+    /// `crate::splice`): such a put's request holds its item empty.
+    json: String,
+    /// Per request, the span of its item in `json` (`None`: a removal, or a put whose
+    /// request holds its item).
+    items: Vec<Option<Range<usize>>>,
     /// Entities already checked for this batch (registered, not conditional).
     checked: Vec<&'static str>,
     error: Option<Error>,
@@ -54,6 +63,8 @@ impl Table {
             table: self.clone(),
             requests: Vec::new(),
             keys: KeyList::default(),
+            json: String::new(),
+            items: Vec::new(),
             checked: Vec::new(),
             error: None,
             concurrency: 4,
@@ -88,6 +99,7 @@ impl BatchWrite {
         match Model::<E>::item_from(&self.table, entity, false, true) {
             Ok(item) => {
                 self.keys.push(&self.table, &item);
+                let item = self.written(item);
                 let put = PutRequest::builder().set_item(Some(item)).build().expect("item is set");
                 self.requests.push(WriteRequest::builder().put_request(put).build());
             }
@@ -104,12 +116,27 @@ impl BatchWrite {
         match key.into_attrs() {
             Ok(key) => {
                 self.keys.push(&self.table, &key);
+                self.items.push(None);
                 let delete = DeleteRequest::builder().set_key(Some(key)).build().expect("key is set");
                 self.requests.push(WriteRequest::builder().delete_request(delete).build());
             }
             Err(e) => self.error = Some(e),
         }
         self
+    }
+
+    /// What a put's request holds of `item`: nothing when the table writes items
+    /// itself (the item is written to `json`), else the item.
+    fn written(&mut self, item: Item) -> Item {
+        let start = self.json.len();
+        if self.table.writes_direct() && onetable_core::wire::write_item(&mut self.json, &item).is_ok() {
+            self.items.push(Some(start..self.json.len()));
+            return Item::new();
+        }
+        // A value of a type the SDK does not know: the SDK refuses it as it would.
+        self.json.truncate(start);
+        self.items.push(None);
+        item
     }
 
     /// False when the batch has failed already or cannot take writes of `E`; checked
@@ -180,7 +207,13 @@ impl BatchWrite {
             }
         }
         let backoff = self.backoff;
-        let mut chunks: Vec<(Vec<WriteRequest>, std::ops::Range<usize>)> = Vec::new();
+        let json = Arc::new(self.json);
+        let splice = |range: &Range<usize>| Splice {
+            table: Arc::from(table.name()),
+            json: json.clone(),
+            items: self.items[range.clone()].to_vec(),
+        };
+        let mut chunks: Vec<(Vec<WriteRequest>, Range<usize>)> = Vec::new();
         let mut all = self.requests.into_iter().peekable();
         while all.peek().is_some() {
             let start = chunks.last().map_or(0, |(_, r)| r.end);
@@ -189,7 +222,7 @@ impl BatchWrite {
             chunks.push((chunk, range));
         }
         let results: Vec<ChunkResult> = stream::iter(chunks)
-            .map(|(chunk, range)| write_chunk(table, chunk, (keys, range), backoff))
+            .map(|(chunk, range)| write_chunk(table, chunk, (keys, splice(&range), range), backoff))
             .buffer_unordered(self.concurrency)
             .collect()
             .await;
@@ -212,13 +245,14 @@ pub(crate) struct ChunkResult {
     pub(crate) error: Option<Error>,
 }
 
-/// Sends one chunk, then re-sends whatever DynamoDB returns unprocessed. A request
-/// that fails outright (the SDK has already retried throttling by then, under its own
-/// retry configuration) ends the chunk: its writes are reported by key.
+/// Sends one chunk (its writes' keys, the JSON of the items its requests hold empty,
+/// and its place in the batch), then re-sends whatever DynamoDB returns unprocessed. A
+/// request that fails outright (the SDK has already retried throttling by then, under
+/// its own retry configuration) ends the chunk: its writes are reported by key.
 async fn write_chunk(
     table: &Table,
     chunk: Vec<WriteRequest>,
-    first: (&KeyList, std::ops::Range<usize>),
+    first: (&KeyList, Splice, Range<usize>),
     backoff: Backoff,
 ) -> ChunkResult {
     let name = table.name();
@@ -237,12 +271,24 @@ async fn write_chunk(
         }
         requests += 1;
         let (keys, range) =
-            if attempt == 0 { (first.0, first.1.clone()) } else { (&retry_keys, 0..pending.len()) };
-        let request = table.client().batch_write_item().request_items(name, std::mem::take(&mut pending));
-        let result = table
-            .send(&call, request)
-            .instrument(tracing::debug_span!("onetable", table = %name, operation = "batch_write", items = range.len()))
-            .await;
+            if attempt == 0 { (first.0, first.2.clone()) } else { (&retry_keys, 0..pending.len()) };
+        let span =
+            tracing::debug_span!("onetable", table = %name, operation = "batch_write", items = range.len());
+        // The first attempt's puts may hold their items empty, to be filled in from
+        // the JSON; a retry's writes are those DynamoDB returned, whole.
+        let splice = (attempt == 0 && first.1.items.iter().any(Option::is_some)).then(|| first.1.clone());
+        let result = match splice {
+            Some(splice) => {
+                let request =
+                    table.reader().batch_write_item().request_items(name, std::mem::take(&mut pending));
+                SPLICE.scope(splice, table.send(&call, request)).instrument(span).await
+            }
+            None => {
+                let request =
+                    table.client().batch_write_item().request_items(name, std::mem::take(&mut pending));
+                table.send(&call, request).instrument(span).await
+            }
+        };
         match result {
             Ok(out) => {
                 let left = out.unprocessed_items.and_then(|mut m| m.remove(name)).unwrap_or_default();
@@ -342,11 +388,7 @@ impl KeyList {
     }
 
     /// The key attributes of writes `range`, in order.
-    fn items<'k>(
-        &'k self,
-        table: &'k Table,
-        range: std::ops::Range<usize>,
-    ) -> impl Iterator<Item = Item> + 'k {
+    fn items<'k>(&'k self, table: &'k Table, range: Range<usize>) -> impl Iterator<Item = Item> + 'k {
         let (hash, sort) = table.key_attributes();
         let mut start = self.start(range.start);
         self.ends[range].iter().map(move |ends| {

@@ -11,12 +11,16 @@
 //! An error response (any status but 200) is left alone: the SDK reads it as always.
 //! An interceptor of the application's own that looks at the output of such a request
 //! (after deserialization) finds its items emptied, and one that changes them (say,
-//! decrypts them) changes what the library no longer reads:
-//! `TableBuilder::direct_reads(false)` sends every response through the SDK's types.
+//! decrypts them) changes what the library no longer reads: so a client carrying
+//! interceptors of the application's own reads through the SDK's types unless
+//! `TableBuilder::direct_reads(true)` says otherwise.
 
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextMut;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextMut,
+};
 use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -115,8 +119,9 @@ tokio::task_local! {
 }
 
 /// The interceptor on every table's reader client (one, however many tables share
-/// it): a request's capture comes from the task that sends it, so the per-request cost
-/// is a task-local lookup, not a per-operation runtime plugin.
+/// it): a request's capture (and a batch write's splice, `crate::splice`) comes from
+/// the task that sends it, so the per-request cost is a task-local lookup, not a
+/// per-operation runtime plugin.
 #[derive(Debug)]
 struct Interceptor;
 
@@ -137,6 +142,18 @@ pub(crate) fn with_capture(client: aws_sdk_dynamodb::Client) -> aws_sdk_dynamodb
 impl Intercept for Interceptor {
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    // A batch write's items, put into the body the SDK built (see `crate::splice`):
+    // once, before the first attempt is signed; retries resend the same body.
+    fn modify_before_retry_loop(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg.load::<Metadata>().map(Metadata::name);
+        crate::splice::apply(context.request_mut(), operation)
     }
 
     fn modify_before_deserialization(

@@ -33,6 +33,7 @@ mod rules;
 mod scan;
 mod schema_item;
 mod send;
+mod splice;
 mod table;
 mod transact;
 mod unique;

@@ -556,5 +556,8 @@ pub fn item(json: &str) -> Result<Item, WireError> {
     Reader::new(json).item()
 }
 
+mod write;
+pub use write::{write_attribute, write_item, write_string, UnknownType};
+
 #[cfg(test)]
 mod tests;

@@ -160,7 +160,9 @@ where
         _ => aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string(),
     };
     let code = code(&err).map(str::to_owned);
-    let transient = matches!(err, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_))
+    // A batch write's body the library could not fill in fails the same way every time.
+    let transient = (!crate::splice::unfilled(&err)
+        && matches!(err, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)))
         || matches!(&err, SdkError::ServiceError(e) if e.raw().status().as_u16() >= 500);
     let err = Described { detail, source: err };
     match code.as_deref() {

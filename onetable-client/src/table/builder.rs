@@ -17,7 +17,8 @@ pub struct TableBuilder {
     entities: Vec<&'static EntitySchema>,
     capacity: bool,
     hide_expired: bool,
-    direct: bool,
+    direct: Option<bool>,
+    direct_writes: Option<bool>,
     earlier: Vec<super::forms::EarlierForm>,
     keys: Vec<crate::crypto::Key>,
     #[cfg(feature = "metrics")]
@@ -36,7 +37,8 @@ impl TableBuilder {
             entities: Vec::new(),
             capacity: false,
             hide_expired: false,
-            direct: true,
+            direct: None,
+            direct_writes: None,
             earlier: Vec::new(),
             keys: Vec::new(),
             #[cfg(feature = "metrics")]
@@ -68,19 +70,37 @@ impl TableBuilder {
     }
 
     /// Read the items of gets, finds and scans, and the item an update or removal
-    /// returns, straight from the response body into the entity (on by default),
-    /// instead of through the SDK's output types: the body is read once, and no map
-    /// is built for an item the entity reads whole. Items that need more (an earlier
-    /// form the table upgrades, encrypted or packed fields, another entity's type, a
-    /// value that does not read) take the general path either way, so both give the
-    /// same results.
+    /// returns, straight from the response body into the entity, instead of through
+    /// the SDK's output types: the body is read once, and no map is built for an item
+    /// the entity reads whole. Items that need more (an earlier form the table
+    /// upgrades, encrypted or packed fields, another entity's type, a value that does
+    /// not read) take the general path either way, so both give the same results.
     ///
-    /// `false` sends every item through the SDK's types: as a way to compare the two,
-    /// or for a client with interceptors of its own that read or change those
-    /// responses' items after the SDK decodes them (with direct reads they find the
-    /// items emptied, and what they change is not what the library reads).
+    /// On by default, unless the client carries interceptors of the application's
+    /// own: one that reads or changes those responses' items after the SDK decodes
+    /// them (a client-side decryption, say) would find them emptied, and what it
+    /// changes is not what the library reads. `true` turns it on for such a client
+    /// (when its interceptors do not look at items); `false` sends every item through
+    /// the SDK's types, as a way to compare the two.
     pub fn direct_reads(mut self, direct: bool) -> Self {
-        self.direct = direct;
+        self.direct = Some(direct);
+        self
+    }
+
+    /// Write the items of batch puts as the request body's JSON, instead of handing
+    /// them to the SDK as `AttributeValue` maps for its serializer to walk: the SDK
+    /// builds the request with each put's item empty, and the library puts the items'
+    /// JSON in before the request is signed and sent. What DynamoDB receives is the
+    /// same either way.
+    ///
+    /// On by default, unless the client carries interceptors of the application's
+    /// own: one that reads or changes a batch write's items before it is sent (an
+    /// audit log, a client-side encryption), up to `modify_before_retry_loop`, would
+    /// find them empty (from `modify_before_signing` on it sees the whole body).
+    /// `true` turns it on for such a client (when its interceptors do not look at
+    /// items); `false` hands the SDK every item, as a way to compare the two.
+    pub fn direct_writes(mut self, direct: bool) -> Self {
+        self.direct_writes = Some(direct);
         self
     }
 
@@ -315,9 +335,20 @@ impl TableBuilder {
         };
         #[cfg(not(feature = "metrics"))]
         let client = self.client;
-        // Reads decoded straight from the body go through a client with their
-        // interceptor; every other request through the application's own.
-        let reader = if self.direct { crate::capture::with_capture(client.clone()) } else { client.clone() };
+        // Items read or written by the library itself are hidden from the SDK's types,
+        // so from interceptors that look at those: with an interceptor of the
+        // application's own on the client, neither unless asked for.
+        use aws_smithy_runtime_api::client::interceptors::Intercept as _;
+        let theirs = client.config().interceptors().any(|i| !i.name().starts_with("onetable"));
+        let (direct, direct_writes) = (self.direct.unwrap_or(!theirs), self.direct_writes.unwrap_or(!theirs));
+        // Reads decoded straight from the body, and batch writes whose items the
+        // library writes, go through a client with their interceptor; every other
+        // request through the application's own.
+        let reader = if direct || direct_writes {
+            crate::capture::with_capture(client.clone())
+        } else {
+            client.clone()
+        };
         Ok(Table {
             inner: Arc::new(Inner {
                 read_only: false,
@@ -335,7 +366,8 @@ impl TableBuilder {
                 capacity: self.capacity,
                 ttl: ttl.map(|(a, _)| a.to_owned()),
                 hide_expired: self.hide_expired,
-                direct: self.direct,
+                direct,
+                direct_writes,
                 earlier: self.earlier,
                 keys: crate::crypto::Keys(self.keys),
                 #[cfg(feature = "metrics")]

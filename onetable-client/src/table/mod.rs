@@ -37,8 +37,10 @@ struct Inner {
     read_only: bool,
     client: Client,
     /// The client of requests whose response the library may decode itself (reads,
-    /// and the updates and deletes that return an item): `client` with the interceptor
-    /// that keeps the body (see `crate::capture`), so that no other request pays for it.
+    /// and the updates and deletes that return an item) and of batch writes whose
+    /// items it writes: `client` with the interceptor that keeps the response body
+    /// (see `crate::capture`) and fills in the request's (`crate::splice`), so that no
+    /// other request pays for it.
     reader: Client,
     name: String,
     format: Format,
@@ -56,6 +58,9 @@ struct Inner {
     hide_expired: bool,
     /// Whether reads decode response bodies themselves (`TableBuilder::direct_reads`).
     direct: bool,
+    /// Whether batch puts write their items' JSON themselves
+    /// (`TableBuilder::direct_writes`).
+    direct_writes: bool,
     /// Earlier forms of registered entities that the table reads and upgrades.
     earlier: Vec<forms::EarlierForm>,
     /// The keys of encrypted fields.
@@ -156,8 +161,11 @@ impl Table {
     /// built from it is read-only as well.
     pub fn read_only(&self) -> Table {
         let client = crate::read_only::read_only(&self.inner.client);
-        let reader =
-            if self.inner.direct { crate::capture::with_capture(client.clone()) } else { client.clone() };
+        let reader = if self.inner.direct || self.inner.direct_writes {
+            crate::capture::with_capture(client.clone())
+        } else {
+            client.clone()
+        };
         Table { inner: Arc::new(Inner { read_only: true, client, reader, ..(*self.inner).clone() }) }
     }
 
@@ -300,6 +308,11 @@ impl Table {
     /// kept in every case (each member decides by its own entity).
     pub(crate) fn reads_direct(&self, entity: &str) -> bool {
         self.inner.direct && (entity.is_empty() || !self.inner.earlier.iter().any(|e| e.entity == entity))
+    }
+
+    /// Whether batch puts write their items' JSON themselves (see `crate::splice`).
+    pub(crate) fn writes_direct(&self) -> bool {
+        self.inner.direct_writes
     }
 
     /// [`Table::reads_direct`] for reads by key (gets, batch gets): not when the

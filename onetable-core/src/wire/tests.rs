@@ -112,3 +112,83 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         ]
     })
 }
+
+fn text() -> impl Strategy<Value = String> {
+    // Quotes, backslashes, every control character, astral planes, among plain ASCII
+    // (the writer reads eight bytes at a time: anything may stand anywhere in them).
+    prop::collection::vec(
+        prop_oneof![
+            4 => prop::char::range('a', 'z'),
+            2 => any::<char>(),
+            1 => (0u8..0x20).prop_map(char::from),
+            1 => prop_oneof![Just('"'), Just('\\'), Just('\u{7f}'), Just('\u{80}'), Just('!'), Just('#')],
+        ],
+        0..40,
+    )
+    .prop_map(|c| c.into_iter().collect())
+}
+
+fn attribute() -> impl Strategy<Value = AttributeValue> {
+    let blob = || prop::collection::vec(any::<u8>(), 0..40).prop_map(Blob::new);
+    let leaf = prop_oneof![
+        text().prop_map(AttributeValue::S),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|n| AttributeValue::N(n.to_string())),
+        blob().prop_map(AttributeValue::B),
+        any::<bool>().prop_map(AttributeValue::Bool),
+        any::<bool>().prop_map(AttributeValue::Null),
+        prop::collection::vec(text(), 0..4).prop_map(AttributeValue::Ss),
+        prop::collection::vec(any::<i64>().prop_map(|n| n.to_string()), 0..4).prop_map(AttributeValue::Ns),
+        prop::collection::vec(blob(), 0..3).prop_map(AttributeValue::Bs),
+    ];
+    leaf.prop_recursive(4, 32, 5, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(AttributeValue::L),
+            prop::collection::hash_map(text(), inner, 0..5).prop_map(AttributeValue::M),
+        ]
+    })
+}
+
+/// The JSON of `value` as serde_json builds it: the reference the writer's output
+/// must equal once parsed.
+fn reference(value: &AttributeValue) -> serde_json::Value {
+    use base64::Engine as _;
+    use serde_json::{json, Value};
+    let b64 = |b: &Blob| Value::String(base64::engine::general_purpose::STANDARD.encode(b.as_ref()));
+    match value {
+        AttributeValue::S(s) => json!({ "S": s }),
+        AttributeValue::N(n) => json!({ "N": n }),
+        AttributeValue::B(b) => json!({ "B": b64(b) }),
+        AttributeValue::Bool(b) => json!({ "BOOL": b }),
+        AttributeValue::Null(b) => json!({ "NULL": b }),
+        AttributeValue::Ss(s) => json!({ "SS": s }),
+        AttributeValue::Ns(n) => json!({ "NS": n }),
+        AttributeValue::Bs(b) => json!({ "BS": b.iter().map(b64).collect::<Vec<_>>() }),
+        AttributeValue::L(l) => json!({ "L": l.iter().map(reference).collect::<Vec<_>>() }),
+        AttributeValue::M(m) => {
+            json!({ "M": m.iter().map(|(k, v)| (k.clone(), reference(v))).collect::<serde_json::Map<_, _>>() })
+        }
+        _ => unreachable!("no other type is generated"),
+    }
+}
+
+proptest! {
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them(s in text()) {
+        let mut out = String::new();
+        write_string(&mut out, &s);
+        prop_assert_eq!(out, serde_json::to_string(&s).unwrap());
+    }
+
+    #[test]
+    fn an_item_written_reads_back_the_same_and_is_the_json_serde_json_makes(
+        item in prop::collection::hash_map(text(), attribute(), 0..8),
+    ) {
+        let mut out = String::from("prefix");
+        write_item(&mut out, &item).unwrap();
+        let json = &out["prefix".len()..];
+        prop_assert_eq!(&super::item(json).unwrap(), &item);
+        let parsed: serde_json::Value = serde_json::from_str(json).unwrap();
+        let expected: serde_json::Map<_, _> = item.iter().map(|(k, v)| (k.clone(), reference(v))).collect();
+        prop_assert_eq!(parsed, serde_json::Value::Object(expected));
+    }
+}
