@@ -260,13 +260,13 @@ async fn a_batch_sends_the_same_items_whoever_writes_their_json_and_resends_them
     // removal among them.
     let events: Vec<Event> =
         (0..30u64).map(|seq| Event { stream: format!("s\"\\\n{}é😀", seq % 3), seq }).collect();
-    let send = |direct: bool, throttled: usize| {
+    let send = |direct: bool, throttled: usize, concurrency: usize| {
         let events = events.clone();
         async move {
             let (client, bodies) = recording_client(throttled);
             let table =
                 Table::builder(client, "app").entity::<Event>().direct_writes(direct).build().unwrap();
-            let mut batch = table.batch_write().concurrency(1);
+            let mut batch = table.batch_write().concurrency(concurrency);
             for (i, e) in events.into_iter().enumerate() {
                 batch = batch.put(e);
                 if i == 3 {
@@ -279,12 +279,18 @@ async fn a_batch_sends_the_same_items_whoever_writes_their_json_and_resends_them
             bodies
         }
     };
-    let general = send(false, 0).await;
+    let general = send(false, 0, 1).await;
     assert_eq!(general.len(), 2, "31 writes: a request of 25 and one of 6");
-    let direct = send(true, 0).await;
+    let direct = send(true, 0, 1).await;
     assert_eq!(direct, general, "the same bodies with the library writing the items' JSON");
+    // Both requests in flight at once: each gets its own items.
+    let sorted = |mut bodies: Vec<serde_json::Value>| {
+        bodies.sort_by_key(|b| b.to_string());
+        bodies
+    };
+    assert_eq!(sorted(send(true, 0, 4).await), sorted(general.clone()), "sent together");
     // The SDK retries a throttled request: each attempt sends the items whole.
-    let retried = send(true, 2).await;
+    let retried = send(true, 2, 1).await;
     assert_eq!(retried.len(), 4);
     assert_eq!(retried[..3], [general[0].clone(), general[0].clone(), general[0].clone()]);
     assert_eq!(retried[3], general[1]);

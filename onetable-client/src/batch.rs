@@ -207,11 +207,16 @@ impl BatchWrite {
             }
         }
         let backoff = self.backoff;
-        let json = Arc::new(self.json);
-        let splice = |range: &Range<usize>| Splice {
-            table: Arc::from(table.name()),
-            json: json.clone(),
-            items: self.items[range.clone()].to_vec(),
+        // Each chunk's items written as JSON, if it has any (see `crate::splice`).
+        let (json, name) = (Arc::new(self.json), Arc::<str>::from(table.name()));
+        let items = self.items;
+        let splice = |range: &Range<usize>| {
+            let items = &items[range.clone()];
+            items.iter().any(Option::is_some).then(|| Splice {
+                table: name.clone(),
+                json: json.clone(),
+                items: items.to_vec(),
+            })
         };
         let mut chunks: Vec<(Vec<WriteRequest>, Range<usize>)> = Vec::new();
         let mut all = self.requests.into_iter().peekable();
@@ -252,11 +257,12 @@ pub(crate) struct ChunkResult {
 async fn write_chunk(
     table: &Table,
     chunk: Vec<WriteRequest>,
-    first: (&KeyList, Splice, Range<usize>),
+    first: (&KeyList, Option<Splice>, Range<usize>),
     backoff: Backoff,
 ) -> ChunkResult {
     let name = table.name();
     let total = chunk.len();
+    let (keys_first, mut splice, range_first) = first;
     let mut pending = chunk;
     let mut requests = 0;
     let call = Call::new("batch_write", "");
@@ -271,13 +277,12 @@ async fn write_chunk(
         }
         requests += 1;
         let (keys, range) =
-            if attempt == 0 { (first.0, first.2.clone()) } else { (&retry_keys, 0..pending.len()) };
+            if attempt == 0 { (keys_first, range_first.clone()) } else { (&retry_keys, 0..pending.len()) };
         let span =
             tracing::debug_span!("onetable", table = %name, operation = "batch_write", items = range.len());
         // The first attempt's puts may hold their items empty, to be filled in from
         // the JSON; a retry's writes are those DynamoDB returned, whole.
-        let splice = (attempt == 0 && first.1.items.iter().any(Option::is_some)).then(|| first.1.clone());
-        let result = match splice {
+        let result = match splice.take() {
             Some(splice) => {
                 let request =
                     table.reader().batch_write_item().request_items(name, std::mem::take(&mut pending));
