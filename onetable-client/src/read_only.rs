@@ -61,18 +61,6 @@ pub(crate) fn read_only(client: &Client) -> Client {
     Client::from_conf(client.config().to_builder().interceptor(RefuseWrites).build())
 }
 
-/// The refused operation, if `error` (or one of its sources) is a refusal.
-pub(crate) fn refused<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e str> {
-    let mut next = Some(error);
-    while let Some(e) = next {
-        if let Some(refusal) = e.downcast_ref::<WriteRefused>() {
-            return Some(&refusal.operation);
-        }
-        next = e.source();
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

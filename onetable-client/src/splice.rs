@@ -44,8 +44,8 @@ tokio::task_local! {
 }
 
 /// A batch write's body that is not what the library expects: the request is not
-/// sent. Not transient (the same request fails the same way again): a typed error
-/// finds it among the SDK error's sources (`unfilled`).
+/// sent. Not transient (the same request fails the same way again): the typed error
+/// finds it among the SDK error's sources.
 #[derive(Debug)]
 pub(crate) struct Unfilled(String);
 
@@ -56,18 +56,6 @@ impl std::fmt::Display for Unfilled {
 }
 
 impl std::error::Error for Unfilled {}
-
-/// Whether `error` (or one of its sources) is an [`Unfilled`] body.
-pub(crate) fn unfilled(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut next = Some(error);
-    while let Some(e) = next {
-        if e.is::<Unfilled>() {
-            return true;
-        }
-        next = e.source();
-    }
-    false
-}
 
 /// Puts the items of the task's splice, if it has one, into `request`'s body, when it
 /// is a `BatchWriteItem` request (`operation`: the SDK's name of the one being sent).
@@ -220,6 +208,6 @@ mod tests {
         let mut bad = request("{}");
         let s = splice("{}", vec![Some(0..2)]);
         let err = SPLICE.scope(s, async { apply(&mut bad, Some("BatchWriteItem")).unwrap_err() }).await;
-        assert!(unfilled(err.as_ref()), "{err}");
+        assert!(err.is::<Unfilled>(), "{err}");
     }
 }

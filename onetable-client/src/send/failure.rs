@@ -143,6 +143,19 @@ impl<E: std::error::Error + 'static> std::error::Error for Described<E> {
     }
 }
 
+/// The first of `error` and its sources that is a `T`: a failure the library's own
+/// interceptors raised, which the SDK wraps.
+fn cause<'e, T: std::error::Error + 'static>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e T> {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        next = e.source();
+    }
+    None
+}
+
 /// The typed error of a failed request: a write refused by a read-only table,
 /// throttling that outlasted the SDK's retries, DynamoDB unable to serve it now (a
 /// 5xx, a timeout, a broken connection), a missing table, or the SDK error itself.
@@ -151,8 +164,8 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let table = table.to_owned();
-    if let Some(operation) = crate::read_only::refused(&err) {
-        return ErrorKind::ReadOnly { operation: operation.to_owned(), table }.into();
+    if let Some(refused) = cause::<crate::read_only::WriteRefused>(&err) {
+        return ErrorKind::ReadOnly { operation: refused.operation.clone(), table }.into();
     }
     let detail = match (code(&err), err.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
@@ -161,7 +174,7 @@ where
     };
     let code = code(&err).map(str::to_owned);
     // A batch write's body the library could not fill in fails the same way every time.
-    let transient = (!crate::splice::unfilled(&err)
+    let transient = (cause::<crate::splice::Unfilled>(&err).is_none()
         && matches!(err, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)))
         || matches!(&err, SdkError::ServiceError(e) if e.raw().status().as_u16() >= 500);
     let err = Described { detail, source: err };
