@@ -127,10 +127,12 @@ struct Interceptor;
 
 const NAME: &str = "onetable::Capture";
 
-/// `client` with the interceptor (unchanged when it has it already).
-pub(crate) fn with_capture(client: aws_sdk_dynamodb::Client) -> aws_sdk_dynamodb::Client {
-    if client.config().interceptors().any(|i| i.name() == NAME) {
-        return client;
+/// A table's reader client: `client` with the interceptor when the table reads or
+/// writes items itself (`wanted`), else `client` as it is (as it is, too, when it has
+/// the interceptor already).
+pub(crate) fn reader(client: &aws_sdk_dynamodb::Client, wanted: bool) -> aws_sdk_dynamodb::Client {
+    if !wanted || client.config().interceptors().any(|i| i.name() == NAME) {
+        return client.clone();
     }
     aws_sdk_dynamodb::Client::from_conf(client.config().to_builder().interceptor(Interceptor).build())
 }

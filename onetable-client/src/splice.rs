@@ -63,7 +63,7 @@ pub(crate) fn apply(request: &mut Request, operation: Option<&str>) -> Result<()
     if operation != Some("BatchWriteItem") {
         return Ok(());
     }
-    let Ok(Some(body)) = SPLICE.try_with(|splice| spliced(request, splice)) else {
+    let Ok(body) = SPLICE.try_with(|splice| fill(request, splice)) else {
         return Ok(());
     };
     let body = body?;
@@ -73,14 +73,7 @@ pub(crate) fn apply(request: &mut Request, operation: Option<&str>) -> Result<()
     Ok(())
 }
 
-/// The body of `request` with `splice`'s items in it (`None`: nothing to put in).
-fn spliced(request: &Request, splice: &Splice) -> Option<Result<String, BoxError>> {
-    if splice.items.iter().all(Option::is_none) {
-        return None;
-    }
-    Some(fill(request, splice))
-}
-
+/// The body of `request` with `splice`'s items in it.
 fn fill(request: &Request, splice: &Splice) -> Result<String, BoxError> {
     let body = request.body().bytes().ok_or_else(|| unexpected("not in memory"))?;
     let body = std::str::from_utf8(body).map_err(|_| unexpected("not UTF-8"))?;

@@ -344,11 +344,7 @@ impl TableBuilder {
         // Reads decoded straight from the body, and batch writes whose items the
         // library writes, go through a client with their interceptor; every other
         // request through the application's own.
-        let reader = if direct || direct_writes {
-            crate::capture::with_capture(client.clone())
-        } else {
-            client.clone()
-        };
+        let reader = crate::capture::reader(&client, direct || direct_writes);
         Ok(Table {
             inner: Arc::new(Inner {
                 read_only: false,

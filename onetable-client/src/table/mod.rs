@@ -161,11 +161,7 @@ impl Table {
     /// built from it is read-only as well.
     pub fn read_only(&self) -> Table {
         let client = crate::read_only::read_only(&self.inner.client);
-        let reader = if self.inner.direct || self.inner.direct_writes {
-            crate::capture::with_capture(client.clone())
-        } else {
-            client.clone()
-        };
+        let reader = crate::capture::reader(&client, self.inner.direct || self.inner.direct_writes);
         Table { inner: Arc::new(Inner { read_only: true, client, reader, ..(*self.inner).clone() }) }
     }
 
